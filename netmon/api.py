@@ -1,0 +1,202 @@
+"""Value types and protocols shared by the core and the collectors.
+
+Collectors import only this module from the core: the daemon never imports a
+collector by name, and a collector never reaches into the store or the HTTP
+layer. A poll produces a whole :class:`Snapshot`; the store swaps it in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+Labels = tuple[tuple[str, str], ...]
+
+MAX_LABEL_VALUE = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def clean_label_value(raw: str | bytes) -> str:
+    """Make a network-derived string safe as a label value.
+
+    Devices send anything: NUL padding, newlines, Latin-1. Control characters
+    become one space, the value is stripped and capped at 128 characters so a
+    hostile or broken agent cannot blow up series size.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = _CONTROL.sub(" ", text).strip()
+    return text[:MAX_LABEL_VALUE]
+
+
+class MetricType(StrEnum):
+    GAUGE = "gauge"
+    COUNTER = "counter"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricMeta:
+    """What the exposition needs for the HELP and TYPE lines of a family."""
+
+    name: str
+    type: MetricType
+    help: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    name: str
+    labels: Labels
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    """Who a snapshot belongs to; label values come from the inventory."""
+
+    site: str
+    device: str
+    collector: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.collector}:{self.device}"
+
+    @property
+    def labels(self) -> Labels:
+        return (("site", self.site), ("device", self.device))
+
+
+@dataclass(slots=True)
+class Part:
+    """One independently fetched piece of a poll (a table, the scalars).
+
+    A part that fails is reported with ``ok=False`` and no samples; the store
+    then keeps that part's last good samples for a while (bad links lose a
+    table now and then; the series should not flicker).
+    """
+
+    name: str
+    samples: list[Sample]
+    ok: bool = True
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything one poll of one target produced."""
+
+    target: TargetRef
+    started: float
+    duration: float
+    parts: list[Part]
+    #: None when the poll succeeded; otherwise the reason (timeout, auth, ...).
+    error: str | None = None
+    error_detail: str = ""
+    #: reason -> count, samples dropped on purpose (sentinel, decode, label_cap)
+    dropped: dict[str, int] = field(default_factory=dict)
+    #: extra metadata for families the collector emits
+    meta: Sequence[MetricMeta] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def partial(self) -> bool:
+        return self.error is None and any(not p.ok for p in self.parts)
+
+
+@runtime_checkable
+class PollingCollector(Protocol):
+    """A collector the scheduler calls on an interval (SNMP, ICMP).
+
+    Streaming collectors (MQTT, traps) have a different lifecycle: they run a
+    task and push snapshots; they do not implement this protocol.
+    """
+
+    kind: str
+
+    def metadata(self) -> Sequence[MetricMeta]:
+        """HELP/TYPE for every family this collector can emit."""
+        ...
+
+    async def poll(self, target: TargetRef, settings: Any, deadline: float) -> Snapshot:
+        """Poll once within ``deadline`` seconds; never raise for device faults."""
+        ...
+
+    def forget(self, target: TargetRef) -> None:
+        """Drop per-target state (counter totals) when a target leaves the config."""
+        ...
+
+
+CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]
+_REGISTRY: dict[str, CollectorFactory] = {}
+
+
+def register_collector(kind: str, factory: CollectorFactory) -> None:
+    """Collectors register by kind; the core looks them up by the same name."""
+    _REGISTRY[kind] = factory
+
+
+def collector_factory(kind: str) -> CollectorFactory:
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        msg = f"no collector of kind {kind!r} is registered (known: {known})"
+        raise LookupError(msg) from None
+
+
+@dataclass(frozen=True, slots=True)
+class V3User:
+    """SNMPv3 USM user with resolved keys; keys never print (see Secret)."""
+
+    name: str
+    auth_protocol: str | None = None  # md5, sha1, sha224, sha256, sha384, sha512
+    auth_key: Secret | None = None
+    priv_protocol: str | None = None  # des, aes128, aes192, aes256
+    priv_key: Secret | None = None
+
+
+class Secret:
+    """A resolved secret. Its repr and str never show the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpParams:
+    """Everything the SNMP collector needs to poll one device."""
+
+    address: str
+    port: int = 161
+    version: str = "2c"  # "1" | "2c" | "3"
+    community: Secret | None = None
+    user: V3User | None = None
+    timeout: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+    profiles: tuple[str, ...] = ("system", "if_mib")
+    interval: float = 60.0
+    max_varbinds: int = 100_000
+    max_label_values: int = 4096

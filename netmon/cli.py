@@ -1,0 +1,255 @@
+"""The `netmon` command: check, run, poll, demo, profiles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from netmon import __version__
+from netmon import logging as nlog
+from netmon.api import Secret, V3User
+from netmon.config import ConfigErrors, load
+
+
+def _profiles() -> dict[str, str]:
+    import collectors  # noqa: F401 - registers collectors
+    from collectors.snmp import builtin_profiles
+
+    return {name: p.description for name, p in builtin_profiles().items()}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        config = load(args.config, _profiles())
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s); nothing was changed", file=sys.stderr)
+        return 1
+    inv = config.inventory
+    print(
+        f"{args.config}: OK, {len(inv.sites)} sites, {len(inv.devices)} devices, "
+        f"{len(inv.links)} links in {len(inv.files)} file(s)"
+    )
+    width = max((len(k) for k in inv.summary()), default=9)
+    print(f"  {'kabupaten':<{width}}  sites  devices")
+    for kabupaten, (sites, devices) in inv.summary().items():
+        print(f"  {kabupaten:<{width}}  {sites:>5}  {devices:>7}")
+    return 0
+
+
+async def serve(config_path: str, listen: str | None = None, duration: float | None = None) -> int:
+    """Run the daemon until SIGINT/SIGTERM (or ``duration`` seconds)."""
+    from aiohttp import web
+
+    from netmon.daemon import Daemon
+    from netmon.http import make_app
+
+    log = nlog.get("netmon")
+    daemon = Daemon(config_path, _profiles())
+    try:
+        config = daemon.load_initial()
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            log.error("config error", error=str(error))
+        return 1
+    host, _, port = (listen or config.main.listen).rpartition(":")
+    runner = web.AppRunner(make_app(daemon), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port))
+    await site.start()
+    await daemon.start()
+    log.info("listening", url=f"http://{host or '0.0.0.0'}:{port}/metrics", version=__version__)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
+    try:
+        if duration is None:
+            await stop.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration)
+    finally:
+        log.info("stopping")
+        await daemon.stop()
+        await runner.cleanup()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(serve(args.config, args.listen))
+
+
+def _secret_arg(args: argparse.Namespace, name: str) -> str | None:
+    """--NAME-env / --NAME-file / --NAME (a literal, with a warning: shell history keeps it)."""
+    env = getattr(args, f"{name}_env")
+    file = getattr(args, f"{name}_file")
+    literal = getattr(args, name)
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise SystemExit(f"netmon poll: environment variable {env} is not set")
+        return value
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SystemExit(f"netmon poll: cannot read {file}: {exc.strerror}") from None
+    if literal is not None:
+        flag = name.replace("_", "-")
+        print(
+            f"warning: --{flag} puts a secret in your shell history and the process list; "
+            f"prefer --{flag}-env or --{flag}-file",
+            file=sys.stderr,
+        )
+    return literal  # type: ignore[no-any-return]
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from netmon.oneshot import poll_once
+
+    profiles = [p for item in args.profile for p in item.split(",") if p] or ["system", "if_mib"]
+    known = _profiles()
+    unknown = [p for p in profiles if p not in known]
+    if unknown:
+        print(
+            f"unknown profile(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})",
+            file=sys.stderr,
+        )
+        return 2
+    if "system" not in profiles:
+        profiles.insert(0, "system")
+    user = None
+    if args.snmp_version == "3":
+        if not args.v3_user:
+            print("SNMPv3 needs --v3-user", file=sys.stderr)
+            return 2
+        auth, priv = _secret_arg(args, "auth_key"), _secret_arg(args, "priv_key")
+        user = V3User(
+            name=args.v3_user,
+            auth_protocol=args.auth_protocol if auth else None,
+            auth_key=Secret(auth) if auth else None,
+            priv_protocol=args.priv_protocol if priv else None,
+            priv_key=Secret(priv) if priv else None,
+        )
+    community = _secret_arg(args, "community")
+    if args.snmp_version != "3" and community is None:
+        print(
+            "give the community with --community-env NAME or --community-file PATH", file=sys.stderr
+        )
+        return 2
+    snapshot, text = asyncio.run(
+        poll_once(
+            args.address,
+            args.port,
+            profiles,
+            community,
+            version=args.snmp_version,
+            user=user,
+            timeout=args.timeout,
+            retries=args.retries,
+            deadline=args.deadline,
+            device=args.device,
+        )
+    )
+    sys.stdout.write(text)
+    if not snapshot.ok:
+        print(f"poll failed: {snapshot.error}: {snapshot.error_detail}", file=sys.stderr)
+        return 1
+    if snapshot.error_detail:
+        print(f"partial poll: {snapshot.error_detail}", file=sys.stderr)
+    return 0
+
+
+def cmd_profiles(_args: argparse.Namespace) -> int:
+    for name, description in sorted(_profiles().items()):
+        print(f"{name:<16} {description}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from netmon.demo import run_demo
+
+    return run_demo(
+        sites=args.sites, duration=args.duration, listen=args.listen, interval=args.interval
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netmon", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"netmon {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("NETMON_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+    parser.add_argument("--log-format", default="auto", choices=["auto", "json", "console"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="validate the config and print a summary")
+    check.add_argument("-c", "--config", default="config/netmon.yaml")
+    check.set_defaults(func=cmd_check)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("-c", "--config", default="config/netmon.yaml")
+    run.add_argument("--listen", help="host:port, overrides the config")
+    run.set_defaults(func=cmd_run)
+
+    poll = sub.add_parser("poll", help="poll one device once and print its metrics")
+    poll.add_argument("address")
+    poll.add_argument("--port", type=int, default=161)
+    poll.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        help="profile name(s), repeat or comma-separate (default system,if_mib)",
+    )
+    poll.add_argument("--snmp-version", choices=["1", "2c", "3"], default="2c")
+    for name in ("community", "auth-key", "priv-key"):
+        poll.add_argument(f"--{name}-env", metavar="VAR", help=f"read the {name} from $VAR")
+        poll.add_argument(f"--{name}-file", metavar="PATH", help=f"read the {name} from a file")
+        poll.add_argument(f"--{name}", help=f"the {name} itself (discouraged: shell history)")
+    poll.add_argument("--v3-user")
+    poll.add_argument(
+        "--auth-protocol",
+        default="sha256",
+        choices=["md5", "sha1", "sha224", "sha256", "sha384", "sha512"],
+    )
+    poll.add_argument(
+        "--priv-protocol", default="aes128", choices=["des", "aes128", "aes192", "aes256"]
+    )
+    poll.add_argument("--timeout", type=float, default=2.0)
+    poll.add_argument("--retries", type=int, default=1)
+    poll.add_argument("--deadline", type=float, default=30.0)
+    poll.add_argument("--device", default="adhoc", help="device label in the output")
+    poll.set_defaults(func=cmd_poll)
+
+    demo = sub.add_parser("demo", help="a simulated province monitored end to end")
+    demo.add_argument("--sites", type=int, default=60)
+    demo.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    demo.add_argument("--listen", default="127.0.0.1:9800")
+    demo.add_argument("--interval", type=float, default=30.0)
+    demo.set_defaults(func=cmd_demo)
+
+    profiles = sub.add_parser("profiles", help="list the SNMP profiles")
+    profiles.set_defaults(func=cmd_profiles)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    nlog.configure(args.log_level, args.log_format)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The running daemon: config, scheduler, collectors and store wired together.
+
+Reload (SIGHUP, POST /-/reload) validates the new config completely first; a
+bad config changes nothing and every error is logged. A good one is swapped
+in without a restart: unchanged devices keep their schedule and counter
+state, removed devices lose their series at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+
+from netmon import __version__
+from netmon import logging as nlog
+from netmon.api import PollingCollector, TargetRef, collector_factory
+from netmon.config import ConfigErrors, LoadedConfig, load
+from netmon.inventory import Device
+from netmon.scheduler import Job, Scheduler, SchedulerMetrics
+from netmon.store import Change, Store
+
+log = nlog.get("netmon.daemon")
+
+
+class DaemonMetrics:
+    """Daemon-level metrics in a registry of their own (no global state)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
+
+        self.registry = CollectorRegistry(auto_describe=True)
+        for collector in (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR):
+            self.registry.register(collector)
+        self.reloads = Counter(
+            "netmon_config_reloads_total",
+            "Config loads by result (success, failure).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.config_errors = Gauge(
+            "netmon_config_errors",
+            "Errors found in the config at the last failed reload (0 after a good one).",
+            registry=self.registry,
+        )
+        self.last_reload = Gauge(
+            "netmon_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful config load.",
+            registry=self.registry,
+        )
+        self.sites = Gauge(
+            "netmon_inventory_sites", "Sites in the inventory.", registry=self.registry
+        )
+        self.devices = Gauge(
+            "netmon_inventory_devices", "Devices in the inventory.", registry=self.registry
+        )
+        self.scrape_bytes = Gauge(
+            "netmon_exposition_bytes", "Size of the last /metrics answer.", registry=self.registry
+        )
+        Info("netmon_build", "netmon version.", registry=self.registry).info(
+            {"version": __version__}
+        )
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, profiles: Collection[str]) -> None:
+        self.config_path = Path(config_path)
+        self.profiles = profiles
+        self.metrics = DaemonMetrics()
+        self.scheduler = Scheduler(64, SchedulerMetrics(self.metrics.registry))
+        self.snmp: PollingCollector = collector_factory("snmp")({})
+        self.store = Store(self.snmp.metadata())
+        self.config: LoadedConfig | None = None
+        self.ready = False
+        self._reload_lock = asyncio.Lock()
+        self._expire_task: asyncio.Task[None] | None = None
+
+    # -- config ------------------------------------------------------------------
+    def load_initial(self) -> LoadedConfig:
+        """Load at start; errors propagate (a daemon with no valid config does not start)."""
+        config = load(self.config_path, self.profiles)
+        self._apply(config)
+        return config
+
+    async def reload(self) -> tuple[bool, list[str]]:
+        """Validate, then swap. Returns (ok, error lines)."""
+        async with self._reload_lock:
+            try:
+                config = await asyncio.to_thread(load, self.config_path, self.profiles)
+            except ConfigErrors as exc:
+                lines = [str(e) for e in exc.errors]
+                self.metrics.reloads.labels("failure").inc()
+                self.metrics.config_errors.set(len(lines))
+                for line in lines:
+                    log.error("config error; keeping the running config", error=line)
+                return False, lines
+            self._apply(config)
+            return True, []
+
+    def _apply(self, config: LoadedConfig) -> None:
+        previous = self.config
+        self.config = config
+        inv = config.inventory
+        self.scheduler.set_concurrency(config.main.scheduler.max_concurrency)
+        jobs = [self._job(device) for device in inv.devices.values()]
+        started, stopped = self.scheduler.sync(jobs)
+        wanted = {self._target(d).key for d in inv.devices.values()}
+        for key in self.store.keys() - wanted:
+            self.store.remove(key)
+        for device in inv.devices.values():
+            self.store.ensure(self._target(device), device.interval)
+        for key in stopped:
+            if key not in wanted:
+                self.snmp.forget(_ref_from_key(key))
+        self.metrics.reloads.labels("success").inc()
+        self.metrics.config_errors.set(0)
+        self.metrics.last_reload.set(time.time())
+        self.metrics.sites.set(len(inv.sites))
+        self.metrics.devices.set(len(inv.devices))
+        log.info(
+            "config loaded" if previous is None else "config reloaded",
+            sites=len(inv.sites),
+            devices=len(inv.devices),
+            started=len(started),
+            stopped=len(stopped),
+        )
+
+    @staticmethod
+    def _target(device: Device) -> TargetRef:
+        return TargetRef(site=device.site, device=device.id, collector="snmp")
+
+    def _job(self, device: Device) -> Job:
+        target = self._target(device)
+
+        async def run() -> None:
+            snapshot = await self.snmp.poll(target, device.snmp, device.deadline)
+            self._log_change(self.store.apply(snapshot, device.interval))
+
+        return Job(key=target.key, interval=device.interval, run=run, version=device)
+
+    @staticmethod
+    def _log_change(change: Change) -> None:
+        """Log once per state change, not once per failed poll (1,000 dead sites = 1,000 lines per
+        minute otherwise)."""
+        if change.before == change.after:
+            return
+        fields = {
+            "site": change.target.site,
+            "device": change.target.device,
+            "state": change.after,
+            "was": change.before,
+        }
+        if change.after == "down":
+            log.warning("target down", reason=change.reason, detail=change.detail, **fields)
+        elif change.after == "partial":
+            log.warning("target partially polled", detail=change.detail, **fields)
+        elif change.before != "unknown":
+            log.info("target recovered", **fields)
+
+    # -- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        self.ready = True
+        self._expire_task = asyncio.create_task(self._expire_loop())
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            self.store.expire()
+
+    async def stop(self) -> None:
+        if self._expire_task is not None:
+            self._expire_task.cancel()
+        await self.scheduler.stop()
+
+    def exposition(self) -> bytes:
+        body = self.store.render().encode() + generate_latest(self.metrics.registry)
+        self.metrics.scrape_bytes.set(len(body))
+        return body
+
+
+def _ref_from_key(key: str) -> TargetRef:
+    collector, _, device = key.partition(":")
+    return TargetRef(site="", device=device, collector=collector)

@@ -1,0 +1,81 @@
+"""Prometheus text exposition, rendered once per snapshot and joined per scrape.
+
+A family's samples must stand together under one HELP/TYPE, but they come
+from many targets. So each target's text is kept per family; a scrape writes
+each family's header once and joins the targets' pre-rendered lines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from netmon.api import Labels, MetricMeta, Sample
+
+_ESCAPES = str.maketrans({"\\": r"\\", '"': r"\"", "\n": r"\n"})
+
+
+def escape_label(value: str) -> str:
+    return value.translate(_ESCAPES)
+
+
+def escape_help(text: str) -> str:
+    return text.replace("\\", r"\\").replace("\n", r"\n")
+
+
+def format_value(value: float) -> str:
+    value = float(value)  # ints are valid floats to the type checker, not to is_integer()
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def format_labels(labels: Labels) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(f'{k}="{escape_label(v)}"' for k, v in labels)
+    return "{" + inner + "}"
+
+
+def render_samples(samples: Iterable[Sample]) -> dict[str, str]:
+    """family name -> lines (each ending in a newline) for these samples.
+
+    Duplicate label sets within one target are dropped here (first wins): two
+    series with one label set would make the whole scrape invalid.
+    """
+    chunks: dict[str, list[str]] = {}
+    seen: set[tuple[str, Labels]] = set()
+    for sample in samples:
+        key = (sample.name, sample.labels)
+        if key in seen:
+            continue
+        seen.add(key)
+        chunks.setdefault(sample.name, []).append(
+            f"{sample.name}{format_labels(sample.labels)} {format_value(sample.value)}\n"
+        )
+    return {name: "".join(lines) for name, lines in chunks.items()}
+
+
+def header(meta: MetricMeta) -> str:
+    return f"# HELP {meta.name} {escape_help(meta.help)}\n# TYPE {meta.name} {meta.type.value}\n"
+
+
+def join_families(meta: Mapping[str, MetricMeta], rendered: Iterable[Mapping[str, str]]) -> str:
+    """One exposition text from many targets' pre-rendered families."""
+    by_family: dict[str, list[str]] = {}
+    for chunk in rendered:
+        for name, text in chunk.items():
+            by_family.setdefault(name, []).append(text)
+    out: list[str] = []
+    for name in sorted(by_family):
+        info = meta.get(name)
+        if info is not None:
+            out.append(header(info))
+        else:
+            out.append(f"# TYPE {name} untyped\n")
+        out.extend(by_family[name])
+    return "".join(out)

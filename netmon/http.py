@@ -1,0 +1,86 @@
+"""HTTP API on the collectors' event loop: /metrics, health, reload, targets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from netmon.daemon import Daemon
+
+DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[DAEMON].exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+async def healthy(_request: web.Request) -> web.Response:
+    return web.Response(text="OK\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    if request.app[DAEMON].ready:
+        return web.Response(text="Ready\n")
+    return web.Response(status=503, text="Not ready\n")
+
+
+async def reload(request: web.Request) -> web.Response:
+    daemon = request.app[DAEMON]
+    assert daemon.config is not None
+    if not daemon.config.main.http.reload_enabled:
+        return web.json_response(
+            {"status": "error", "error": "reload over HTTP is disabled (http.reload_enabled)"},
+            status=403,
+        )
+    ok, errors = await daemon.reload()
+    if ok:
+        return web.json_response({"status": "success"})
+    return web.json_response({"status": "error", "errors": errors}, status=400)
+
+
+def _iso(ts: float) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
+
+
+async def targets(request: web.Request) -> web.Response:
+    """Each target: state, last poll, last error, duration. No credentials, ever."""
+    daemon = request.app[DAEMON]
+    inventory = daemon.config.inventory if daemon.config else None
+    out: list[dict[str, Any]] = []
+    for entry in daemon.store.entries().values():
+        device = inventory.devices.get(entry.target.device) if inventory else None
+        out.append(
+            {
+                "site": entry.target.site,
+                "device": entry.target.device,
+                "collector": entry.target.collector,
+                "address": device.snmp.address if device else None,
+                "profiles": list(device.snmp.profiles) if device else [],
+                "interval_seconds": entry.interval,
+                "state": entry.state,
+                "polls": entry.polls,
+                "last_poll": _iso(entry.last_started),
+                "last_success": _iso(entry.last_success),
+                "last_duration_seconds": round(entry.last_duration, 6),
+                "last_error": entry.last_error,
+                "last_error_detail": entry.last_error_detail or None,
+                "errors": dict(entry.errors),
+            }
+        )
+    out.sort(key=lambda t: (t["site"], t["device"]))
+    return web.json_response({"status": "success", "data": out})
+
+
+def make_app(daemon: Daemon) -> web.Application:
+    app = web.Application()
+    app[DAEMON] = daemon
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_post("/-/reload", reload)
+    app.router.add_get("/api/v1/targets", targets)
+    return app

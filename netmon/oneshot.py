@@ -1,0 +1,52 @@
+"""Poll one device once and return its exposition text (`netmon poll`, benchmarks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netmon.api import Secret, Snapshot, SnmpParams, TargetRef, V3User, collector_factory
+from netmon.store import Store
+
+
+async def poll_text(*args: Any, **kwargs: Any) -> str:
+    """One poll, as exposition text (the benchmark's and the tests' entry point)."""
+    _snapshot, text = await poll_once(*args, **kwargs)
+    return text
+
+
+async def poll_once(
+    address: str,
+    port: int = 161,
+    profiles: list[str] | tuple[str, ...] = ("system", "if_mib"),
+    community: str | None = None,
+    *,
+    version: str = "2c",
+    user: V3User | None = None,
+    timeout: float = 2.0,  # noqa: ASYNC109 - the SNMP request timeout, not a deadline
+    retries: int = 1,
+    max_repetitions: int = 25,
+    deadline: float = 30.0,
+    site: str = "adhoc",
+    device: str = "adhoc",
+) -> tuple[Snapshot, str]:
+    """One poll through the same collector, store and renderer the daemon uses."""
+    import collectors  # noqa: F401 - registers the collectors
+
+    snmp = collector_factory("snmp")({})
+    params = SnmpParams(
+        address=address,
+        port=port,
+        version=version,
+        community=Secret(community) if community is not None else None,
+        user=user,
+        timeout=timeout,
+        retries=retries,
+        max_repetitions=max_repetitions,
+        profiles=tuple(profiles),
+        interval=deadline,
+    )
+    target = TargetRef(site=site, device=device, collector="snmp")
+    snapshot = await snmp.poll(target, params, deadline=deadline)
+    store = Store(snmp.metadata())
+    store.apply(snapshot, interval=deadline)
+    return snapshot, store.render()

@@ -1,0 +1,167 @@
+"""Simulated SNMP agents: snmpsim serving the real recordings.
+
+Used by `netmon demo` and by the integration tests, so both run the same
+real agent. snmpsim refuses to run as root unless it can drop to an
+unprivileged user; it then needs a world-readable Python, data folder and a
+writable cache (see shared/testdata/README.md for the pitfalls).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+RECORDINGS_ENV = "NETMON_RECORDINGS"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def recordings_dir() -> Path:
+    """Where the .snmprec files are: $NETMON_RECORDINGS, else ../shared/testdata/snmprec."""
+    env = os.environ.get(RECORDINGS_ENV)
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "shared/testdata/snmprec", here / "tests/data/snmprec"):
+        if candidate.is_dir():
+            return candidate
+    msg = f"no SNMP recordings found; set {RECORDINGS_ENV}"
+    raise FileNotFoundError(msg)
+
+
+def _responder() -> Path:
+    exe = Path(sys.executable).parent / "snmpsim-command-responder"
+    if not exe.exists():
+        found = shutil.which("snmpsim-command-responder")
+        if not found:
+            msg = "snmpsim is not installed (pip install snmpsim pysmi)"
+            raise FileNotFoundError(msg)
+        exe = Path(found)
+    return exe
+
+
+@dataclass
+class SnmpSim:
+    """A running snmpsim; each recording is a community (its file name without .snmprec)."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def log(self) -> str:
+        return (self.workdir / "snmpsim.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> SnmpSim:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def _answers(port: int, communities: list[str], deadline: float) -> bool:
+    """Ready means a real answer for every community, not the log line.
+
+    snmpsim logs "Listening" a moment before its socket answers, and builds a
+    recording's index on the first request to it: probing each one also warms
+    the indexes, so the first real poll does not time out.
+    """
+    from gufo.snmp import SnmpError
+    from gufo.snmp.sync import SnmpSession
+
+    for community in communities:
+        while True:
+            try:
+                SnmpSession("127.0.0.1", port, community=community, timeout=2).get(
+                    "1.3.6.1.2.1.1.2.0"
+                )
+                break
+            except SnmpError:
+                break  # an answer, even "no such object", means it is serving
+            except (TimeoutError, OSError):
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    return True
+
+
+def start_snmpsim(
+    files: Iterable[Path] | None = None,
+    port: int | None = None,
+    extra: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> SnmpSim:
+    """Start snmpsim on 127.0.0.1 with copies of the recordings; wait until it listens.
+
+    ``extra`` adds recordings by community name -> file text (tests use it for
+    hostile agents).
+    """
+    port = port or free_udp_port()
+    workdir = Path(tempfile.mkdtemp(prefix="netmon-snmpsim-"))
+    data, cache = workdir / "data", workdir / "cache"
+    data.mkdir()
+    cache.mkdir()
+    for path in files if files is not None else sorted(recordings_dir().glob("*.snmprec")):
+        shutil.copy(path, data / path.name)
+    for name, text in (extra or {}).items():
+        (data / f"{name}.snmprec").write_text(text)
+    communities = [p.stem for p in data.glob("*.snmprec")]
+    # snmpsim drops to nobody when started as root: it must read the data, write the cache
+    os.chmod(workdir, 0o755)  # noqa: S103
+    for path in (data, *data.iterdir()):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    os.chmod(cache, 0o1777)  # noqa: S103
+    cmd = [
+        str(_responder()),
+        f"--data-dir={data}",
+        f"--cache-dir={cache}",
+        f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+    ]
+    if os.geteuid() == 0:
+        cmd += ["--process-user=nobody", "--process-group=nogroup"]
+    logfile = (workdir / "snmpsim.log").open("wb")
+    process = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=workdir)
+    sim = SnmpSim(port, workdir, process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = sim.log
+            sim.stop()
+            msg = f"snmpsim exited with {process.returncode}:\n{log[-2000:]}"
+            raise RuntimeError(msg)
+        if "Listening at" in sim.log and _answers(port, communities, deadline):
+            return sim
+        time.sleep(0.05)  # polling for readiness, bounded by the deadline
+    sim.stop()
+    msg = f"snmpsim did not start within {timeout}s"
+    raise TimeoutError(msg)

@@ -1,0 +1,184 @@
+"""The store: the latest snapshot of every target, rendered once, joined per scrape.
+
+A poll's snapshot replaces the target's previous one as a whole. Over bad
+links a table (or the whole device) sometimes fails; its last good samples
+then stay for up to ``RETAIN_INTERVALS`` intervals so dashboards do not
+flicker, and vanish after that. A target removed from the config is dropped
+at once: no stale series.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
+from netmon.exposition import join_families, render_samples
+
+RETAIN_INTERVALS = 3
+
+HEALTH_META = (
+    MetricMeta(
+        "netmon_target_up", MetricType.GAUGE, "1 when the last poll of the target succeeded."
+    ),
+    MetricMeta(
+        "netmon_poll_duration_seconds",
+        MetricType.GAUGE,
+        "Wall time of the last poll of the target.",
+    ),
+    MetricMeta(
+        "netmon_last_poll_success_timestamp_seconds",
+        MetricType.GAUGE,
+        "Unix time of the last successful poll of the target.",
+    ),
+    MetricMeta(
+        "netmon_poll_errors_total",
+        MetricType.COUNTER,
+        "Failed or partial polls by reason (timeout, auth, refused, decode, deadline, partial).",
+    ),
+    MetricMeta(
+        "netmon_samples_dropped_total",
+        MetricType.COUNTER,
+        "Values dropped on purpose by reason (sentinel, decode, label_cap, bad_index).",
+    ),
+)
+
+
+@dataclass(slots=True)
+class _Kept:
+    part: Part
+    at: float
+
+
+@dataclass(slots=True)
+class TargetEntry:
+    target: TargetRef
+    interval: float
+    parts: dict[str, _Kept] = field(default_factory=dict)
+    polls: int = 0
+    last_started: float = 0.0
+    last_success: float = 0.0
+    last_duration: float = 0.0
+    last_error: str | None = None
+    last_error_detail: str = ""
+    errors: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    rendered: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        if self.polls == 0:
+            return "unknown"
+        if self.last_error is not None:
+            return "down"
+        return "partial" if self.last_error_detail else "up"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What the last apply changed, for logging once per state change."""
+
+    target: TargetRef
+    before: str
+    after: str
+    reason: str | None
+    detail: str
+
+
+class Store:
+    def __init__(self, meta: Iterable[MetricMeta] = ()) -> None:
+        self._entries: dict[str, TargetEntry] = {}
+        self._meta: dict[str, MetricMeta] = {m.name: m for m in (*HEALTH_META, *meta)}
+        self._cache: str | None = None
+
+    def add_meta(self, meta: Iterable[MetricMeta]) -> None:
+        for m in meta:
+            self._meta.setdefault(m.name, m)
+        self._cache = None
+
+    def entries(self) -> Mapping[str, TargetEntry]:
+        return self._entries
+
+    def ensure(self, target: TargetRef, interval: float) -> TargetEntry:
+        entry = self._entries.get(target.key)
+        if entry is None or entry.target != target:
+            entry = TargetEntry(target, interval)
+            self._entries[target.key] = entry
+            self._render(entry, time.time())
+        entry.interval = interval
+        return entry
+
+    def remove(self, key: str) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._cache = None
+
+    def keys(self) -> set[str]:
+        return set(self._entries)
+
+    def apply(self, snapshot: Snapshot, interval: float, now: float | None = None) -> Change:
+        now = time.time() if now is None else now
+        entry = self.ensure(snapshot.target, interval)
+        before = entry.state
+        entry.polls += 1
+        entry.last_started = snapshot.started
+        entry.last_duration = snapshot.duration
+        entry.last_error = snapshot.error
+        entry.last_error_detail = snapshot.error_detail
+        entry.dropped.update(snapshot.dropped)
+        if snapshot.error is not None:
+            entry.errors[snapshot.error] += 1
+        else:
+            entry.last_success = snapshot.started + snapshot.duration
+            if snapshot.partial:
+                entry.errors["partial"] += 1
+        for part in snapshot.parts:
+            if part.ok:
+                entry.parts[part.name] = _Kept(part, now)
+        self._render(entry, now)
+        return Change(
+            snapshot.target, before, entry.state, snapshot.error, snapshot.error_detail or ""
+        )
+
+    def _render(self, entry: TargetEntry, now: float) -> None:
+        horizon = now - RETAIN_INTERVALS * entry.interval
+        for name in [n for n, kept in entry.parts.items() if kept.at < horizon]:
+            del entry.parts[name]
+        samples: list[Sample] = [s for kept in entry.parts.values() for s in kept.part.samples]
+        samples.extend(self._health(entry))
+        entry.rendered = render_samples(samples)
+        self._cache = None
+
+    def _health(self, entry: TargetEntry) -> list[Sample]:
+        t = entry.target
+        labels = (*t.labels, ("collector", t.collector))
+        out = [
+            Sample("netmon_target_up", labels, 1.0 if entry.state in ("up", "partial") else 0.0),
+            Sample("netmon_poll_duration_seconds", labels, round(entry.last_duration, 6)),
+            Sample(
+                "netmon_last_poll_success_timestamp_seconds", labels, round(entry.last_success, 3)
+            ),
+        ]
+        out.extend(
+            Sample("netmon_poll_errors_total", (*labels, ("reason", r)), float(n))
+            for r, n in sorted(entry.errors.items())
+        )
+        out.extend(
+            Sample("netmon_samples_dropped_total", (*labels, ("reason", r)), float(n))
+            for r, n in sorted(entry.dropped.items())
+        )
+        return out
+
+    def expire(self, now: float | None = None) -> None:
+        """Drop retained parts that grew too old without a fresh poll."""
+        now = time.time() if now is None else now
+        for entry in self._entries.values():
+            horizon = now - RETAIN_INTERVALS * entry.interval
+            if any(kept.at < horizon for kept in entry.parts.values()):
+                self._render(entry, now)
+
+    def render(self) -> str:
+        if self._cache is None:
+            self._cache = join_families(self._meta, (e.rendered for e in self._entries.values()))
+        return self._cache

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian machine ready for netmon: Debian packages for the real
+# parts the tests and the demo start (net-snmp, Prometheus tools), then a venv
+# with netmon and its dev extras. Idempotent; fails loudly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v snmpd >/dev/null || need_apt+=(snmpd)
+command -v snmpbulkwalk >/dev/null || need_apt+=(snmp)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v prometheus-snmp-exporter >/dev/null || need_apt+=(prometheus-snmp-exporter)
+command -v amtool >/dev/null || need_apt+=(prometheus-alertmanager)
+command -v mosquitto >/dev/null || need_apt+=(mosquitto)
+command -v ip >/dev/null || need_apt+=(iproute2)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "bootstrap: installing Debian packages: ${need_apt[*]}" >&2
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # keep apt from starting services on install: tests start their own
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod 755 /usr/sbin/policy-rc.d
+    fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
+fi
+
+# The venv comes from the system Python on purpose: snmpsim drops to nobody
+# when started as root, and a Python under root's home would be unreadable then.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.netmon-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    touch "$stamp"
+fi
+chmod -R a+rX .venv

@@ -1,0 +1,29 @@
+"""Fixtures that start real agents: snmpsim with the recordings, net-snmp snmpd."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from netmon.simulate import SnmpSim, free_udp_port, start_snmpsim
+
+
+@pytest.fixture(scope="session")
+def snmpsim() -> Iterator[SnmpSim]:
+    """One snmpsim for the session; community = recording name."""
+    with start_snmpsim() as sim:
+        yield sim
+
+
+@pytest.fixture
+def udp_port() -> int:
+    return free_udp_port()
+
+
+def need(binary: str) -> str:
+    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if binary == "snmpd" else None)
+    if path is None:
+        pytest.fail(f"{binary} is not installed: run scripts/bootstrap.sh")
+    return path

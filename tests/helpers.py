@@ -1,0 +1,99 @@
+"""Test helpers: read .snmprec recordings, wait on conditions, run the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from collectors.snmp.engine import RawPoll, Value, Varbinds
+from collectors.snmp.profile import Profile
+from netmon.simulate import recordings_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+INT_TYPES = {"2", "65", "66", "67", "70"}
+
+
+def read_snmprec(name: str) -> dict[str, Value]:
+    """OID -> value as gufo-snmp would return it (ints, bytes, OIDs as text)."""
+    out: dict[str, Value] = {}
+    for line in (recordings_dir() / f"{name}.snmprec").read_text().splitlines():
+        oid, kind, value = line.split("|", 2)
+        if kind in INT_TYPES:
+            out[oid] = int(value)
+        elif kind == "4x":
+            out[oid] = bytes.fromhex(value)
+        elif kind == "6":
+            out[oid] = value
+        else:
+            out[oid] = value.encode()
+    return out
+
+
+def raw_poll(recording: dict[str, Value], profiles: list[Profile]) -> RawPoll:
+    """What the walker would fetch from an agent serving this recording."""
+    raw = RawPoll({}, {})
+    for profile in profiles:
+        for spec in profile.scalars.values():
+            if spec.first:
+                got = next(
+                    (v for o, v in recording.items() if o.startswith(spec.oid + ".") and v),
+                    None,
+                )
+                if got is not None:
+                    raw.scalars[spec.oid] = got
+            elif spec.oid in recording:
+                raw.scalars[spec.oid] = recording[spec.oid]
+        for table in profile.tables:
+            varbinds: Varbinds = []
+            for root in table.walk:
+                varbinds += [(o, v) for o, v in recording.items() if o.startswith(root + ".")]
+            raw.tables[f"{profile.name}.{table.name}"] = varbinds
+    return raw
+
+
+def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
+    """`promtool check metrics` on exposition text (lint and parse)."""
+    return subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll a condition until true or the deadline; never a bare sleep as synchronisation."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+async def async_wait_for(
+    predicate: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = ""
+) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {within}s waiting for {what or predicate}")
+
+
+def parse_exposition(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Sample lines -> {(name, labels): value}, with the prometheus_client parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return out
+
+
+def values(text: str, name: str, **labels: str) -> list[float]:
+    """Values of the series called ``name`` whose labels include ``labels``."""
+    want = set(labels.items())
+    return [v for (n, ls), v in parse_exposition(text).items() if n == name and want <= ls]

@@ -1,0 +1,257 @@
+"""Config errors name file:line:col and the field; all errors come at once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from netmon.config import ConfigErrors, load
+from tests.helpers import ROOT
+
+PROFILES = {"system", "if_mib", "mikrotik"}
+
+MAIN = """\
+listen: "127.0.0.1:9800"
+inventory: ["sites/*.yaml"]
+defaults:
+  interval: 60s
+  snmp:
+    community: {env: TEST_COMMUNITY}
+"""
+
+GOOD_SITES = """\
+kabupaten: Kutai Timur
+sites:
+  - id: pop-sangatta
+    name: POP Sangatta
+    kind: pop
+    devices:
+      - {id: sw-sangatta, address: 10.20.0.1}
+  - id: desa-a
+    name: Kantor Desa A
+    kind: village_office
+    uplinks: [pop-sangatta]
+    devices:
+      - {id: rtr-a, address: 10.20.1.1, profiles: [system, if_mib, mikrotik]}
+links:
+  - {id: fo-1, kind: fiber, a: pop-sangatta/sw-sangatta:GPON 0/1/0, b: desa-a/rtr-a:sfp1}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _community(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_COMMUNITY", "s3cret-community")
+    monkeypatch.chdir(ROOT)
+
+
+def write(tmp: Path, main: str = MAIN, **sites: str) -> Path:
+    (tmp / "sites").mkdir(exist_ok=True)
+    (tmp / "netmon.yaml").write_text(main)
+    for name, text in sites.items():
+        (tmp / "sites" / f"{name}.yaml").write_text(text)
+    return tmp / "netmon.yaml"
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigErrors) as info:
+        load(path, PROFILES)
+    tmp = str(path.parent) + "/"
+    return [str(e).replace(tmp, "") for e in info.value.errors]
+
+
+def test_valid_config_builds_the_inventory(tmp_path: Path) -> None:
+    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
+    inv = config.inventory
+    assert set(inv.sites) == {"pop-sangatta", "desa-a"}
+    assert inv.sites["desa-a"].uplinks == ("pop-sangatta",)
+    assert inv.sites["desa-a"].uplink_kind == "fiber"
+    assert inv.links["fo-1"].a.ifname == "GPON 0/1/0"
+    rtr = inv.devices["rtr-a"]
+    assert rtr.snmp.community is not None
+    assert rtr.snmp.community.reveal() == "s3cret-community"
+    assert rtr.snmp.profiles == ("system", "if_mib", "mikrotik")
+    assert rtr.interval == 60.0
+    assert inv.summary() == {"Kutai Timur": (2, 2)}
+
+
+def test_secrets_never_print(tmp_path: Path) -> None:
+    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
+    device = config.inventory.devices["rtr-a"]
+    assert "s3cret" not in repr(device)
+    assert "s3cret" not in str(device.snmp)
+    assert "s3cret" not in repr(config)
+
+
+def test_syntax_error_points_at_the_line(tmp_path: Path) -> None:
+    bad = "kabupaten: X\nsites:\n  - id: a\n    name: [unclosed\n"
+    errors = errors_of(write(tmp_path, kutim=bad))
+    assert len(errors) == 2
+    assert errors[0].startswith("sites/kutim.yaml:5:1: YAML syntax:"), errors
+    assert errors[1].startswith("netmon.yaml:2:12: inventory: references between files")
+
+
+def test_unknown_key_wrong_type_and_bad_value_all_at_once(tmp_path: Path) -> None:
+    bad = """\
+kabupaten: Kutai Timur
+sites:
+  - id: desa-a
+    name: Kantor Desa A
+    kind: village_office
+    uplnks: [pop-x]
+    devices:
+      - {id: rtr-a, address: 10.20.1.300}
+      - id: rtr-b
+        address: 10.20.1.2
+        port: many
+"""
+    errors = errors_of(write(tmp_path, kutim=bad))[:-1]  # last: the cross-file note
+    assert errors == [
+        "sites/kutim.yaml:6:5: sites.0.uplnks: unknown key 'uplnks'",
+        "sites/kutim.yaml:8:30: sites.0.devices.0.address: not an IP address: '10.20.1.300'",
+        "sites/kutim.yaml:11:15: sites.0.devices.1.port: "
+        "Input should be a valid integer, unable to parse string as an integer",
+    ]
+
+
+def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
+    other = """\
+kabupaten: Berau
+sites:
+  - id: desa-a
+    name: Duplicate
+    kind: school
+    devices:
+      - {id: rtr-a, address: 10.30.1.1}
+"""
+    errors = errors_of(write(tmp_path, a_kutim=GOOD_SITES, b_berau=other))
+    assert errors == [
+        "sites/b_berau.yaml:3:9: sites.0.id: duplicate site id 'desa-a' "
+        "(first at sites/a_kutim.yaml:8:5)",
+    ]
+
+
+def test_duplicate_device_id(tmp_path: Path) -> None:
+    text = GOOD_SITES.replace("id: rtr-a", "id: sw-sangatta")
+    errors = errors_of(write(tmp_path, kutim=text))
+    assert errors[0].startswith("sites/kutim.yaml:13:14: sites.1.devices.0.id: duplicate device")
+    assert "first at sites/kutim.yaml:7:9" in errors[0]
+
+
+def test_missing_env_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_COMMUNITY")
+    errors = errors_of(write(tmp_path, kutim=GOOD_SITES))
+    assert errors == [
+        "netmon.yaml:6:16: defaults.snmp.community: environment variable TEST_COMMUNITY is not set"
+    ]
+
+
+def test_literal_secret_is_refused(tmp_path: Path) -> None:
+    main = MAIN.replace("{env: TEST_COMMUNITY}", "public")
+    errors = errors_of(write(tmp_path, main, kutim=GOOD_SITES))
+    assert len(errors) == 1
+    assert errors[0].startswith("netmon.yaml:6:16: defaults.snmp.community: secrets are references")
+
+
+def test_secret_file_relative_to_config(tmp_path: Path) -> None:
+    main = MAIN.replace("{env: TEST_COMMUNITY}", "{file: secrets/community}")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "community").write_text("from-a-file\n")
+    config = load(write(tmp_path, main, kutim=GOOD_SITES), PROFILES)
+    community = config.inventory.devices["rtr-a"].snmp.community
+    assert community is not None
+    assert community.reveal() == "from-a-file"
+
+
+def test_unknown_uplink_profile_and_link_end(tmp_path: Path) -> None:
+    text = (
+        GOOD_SITES.replace("uplinks: [pop-sangatta]", "uplinks: [pop-nowhere]")
+        .replace("mikrotik]", "mikrotikk]")
+        .replace("b: desa-a/rtr-a:sfp1", "b: desa-a/rtr-zz:sfp1")
+    )
+    errors = errors_of(write(tmp_path, kutim=text))
+    assert errors == [
+        "sites/kutim.yaml:11:14: sites.1.uplinks: unknown uplink site 'pop-nowhere'",
+        "sites/kutim.yaml:13:68: sites.1.devices.0.profiles.2: unknown profile 'mikrotikk' "
+        "(known: if_mib, mikrotik, system)",
+        "sites/kutim.yaml:15:72: links.0.b: site 'desa-a' has no device 'rtr-zz'",
+    ]
+
+
+def test_uplink_cycle(tmp_path: Path) -> None:
+    text = """\
+kabupaten: K
+sites:
+  - {id: a, name: A, kind: pop, uplinks: [c]}
+  - {id: b, name: B, kind: pop, uplinks: [a]}
+  - {id: c, name: C, kind: pop, uplinks: [b]}
+"""
+    errors = errors_of(write(tmp_path, k=text))
+    assert len(errors) == 1
+    assert "uplink cycle:" in errors[0]
+    assert errors[0].startswith("sites/k.yaml:")
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    text = "kabupaten: A\nkabupaten: B\nsites: []\n"
+    errors = errors_of(write(tmp_path, k=text))[:-1]
+    assert errors == [
+        "sites/k.yaml:2:1: kabupaten: duplicate key (YAML would silently keep only the last one)"
+    ]
+
+
+def test_broken_file_does_not_cause_phantom_reference_errors(tmp_path: Path) -> None:
+    child = GOOD_SITES.replace("kind: pop", "kind: popp")
+    errors = errors_of(write(tmp_path, kutim=child))
+    assert errors[-1].startswith("netmon.yaml:2:12: inventory: references between files")
+    assert any("sites.0.kind" in e for e in errors)
+    assert not any("unknown" in e and "site" in e for e in errors)
+
+
+def test_no_site_files(tmp_path: Path) -> None:
+    errors = errors_of(write(tmp_path))
+    assert errors == ["netmon.yaml:2:12: inventory: no site files match these patterns"]
+
+
+def test_env_overrides_daemon_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETMON_LISTEN", "127.0.0.1:9999")
+    monkeypatch.setenv("NETMON_RELOAD_ENABLED", "true")
+    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
+    assert config.main.listen == "127.0.0.1:9999"
+    assert config.main.http.reload_enabled is True
+
+
+def test_v3_user_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHK", "authkey123")
+    monkeypatch.setenv("PRIVK", "privkey123")
+    text = GOOD_SITES.replace(
+        "{id: rtr-a, address: 10.20.1.1, profiles: [system, if_mib, mikrotik]}",
+        "{id: rtr-a, address: 10.20.1.1, snmp: {version: 3, user: {name: netmon, "
+        "auth: {protocol: sha256, key: {env: AUTHK}}, "
+        "priv: {protocol: aes128, key: {env: PRIVK}}}}}",
+    )
+    config = load(write(tmp_path, kutim=text), PROFILES)
+    snmp = config.inventory.devices["rtr-a"].snmp
+    assert snmp.version == "3"
+    assert snmp.community is None
+    assert snmp.user is not None
+    assert snmp.user.auth_key is not None
+    assert snmp.user.auth_key.reveal() == "authkey123"
+    assert "authkey123" not in repr(snmp)
+
+
+def test_example_province_is_valid() -> None:
+    os.environ.setdefault("NETMON_SNMP_COMMUNITY", "example")
+    from collectors.snmp import builtin_profiles
+
+    config = load(ROOT / "config/netmon.yaml", builtin_profiles())
+    inv = config.inventory
+    assert len(inv.summary()) >= 3
+    kinds = {s.kind for s in inv.sites.values()}
+    assert {"noc", "pop", "village_office", "puskesmas", "school"} <= kinds
+    assert {link.kind for link in inv.links.values()} >= {"fiber", "radio"}
+    # every site below the NOC reaches it through its uplinks
+    roots = [s.id for s in inv.sites.values() if not s.uplinks]
+    for site in inv.sites:
+        assert site in roots or set(inv.ancestors(site)) & set(roots)

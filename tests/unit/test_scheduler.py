@@ -1,0 +1,59 @@
+"""Deterministic jitter; a slow device never delays the others."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CollectorRegistry
+
+from netmon.scheduler import Job, Scheduler, SchedulerMetrics, jitter_offset
+from tests.helpers import async_wait_for
+
+
+def test_jitter_is_stable_and_within_the_interval() -> None:
+    offsets = [jitter_offset(f"snmp:dev-{i}", 60.0) for i in range(1000)]
+    assert offsets == [jitter_offset(f"snmp:dev-{i}", 60.0) for i in range(1000)]
+    assert all(0 <= o < 60 for o in offsets)
+    # spread: every 6-second slice of the minute gets some devices
+    assert len({int(o // 6) for o in offsets}) == 10
+
+
+async def test_a_hung_device_does_not_delay_the_others() -> None:
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+    runs: dict[str, list[float]] = {"fast": [], "hung": []}
+    release = asyncio.Event()
+
+    async def fast() -> None:
+        runs["fast"].append(time.monotonic())
+
+    async def hung() -> None:
+        runs["hung"].append(time.monotonic())
+        await release.wait()
+
+    scheduler.sync([Job("fast", 0.2, fast), Job("hung", 0.2, hung)])
+
+    async def enough() -> bool:
+        return len(runs["fast"]) >= 5
+
+    await async_wait_for(enough, within=5, what="five polls of the fast device")
+    assert len(runs["hung"]) == 1  # still stuck in its first poll, and skipped, not queued
+    gaps = [b - a for a, b in zip(runs["fast"], runs["fast"][1:], strict=False)]
+    assert max(gaps) < 0.5
+    release.set()
+    await scheduler.stop()
+
+
+async def test_sync_starts_and_stops_jobs() -> None:
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+
+    async def noop() -> None:
+        return None
+
+    started, stopped = scheduler.sync([Job("a", 10, noop), Job("b", 10, noop)])
+    assert sorted(started) == ["a", "b"]
+    assert stopped == []
+    started, stopped = scheduler.sync([Job("a", 10, noop)])
+    assert started == []
+    assert stopped == ["b"]
+    await scheduler.stop()

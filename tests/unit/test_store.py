@@ -1,0 +1,76 @@
+"""Snapshots replace each other whole; failed parts linger 3 intervals; removal is immediate."""
+
+from __future__ import annotations
+
+from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
+from netmon.exposition import format_labels, render_samples
+from netmon.store import Store
+from tests.helpers import promtool_check, values
+
+T = TargetRef("site-a", "dev-a", "snmp")
+META = [
+    MetricMeta("netmon_x", MetricType.GAUGE, "x"),
+    MetricMeta("netmon_y", MetricType.GAUGE, "y"),
+]
+
+
+def snap(parts: list[Part], error: str | None = None, started: float = 1000.0) -> Snapshot:
+    return Snapshot(T, started, 0.1, parts, error=error)
+
+
+def part(name: str, metric: str, value: float, ok: bool = True) -> Part:
+    samples = [Sample(metric, T.labels, value)] if ok else []
+    return Part(name, samples, ok=ok, error=None if ok else "timeout")
+
+
+def test_new_snapshot_replaces_the_old_one() -> None:
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
+    store.apply(snap([part("a", "netmon_x", 2)]), 60, now=1060)
+    assert values(store.render(), "netmon_x") == [2.0]
+
+
+def test_failed_table_keeps_last_good_rows_for_three_intervals() -> None:
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1), part("b", "netmon_y", 5)]), 60, now=1000)
+    store.apply(snap([part("a", "netmon_x", 2), part("b", "netmon_y", 0, ok=False)]), 60, now=1060)
+    text = store.render()
+    assert values(text, "netmon_y") == [5.0]
+    assert values(text, "netmon_poll_errors_total", reason="partial") == [1.0]
+    store.expire(now=1000 + 3 * 60 + 1)
+    assert values(store.render(), "netmon_y") == []
+    assert values(store.render(), "netmon_x") == [2.0]
+
+
+def test_failed_device_is_down_and_its_series_vanish_after_three_intervals() -> None:
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
+    store.apply(snap([], error="timeout"), 60, now=1060)
+    text = store.render()
+    assert values(text, "netmon_target_up") == [0.0]
+    assert values(text, "netmon_poll_errors_total", reason="timeout") == [1.0]
+    assert values(text, "netmon_x") == [1.0]
+    store.expire(now=1181)
+    assert values(store.render(), "netmon_x") == []
+    assert values(store.render(), "netmon_target_up") == [0.0]
+
+
+def test_removed_target_leaves_nothing() -> None:
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
+    store.remove(T.key)
+    assert 'device="dev-a"' not in store.render()
+
+
+def test_label_values_are_escaped_and_duplicates_dropped() -> None:
+    labels = (("site", 'a"b\\c\nd'),)
+    assert format_labels(labels) == '{site="a\\"b\\\\c\\nd"}'
+    chunks = render_samples([Sample("netmon_x", labels, 1), Sample("netmon_x", labels, 2)])
+    assert chunks["netmon_x"].count("\n") == 1
+
+
+def test_output_passes_promtool() -> None:
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1.5), part("b", "netmon_y", -3)]), 60, now=1000)
+    result = promtool_check(store.render())
+    assert result.returncode == 0, result.stdout + result.stderr
