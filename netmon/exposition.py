@@ -46,17 +46,25 @@ def render_samples(samples: Iterable[Sample]) -> dict[str, str]:
 
     Duplicate label sets within one target are dropped here (first wins): two
     series with one label set would make the whole scrape invalid.
+    Hot path: rows share one labels tuple across their metrics, so the label
+    text is cached by the tuple's identity (tuples do not cache their hash;
+    the samples keep every tuple alive for the duration of this call).
     """
     chunks: dict[str, list[str]] = {}
-    seen: set[tuple[str, Labels]] = set()
-    for sample in samples:
-        key = (sample.name, sample.labels)
-        if key in seen:
+    seen: set[str] = set()
+    formatted: dict[int, str] = {}
+    for name, labels, value in samples:
+        text = formatted.get(id(labels))
+        if text is None:
+            text = formatted[id(labels)] = format_labels(labels)
+        head = name + text
+        if head in seen:
             continue
-        seen.add(key)
-        chunks.setdefault(sample.name, []).append(
-            f"{sample.name}{format_labels(sample.labels)} {format_value(sample.value)}\n"
-        )
+        seen.add(head)
+        lines = chunks.get(name)
+        if lines is None:
+            chunks[name] = lines = []
+        lines.append(f"{head} {format_value(value)}\n")
     return {name: "".join(lines) for name, lines in chunks.items()}
 
 

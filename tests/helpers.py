@@ -8,7 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from collectors.snmp.engine import RawPoll, Value, Varbinds
+from collectors.snmp.engine import RawPoll, TableWalk, Varbinds
+from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
 from netmon.simulate import recordings_dir
 
@@ -47,11 +48,17 @@ def raw_poll(recording: dict[str, Value], profiles: list[Profile]) -> RawPoll:
             elif spec.oid in recording:
                 raw.scalars[spec.oid] = recording[spec.oid]
         for table in profile.tables:
-            varbinds: Varbinds = []
-            for root in table.walk:
-                varbinds += [(o, v) for o, v in recording.items() if o.startswith(root + ".")]
-            raw.tables[f"{profile.name}.{table.name}"] = varbinds
+            raw.tables[f"{profile.name}.{table.name}"] = {
+                root: [(o, v) for o, v in recording.items() if o.startswith(root + ".")]
+                for root in table.walk
+            }
     return raw
+
+
+def walk_of(varbinds: Varbinds) -> TableWalk:
+    """Group hand-written IF-MIB varbinds by the subtree they were walked from."""
+    roots = ("1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1")
+    return {r: [(o, v) for o, v in varbinds if o.startswith(r + ".")] for r in roots}
 
 
 def promtool_check(text: str) -> subprocess.CompletedProcess[str]:

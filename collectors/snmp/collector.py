@@ -15,6 +15,9 @@ from collectors.snmp.profile import Profile, builtin_profiles
 from collectors.snmp.walker import PollFailed, Walker, classify, make_session
 from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, SnmpParams, TargetRef
 
+#: errors that fail a poll even after some data arrived
+FATAL = frozenset({"auth", "config", "internal"})
+
 BASE_META = (
     MetricMeta(
         "netmon_device_up", MetricType.GAUGE, "1 when the last poll of the device got answers."
@@ -100,7 +103,9 @@ class SnmpCollector:
         except Exception as exc:
             error = classify(exc)
         raw: RawPoll = walker.raw
-        if error is not None and not walker.answered:
+        if error is not None and (not walker.answered or error[0] in FATAL):
+            # nothing usable arrived, or the credentials are wrong: the poll failed
+            self._devices.pop(target.key, None)  # a fresh session next time
             return self._failed(target, started, t0, *error)
         if error is not None:
             # it answered, then stopped: keep what arrived, mark the rest failed

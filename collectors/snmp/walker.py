@@ -9,10 +9,11 @@ still fails is reported as failed; the others go on (a partial poll).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gufo.snmp import (
     Aes128Key,
@@ -32,9 +33,11 @@ from gufo.snmp import (
     SnmpVersion,
     User,
 )
+from gufo.snmp._fast import GetIter
 from gufo.snmp.aio import SnmpSession
 
-from collectors.snmp.engine import RawPoll, Value, Varbinds
+from collectors.snmp.engine import RawPoll, Varbinds
+from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
 from netmon.api import SnmpParams
 
@@ -50,6 +53,7 @@ _PRIV = {"des": DesKey, "aes128": Aes128Key, "aes192": Aes192Key, "aes256": Aes2
 _VERSION = {"1": SnmpVersion.v1, "2c": SnmpVersion.v2c, "3": SnmpVersion.v3}
 GET_BATCH = 16
 T = TypeVar("T")
+Batch = list[tuple[str, Value] | None]
 
 
 class PollFailed(Exception):
@@ -59,6 +63,15 @@ class PollFailed(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+def is_decoder_panic(exc: BaseException) -> bool:
+    """pyo3 turns a Rust panic into PanicException, which derives from BaseException.
+
+    Seen here: random bytes as an SNMP reply panic gufo-snmp 0.13's BER decoder
+    ("index out of bounds"). Garbage from the network must never end a poll task.
+    """
+    return type(exc).__name__ == "PanicException"
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -116,23 +129,28 @@ class Walker:
     raw: RawPoll = field(default_factory=lambda: RawPoll({}, {}))
     answered: bool = False
     requests: int = 0
+    _pending: tuple[asyncio.Future[Batch], Callable[[], Batch]] | None = None
 
     async def run(self, profiles: Iterable[Profile]) -> RawPoll:
+        """Fetch everything; ``answered`` turns true only when data arrives.
+
+        An SNMPv3 discovery reply does not count: an agent answers it for any
+        user, even with wrong keys.
+        """
         profiles = list(profiles)
+        for profile in profiles:
+            for table in profile.tables:
+                self.raw.failed_tables[f"{profile.name}.{table.name}"] = "pending"
         if self.params.version == "3":
-            await self._retry(self.session.refresh)
-            self.answered = True
+            await self._guard(partial(self._retry, self.session.refresh))
         await self._scalars(profiles)
         for profile in profiles:
             for table in profile.tables:
                 key = f"{profile.name}.{table.name}"
-                self.raw.failed_tables[key] = "pending"
-        for profile in profiles:
-            for table in profile.tables:
-                key = f"{profile.name}.{table.name}"
-                got: Varbinds = []
+                got: dict[str, Varbinds] = {}
                 for root in table.walk:
-                    error = await self._walk(root, got)
+                    got[root] = []
+                    error = await self._walk(root, got[root])
                     if error is not None:
                         self.raw.failed_tables[key] = error
                         break
@@ -142,16 +160,15 @@ class Walker:
         return self.raw
 
     async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(self.params.retries + 1):
+        """Call, re-trying on timeout; the last TimeoutError goes to the caller."""
+        for _ in range(self.params.retries):
             self.requests += 1
             try:
                 return await call()
             except TimeoutError:
-                if attempt == self.params.retries:
-                    if not self.answered:
-                        raise
-                    raise PollFailed("timeout", "device stopped answering mid-poll") from None
-        raise AssertionError("unreachable")
+                continue
+        self.requests += 1
+        return await call()
 
     async def _scalars(self, profiles: list[Profile]) -> None:
         exact = sorted({s.oid for p in profiles for s in p.scalars.values() if not s.first})
@@ -159,7 +176,7 @@ class Walker:
         for start in range(0, len(exact), GET_BATCH):
             batch = exact[start : start + GET_BATCH]
             try:
-                got = await self._retry(partial(self.session.get_many, batch))
+                got = await self._guard(partial(self._retry, partial(self.session.get_many, batch)))
             except SnmpError:
                 if self.params.version != "1":
                     raise
@@ -170,6 +187,16 @@ class Walker:
             value = await self._first(oid)
             if value is not None:
                 self.raw.scalars[oid] = value
+
+    @staticmethod
+    async def _guard(call: Callable[[], Awaitable[T]]) -> T:
+        """gufo's decoder can panic on garbage (a Rust panic, a BaseException): make it an error."""
+        try:
+            return await call()
+        except BaseException as exc:
+            if is_decoder_panic(exc):
+                raise SnmpDecodeError(f"undecodable reply ({exc})") from None
+            raise
 
     async def _one_by_one(self, oids: list[str]) -> dict[str, Value]:
         out: dict[str, Value] = {}
@@ -203,32 +230,103 @@ class Walker:
 
     async def _walk(self, root: str, out: Varbinds) -> str | None:
         """Walk one subtree into ``out``; None when complete, else the failure reason."""
-        iterator = self.session.getbulk(root).__aiter__()
         seen: set[str] = set()
-        tries = 0
         cap = self.params.max_varbinds
-        while True:
-            try:
-                oid, value = await iterator.__anext__()
-            except StopAsyncIteration:
-                return None
-            except TimeoutError:
-                tries += 1
-                self.requests += 1
-                if tries > self.params.retries:
-                    if not self.answered:
-                        raise
-                    return "timeout"
-                continue
-            except SnmpError as exc:
-                if not self.answered:
-                    raise
-                return classify(exc)[0]
-            tries = 0
-            self.answered = True
-            if oid in seen:
-                return "oid_loop"  # an agent that answers the same OID again would never end
-            seen.add(oid)
-            out.append((oid, value))
-            if len(seen) > cap:
-                return "too_big"
+        try:
+            async for batch in self._batches(root):
+                self.answered = True
+                for oid, value in batch:
+                    if oid in seen:
+                        return "oid_loop"  # an agent repeating an OID would never end
+                    seen.add(oid)
+                    out.append((oid, value))
+                if len(seen) > cap:
+                    return "too_big"
+        except TimeoutError:
+            if not self.answered:
+                raise
+            return "timeout"
+        except SnmpError as exc:
+            if not self.answered:
+                raise
+            return classify(exc)[0]
+        return None
+
+    async def _batches(self, root: str) -> AsyncIterator[list[tuple[str, Value]]]:
+        """GETBULK responses as whole batches, each request retried on timeout.
+
+        The only place that reaches into gufo-snmp's internals (the session's
+        ``_sock`` and its non-blocking ``send_get_bulk``/``recv_get_bulk``).
+        gufo's public iterator costs one coroutine per varbind and an
+        ``asyncio.wait_for`` (a Task on Python 3.11) plus two ``epoll_ctl``
+        calls per request; here the socket's reader stays registered for the
+        whole walk and each request is one future with a ``call_later``
+        timeout (docs/benchmarks.md has the numbers).
+        tests/integration/test_snmpd.py fails if a gufo upgrade breaks this.
+        A retry re-sends the request for the same OID: the walk resumes.
+        """
+        session = self.session
+        if self.params.version == "1":  # no GETBULK in v1
+            async for item in session.getnext(root):
+                yield [item]
+            return
+        sock: Any = session._sock
+        ctx = GetIter(root, self.params.max_repetitions)
+        send = partial(sock.send_get_bulk, ctx)
+        recv = partial(sock.recv_get_bulk, ctx)
+        loop = asyncio.get_running_loop()
+        fd = sock.get_fd()
+        loop.add_reader(fd, self._readable)
+        try:
+            while True:
+                batch = await self._retry(partial(self._bulk_once, loop, send, recv))
+                if not batch:
+                    return
+                if batch[-1] is None:
+                    yield [item for item in batch if item is not None]
+                    return
+                yield batch  # type: ignore[misc]  # no None before the end
+        finally:
+            self._pending = None
+            loop.remove_reader(fd)
+
+    def _readable(self) -> None:
+        """Reader callback: complete the pending request with the response."""
+        pending = self._pending
+        if pending is None:
+            return
+        future, recv = pending
+        if future.done():
+            return
+        try:
+            future.set_result(recv())
+        except BlockingIOError:
+            return  # nothing for this request (a late answer to an earlier try): keep waiting
+        except StopAsyncIteration:
+            future.set_result([])  # gufo: the first OID left the subtree, end of walk
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    async def _bulk_once(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        send: Callable[[], None],
+        recv: Callable[[], Batch],
+    ) -> Batch:
+        """One request/response; ``TimeoutError`` after the per-request timeout."""
+        future: asyncio.Future[Batch] = loop.create_future()
+        self._pending = (future, recv)
+        try:
+            send()
+        except BlockingIOError:
+            await self.session._send(send)  # send buffer full: let gufo wait for it
+        timer = loop.call_later(self.params.timeout, _expire, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+
+def _expire(future: asyncio.Future[Batch]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())

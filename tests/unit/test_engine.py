@@ -9,7 +9,7 @@ import pytest
 from collectors.snmp.engine import COUNTER32_WRAP, DeviceState, Engine, RawPoll, Varbinds
 from collectors.snmp.profile import ProfileError, builtin_profiles, parse_profile
 from netmon.api import Labels, Sample
-from tests.helpers import raw_poll, read_snmprec
+from tests.helpers import raw_poll, read_snmprec, walk_of
 
 BASE: Labels = (("site", "s"), ("device", "d"))
 
@@ -107,7 +107,8 @@ def test_32bit_counters_start_at_zero_and_survive_a_wrap() -> None:
 
     def poll(raw_value: int) -> float:
         raw = RawPoll(
-            {}, {"if_mib.interfaces": [("1.3.6.1.2.1.2.2.1.2.1", b"ath0"), (key, raw_value)]}
+            {},
+            {"if_mib.interfaces": walk_of([("1.3.6.1.2.1.2.2.1.2.1", b"ath0"), (key, raw_value)])},
         )
         result = engine.map(raw, state, BASE)
         samples = [s for p in result.parts for s in p.samples]
@@ -128,7 +129,11 @@ def test_reboot_counts_and_counters_continue() -> None:
     def poll(ticks: int, raw_value: int) -> tuple[float, float]:
         raw = RawPoll(
             {up: ticks},
-            {"if_mib.interfaces": [("1.3.6.1.2.1.2.2.1.2.1", b"ether1"), (octets, raw_value)]},
+            {
+                "if_mib.interfaces": walk_of(
+                    [("1.3.6.1.2.1.2.2.1.2.1", b"ether1"), (octets, raw_value)]
+                )
+            },
         )
         samples = [s for p in engine.map(raw, state, BASE).parts for s in p.samples]
         return (
@@ -188,14 +193,16 @@ def test_duplicate_interface_names_get_the_index() -> None:
     raw = RawPoll(
         {},
         {
-            "if_mib.interfaces": [
-                ("1.3.6.1.2.1.2.2.1.2.4", b"eth0"),
-                ("1.3.6.1.2.1.2.2.1.2.7", b"eth0"),
-                ("1.3.6.1.2.1.2.2.1.2.9", b""),
-                ("1.3.6.1.2.1.2.2.1.2.11", b"br\x00\n0"),
-                ("1.3.6.1.2.1.2.2.1.8.4", 1),
-                ("1.3.6.1.2.1.2.2.1.8.7", 2),
-            ]
+            "if_mib.interfaces": walk_of(
+                [
+                    ("1.3.6.1.2.1.2.2.1.2.4", b"eth0"),
+                    ("1.3.6.1.2.1.2.2.1.2.7", b"eth0"),
+                    ("1.3.6.1.2.1.2.2.1.2.9", b""),
+                    ("1.3.6.1.2.1.2.2.1.2.11", b"br\x00\n0"),
+                    ("1.3.6.1.2.1.2.2.1.8.4", 1),
+                    ("1.3.6.1.2.1.2.2.1.8.7", 2),
+                ]
+            )
         },
     )
     samples = [s for p in engine.map(raw, DeviceState(), BASE).parts for s in p.samples]
@@ -209,12 +216,14 @@ def test_wrong_types_from_the_agent_are_counted_not_fatal() -> None:
     raw = RawPoll(
         {},
         {
-            "if_mib.interfaces": [
-                ("1.3.6.1.2.1.2.2.1.2.1", b"eth0"),
-                ("1.3.6.1.2.1.2.2.1.4.1", b"not a number"),  # ifMtu as garbage text
-                ("1.3.6.1.2.1.2.2.1.8.1", "1.3.6.1"),  # ifOperStatus as an OID
-                ("1.3.6.1.2.1.31.1.1.1.15.1", b"1000"),  # ifHighSpeed as text: parsed
-            ]
+            "if_mib.interfaces": walk_of(
+                [
+                    ("1.3.6.1.2.1.2.2.1.2.1", b"eth0"),
+                    ("1.3.6.1.2.1.2.2.1.4.1", b"not a number"),  # ifMtu as garbage text
+                    ("1.3.6.1.2.1.2.2.1.8.1", "1.3.6.1"),  # ifOperStatus as an OID
+                    ("1.3.6.1.2.1.31.1.1.1.15.1", b"1000"),  # ifHighSpeed as text: parsed
+                ]
+            )
         },
     )
     result = engine.map(raw, DeviceState(), BASE)
@@ -227,7 +236,7 @@ def test_wrong_types_from_the_agent_are_counted_not_fatal() -> None:
 def test_table_row_cap_is_counted() -> None:
     engine = Engine([builtin_profiles()["if_mib"]], 60.0, max_rows=10)
     varbinds: Varbinds = [(f"1.3.6.1.2.1.2.2.1.2.{i}", f"if{i}".encode()) for i in range(1, 51)]
-    result = engine.map(RawPoll({}, {"if_mib.interfaces": varbinds}), DeviceState(), BASE)
+    result = engine.map(RawPoll({}, {"if_mib.interfaces": walk_of(varbinds)}), DeviceState(), BASE)
     samples = [s for p in result.parts for s in p.samples]
     assert len(series(samples, "netmon_interface_info")) == 10
     assert result.dropped["label_cap"] == 40
