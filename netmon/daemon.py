@@ -93,9 +93,12 @@ class Daemon:
             except ConfigErrors as exc:
                 lines = [str(e) for e in exc.errors]
                 self.metrics.reloads.labels("failure").inc()
-                self.metrics.config_errors.set(len(lines))
-                for line in lines:
-                    log.error("config error; keeping the running config", error=line)
+                self.metrics.config_errors.set(sum(1 for e in exc.errors if not e.note))
+                for error in exc.errors:
+                    if error.note:
+                        log.warning("config note", note=str(error))
+                    else:
+                        log.error("config error; keeping the running config", error=str(error))
                 return False, lines
             self._apply(config)
             return True, []

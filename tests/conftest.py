@@ -7,13 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from netmon.simulate import SnmpSim, free_udp_port, start_snmpsim
+from netmon.simulate import SnmpSim, free_udp_port, recordings_dir, start_snmpsim
+
+#: a community that must never show up in logs, metrics, /api output or errors
+SECRET_COMMUNITY = "s3cr3t-Zq9xK"
 
 
 @pytest.fixture(scope="session")
 def snmpsim() -> Iterator[SnmpSim]:
-    """One snmpsim for the session; community = recording name."""
-    with start_snmpsim() as sim:
+    """One snmpsim for the session; community = recording name, plus the MikroTik
+    recording again under SECRET_COMMUNITY for leak checks."""
+    routeros = (recordings_dir() / "routeros.snmprec").read_text()
+    with start_snmpsim(extra={SECRET_COMMUNITY: routeros}) as sim:
         yield sim
 
 

@@ -104,3 +104,55 @@ def values(text: str, name: str, **labels: str) -> list[float]:
     """Values of the series called ``name`` whose labels include ``labels``."""
     want = set(labels.items())
     return [v for (n, ls), v in parse_exposition(text).items() if n == name and want <= ls]
+
+
+def write_config(
+    root: Path,
+    port: int,
+    devices: dict[str, tuple[str, list[str]]],
+    *,
+    interval: str = "1s",
+    reload_enabled: bool = True,
+) -> Path:
+    """A netmon.yaml + one site file: device id -> (community, profiles), all on snmpsim.
+
+    Each device gets its own site (site id = "site-" + device id). Communities
+    are read from files, as an admin would keep them.
+    """
+    import yaml
+
+    (root / "sites").mkdir(parents=True, exist_ok=True)
+    (root / "secrets").mkdir(exist_ok=True)
+    sites = []
+    for device, (community, profiles) in devices.items():
+        (root / "secrets" / device).write_text(community + "\n")
+        sites.append(
+            {
+                "id": f"site-{device}",
+                "name": f"Site {device}",
+                "kind": "village_office",
+                "devices": [
+                    {
+                        "id": device,
+                        "address": "127.0.0.1",
+                        "port": port,
+                        "profiles": profiles,
+                        "snmp": {"community": {"file": f"secrets/{device}"}},
+                    }
+                ],
+            }
+        )
+    main = {
+        "listen": "127.0.0.1:9800",
+        "defaults": {
+            "interval": interval,
+            "deadline": interval,
+            "snmp": {"timeout": "500ms", "retries": 1},
+        },
+        "http": {"reload_enabled": reload_enabled},
+    }
+    (root / "netmon.yaml").write_text(yaml.safe_dump(main))
+    (root / "sites" / "test.yaml").write_text(
+        yaml.safe_dump({"kabupaten": "Kabupaten Uji", "sites": sites})
+    )
+    return root / "netmon.yaml"

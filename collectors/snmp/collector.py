@@ -94,8 +94,13 @@ class SnmpCollector:
             async with timer:
                 await walker.run(device.engine.profiles)
         except TimeoutError as exc:
-            if timer.expired():
-                error = ("deadline", f"poll exceeded its deadline of {deadline:g}s")
+            if timer.expired() and walker.answered:
+                error = (
+                    "deadline",
+                    f"answered, but the poll exceeded its deadline of {deadline:g}s",
+                )
+            elif timer.expired():
+                error = ("timeout", f"no answer before the poll deadline of {deadline:g}s")
             else:
                 error = classify(exc)
         except PollFailed as exc:

@@ -1,0 +1,180 @@
+"""The daemon end to end on snmpsim: HTTP API, reload, no stale series, no leaked secrets."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from collectors.snmp import builtin_profiles
+from netmon import logging as nlog
+from netmon.daemon import Daemon
+from netmon.http import make_app
+from netmon.simulate import SnmpSim, free_tcp_port
+from tests.conftest import SECRET_COMMUNITY
+from tests.helpers import async_wait_for, promtool_check, values, write_config
+
+pytestmark = pytest.mark.integration
+
+DEVICES = {
+    "rtr-a": (SECRET_COMMUNITY, ["system", "if_mib", "mikrotik"]),
+    "radio-b": ("airos_airos8", ["system", "if_mib", "airos"]),
+    "olt-c": ("smartax", ["system", "huawei_olt"]),
+}
+
+
+class Running:
+    def __init__(self, daemon: Daemon, base: str, logs: io.StringIO, config: Path) -> None:
+        self.daemon = daemon
+        self.base = base
+        self.logs = logs
+        self.config = config
+        self.http = aiohttp.ClientSession()
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(self.base + path) as resp:
+            return resp.status, await resp.text()
+
+    async def post(self, path: str) -> tuple[int, Any]:
+        async with self.http.post(self.base + path) as resp:
+            return resp.status, await resp.json()
+
+    async def targets(self) -> dict[str, dict[str, Any]]:
+        _, body = await self.get("/api/v1/targets")
+        return {t["device"]: t for t in json.loads(body)["data"]}
+
+    async def all_polled(self, devices: set[str]) -> bool:
+        got = await self.targets()
+        return set(got) == devices and all(t["polls"] >= 1 for t in got.values())
+
+
+@contextlib.asynccontextmanager
+async def start(config: Path) -> AsyncIterator[Running]:
+    logs = io.StringIO()
+    nlog.configure("info", "json", logs)
+    daemon = Daemon(config, builtin_profiles())
+    daemon.load_initial()
+    port = free_tcp_port()
+    runner = web.AppRunner(make_app(daemon))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await daemon.start()
+    running = Running(daemon, f"http://127.0.0.1:{port}", logs, config)
+    try:
+        yield running
+    finally:
+        await running.http.close()
+        await daemon.stop()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def netmon(tmp_path: Path, snmpsim: SnmpSim) -> AsyncIterator[Running]:
+    async with start(write_config(tmp_path, snmpsim.port, DEVICES)) as running:
+        yield running
+
+
+async def test_metrics_targets_and_health(netmon: Running) -> None:
+    await async_wait_for(lambda: netmon.all_polled(set(DEVICES)), 15, "every device polled")
+    status, text = await netmon.get("/metrics")
+    assert status == 200
+    check = promtool_check(text)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert values(text, "netmon_optical_rx_power_dbm", device="rtr-a", ifname="sfp1") == [-5.673]
+    assert values(text, "netmon_wireless_signal_dbm", device="radio-b", stat="link") == [-70.0]
+    assert values(text, "netmon_target_up", device="olt-c", collector="snmp") == [1.0]
+    assert values(text, "netmon_inventory_devices") == [3.0]
+    assert "netmon_scheduler_lag_seconds_bucket" in text
+    targets = await netmon.targets()
+    assert targets["rtr-a"]["state"] == "up"
+    assert targets["rtr-a"]["site"] == "site-rtr-a"
+    assert targets["rtr-a"]["last_error"] is None
+    assert targets["rtr-a"]["last_duration_seconds"] > 0
+    assert (await netmon.get("/-/healthy"))[0] == 200
+    assert (await netmon.get("/-/ready"))[0] == 200
+
+
+async def test_reload_removes_a_device_and_its_series_at_once(
+    netmon: Running, snmpsim: SnmpSim
+) -> None:
+    await async_wait_for(lambda: netmon.all_polled(set(DEVICES)), 15, "every device polled")
+    _, before = await netmon.get("/metrics")
+    assert 'device="radio-b"' in before
+    remaining = {k: v for k, v in DEVICES.items() if k != "radio-b"}
+    write_config(netmon.config.parent, snmpsim.port, remaining)
+    status, body = await netmon.post("/-/reload")
+    assert (status, body) == (200, {"status": "success"})
+    _, after = await netmon.get("/metrics")
+    assert 'device="radio-b"' not in after  # at once, not after a timeout
+    assert values(after, "netmon_optical_rx_power_dbm", device="rtr-a") == [-5.673]
+    assert set(await netmon.targets()) == set(remaining)
+    assert values(after, "netmon_config_reloads_total", result="success") == [2.0]
+
+
+async def test_a_bad_config_changes_nothing(netmon: Running) -> None:
+    await async_wait_for(lambda: netmon.all_polled(set(DEVICES)), 15, "every device polled")
+    site_file = netmon.config.parent / "sites/test.yaml"
+    good = site_file.read_text()
+    site_file.write_text(good.replace("kind: village_office", "kind: villag_office", 1))
+    status, body = await netmon.post("/-/reload")
+    assert status == 400
+    assert body["status"] == "error"
+    assert any("sites/test.yaml:" in e and "kind" in e for e in body["errors"]), body
+    assert set(await netmon.targets()) == set(DEVICES)
+    _, text = await netmon.get("/metrics")
+    assert values(text, "netmon_config_reloads_total", result="failure") == [1.0]
+    assert values(text, "netmon_config_errors") == [1.0]
+    logged = [json.loads(line) for line in netmon.logs.getvalue().splitlines()]
+    errors = [e for e in logged if e["event"] == "config error; keeping the running config"]
+    assert len(errors) == 1
+    assert "sites/test.yaml" in errors[0]["error"]
+
+
+async def test_http_reload_is_off_unless_enabled(tmp_path: Path, snmpsim: SnmpSim) -> None:
+    config = write_config(tmp_path, snmpsim.port, DEVICES, reload_enabled=False)
+    async with start(config) as running:
+        status, body = await running.post("/-/reload")
+        assert status == 403
+        assert "disabled" in body["error"]
+
+
+async def test_secrets_never_appear_in_metrics_api_or_logs(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    devices = {**DEVICES, "dead-d": (SECRET_COMMUNITY + "-wrong", ["system"])}
+    async with start(write_config(tmp_path, snmpsim.port, devices)) as running:
+        await async_wait_for(lambda: running.all_polled(set(devices)), 15, "every device polled")
+        targets = await running.targets()
+        assert targets["dead-d"]["state"] == "down"
+        assert targets["dead-d"]["last_error"] == "timeout"
+        for path in ("/metrics", "/api/v1/targets"):
+            _, body = await running.get(path)
+            assert SECRET_COMMUNITY not in body, path
+        logs = running.logs.getvalue()
+        assert '"event": "target down"' in logs
+        assert SECRET_COMMUNITY not in logs
+        assert SECRET_COMMUNITY not in repr(running.daemon.config)
+
+
+async def test_a_device_going_down_is_logged_once(tmp_path: Path, snmpsim: SnmpSim) -> None:
+    devices = {"dead-d": ("no-such-community", ["system"])}
+    async with start(write_config(tmp_path, snmpsim.port, devices, interval="500ms")) as running:
+
+        async def polled_thrice() -> bool:
+            polls: int = (await running.targets())["dead-d"]["polls"]
+            return polls >= 3
+
+        await async_wait_for(polled_thrice, 15, "three polls of the dead device")
+        lines = [json.loads(x) for x in running.logs.getvalue().splitlines()]
+        downs = [x for x in lines if x["event"] == "target down"]
+        assert len(downs) == 1
+        assert downs[0]["device"] == "dead-d"
+        assert downs[0]["site"] == "site-dead-d"
+        assert downs[0]["reason"] == "timeout"
