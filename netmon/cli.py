@@ -26,12 +26,15 @@ def _profiles() -> dict[str, str]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     try:
-        config = load(args.config, _profiles())
+        config = load(args.config, _profiles(), secrets=not args.no_secrets)
     except ConfigErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
-        print(f"{len(exc.errors)} error(s); nothing was changed", file=sys.stderr)
+        count = sum(1 for e in exc.errors if not e.note)
+        print(f"{count} error(s); nothing was changed", file=sys.stderr)
         return 1
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     inv = config.inventory
     print(
         f"{args.config}: OK, {len(inv.sites)} sites, {len(inv.devices)} devices, "
@@ -196,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate the config and print a summary")
     check.add_argument("-c", "--config", default="config/netmon.yaml")
+    check.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="check secret references for shape only, without reading them (for CI)",
+    )
     check.set_defaults(func=cmd_check)
 
     run = sub.add_parser("run", help="run the daemon")

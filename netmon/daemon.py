@@ -121,6 +121,8 @@ class Daemon:
         self.metrics.reloads.labels("success").inc()
         self.metrics.config_errors.set(0)
         self.metrics.last_reload.set(time.time())
+        for warning in config.warnings:
+            log.warning("config warning", warning=str(warning))
         self.metrics.sites.set(len(inv.sites))
         self.metrics.devices.set(len(inv.devices))
         log.info(

@@ -129,7 +129,6 @@ class SnmpOverrides(Strict):
     version: Annotated[SnmpVersionName | None, BeforeValidator(_version_text)] = None
     community: SecretRef | None = None
     user: V3UserConfig | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
     timeout: Duration | None = None
     retries: int | None = Field(default=None, ge=0, le=10)
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
@@ -145,10 +144,28 @@ class SnmpDefaults(Strict):
     max_repetitions: int = Field(default=25, ge=1, le=200)
 
 
+class LinkKind(StrEnum):
+    fiber = "fiber"
+    radio = "radio"
+    vsat = "vsat"
+    isp = "isp"
+    copper = "copper"
+
+
+class KindDefaults(Strict):
+    """Settings for every device whose site hangs off a link of this kind (e.g. vsat)."""
+
+    interval: Duration | None = None
+    deadline: Duration | None = None
+    snmp: SnmpOverrides = SnmpOverrides()
+
+
 class Defaults(Strict):
     interval: Duration = 60.0
     deadline: Duration = 30.0
     snmp: SnmpDefaults = SnmpDefaults()
+    #: e.g. vsat: {interval: 5m, deadline: 2m, snmp: {timeout: 5s, retries: 2}}
+    by_uplink_kind: dict[LinkKind, KindDefaults] = Field(default_factory=dict)
     max_label_values: int = Field(default=4096, ge=1)
 
 
@@ -265,14 +282,6 @@ class SiteConfig(Strict):
     @property
     def parents(self) -> tuple[str, ...]:
         return (self.uplink,) if self.uplink else tuple(self.uplinks)
-
-
-class LinkKind(StrEnum):
-    fiber = "fiber"
-    radio = "radio"
-    vsat = "vsat"
-    isp = "isp"
-    copper = "copper"
 
 
 # ifnames may hold spaces and slashes: Huawei calls a port "GPON 0/1/0"

@@ -255,3 +255,64 @@ def test_example_province_is_valid() -> None:
     roots = [s.id for s in inv.sites.values() if not s.uplinks]
     for site in inv.sites:
         assert site in roots or set(inv.ancestors(site)) & set(roots)
+
+
+VSAT_SITES = """\
+kabupaten: Berau
+sites:
+  - id: pop-a
+    name: POP A
+    kind: pop
+    devices:
+      - {id: rtr-pop, address: 10.40.0.1}
+  - id: desa-vsat
+    name: Desa VSAT
+    kind: village_office
+    uplinks: [pop-a]
+    devices:
+      - {id: rtr-vsat, address: 10.40.60.1}
+      - {id: modem-vsat, address: 10.40.60.2, interval: 10m, snmp: {retries: 0}}
+  - id: desa-nolink
+    name: Desa Tanpa Link
+    kind: school
+    uplinks: [pop-a]
+links:
+  - {id: vsat-1, kind: vsat, a: pop-a/rtr-pop:ether1, b: desa-vsat/rtr-vsat:ether1}
+"""
+
+MAIN_WITH_VSAT = (
+    MAIN
+    + """\
+  by_uplink_kind:
+    vsat: {interval: 5m, deadline: 2m, snmp: {timeout: 5s, retries: 2}}
+"""
+)
+
+
+def test_defaults_by_uplink_kind_sit_between_defaults_and_device(tmp_path: Path) -> None:
+    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES)
+    inv = config.inventory
+    assert inv.sites["desa-vsat"].uplink_kind == "vsat"
+    rtr, modem, pop = (inv.devices[d] for d in ("rtr-vsat", "modem-vsat", "rtr-pop"))
+    assert (rtr.interval, rtr.deadline, rtr.snmp.timeout, rtr.snmp.retries) == (300, 120, 5, 2)
+    assert (modem.interval, modem.snmp.retries) == (600, 0)  # the device's own setting wins
+    assert (pop.interval, pop.snmp.timeout, pop.snmp.retries) == (60, 2, 1)  # plain defaults
+
+
+def test_an_uplink_without_a_link_is_a_warning(tmp_path: Path) -> None:
+    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES)
+    tmp = str(tmp_path) + "/"
+    assert [str(w).replace(tmp, "") for w in config.warnings] == [
+        "sites/berau.yaml:18:14: sites.2.uplinks: no link joins this site to its uplink 'pop-a'"
+    ]
+
+
+def test_check_without_secrets_validates_the_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_COMMUNITY")
+    path = write(tmp_path, kutim=GOOD_SITES)
+    with pytest.raises(ConfigErrors):
+        load(path, PROFILES)
+    config = load(path, PROFILES, secrets=False)
+    assert len(config.inventory.devices) == 2

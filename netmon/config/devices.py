@@ -1,0 +1,178 @@
+"""A device's effective settings: device > defaults for its uplink kind > defaults.
+
+A VSAT site needs a longer interval, deadline and timeout than a fibre POP;
+``defaults.by_uplink_kind`` says so once instead of on every device. Secrets
+are resolved here (or, for ``netmon check --no-secrets``, only checked for
+shape), and every problem becomes a ConfigError with its position.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from pathlib import Path
+
+from netmon.api import Secret, SnmpParams, V3User
+from netmon.config.models import (
+    DeviceConfig,
+    KindDefaults,
+    LinkKind,
+    MainConfig,
+    SecretRef,
+    SnmpOverrides,
+    V3UserConfig,
+)
+from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position
+from netmon.inventory import Device
+
+#: stands in for every secret when secrets are not resolved (check --no-secrets)
+UNRESOLVED = Secret("")
+
+
+def _dotted(path: PathKey) -> str:
+    return ".".join(map(str, path))
+
+
+def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Secret | ConfigError:
+    if ref.env is not None:
+        value = os.environ.get(ref.env)
+        if value is None:
+            return ConfigError(where, path, f"environment variable {ref.env} is not set")
+    else:
+        assert ref.file is not None
+        secret_path = Path(ref.file)
+        if not secret_path.is_absolute():
+            secret_path = base / secret_path
+        try:
+            value = secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            return ConfigError(where, path, f"cannot read secret file {ref.file}: {exc.strerror}")
+    if not value:
+        return ConfigError(where, path, f"secret from {ref.describe()} is empty")
+    return Secret(value)
+
+
+class DeviceBuilder:
+    """Builds a device's SnmpParams, collecting errors instead of stopping at the first."""
+
+    def __init__(
+        self,
+        main: MainConfig,
+        main_doc: MarkedDoc,
+        base: Path,
+        profiles: Collection[str],
+        *,
+        secrets: bool = True,
+    ) -> None:
+        self.main = main
+        self.main_doc = main_doc
+        self.base = base
+        self.profiles = profiles
+        self.secrets = secrets
+        self.errors: list[ConfigError] = []
+
+    def secret(self, ref: SecretRef | None, doc: MarkedDoc, path: PathKey) -> Secret | None:
+        if ref is None:
+            return None
+        if not self.secrets:
+            return UNRESOLVED
+        got = resolve_secret(ref, self.base, doc.position(path), _dotted(path))
+        if isinstance(got, ConfigError):
+            self.errors.append(got)
+            return None
+        return got
+
+    def user(self, cfg: V3UserConfig | None, doc: MarkedDoc, path: PathKey) -> V3User | None:
+        if cfg is None:
+            return None
+        auth, priv = cfg.auth, cfg.priv
+        return V3User(
+            name=cfg.name,
+            auth_protocol=auth.protocol.value if auth else None,
+            auth_key=self.secret(auth.key, doc, (*path, "auth", "key")) if auth else None,
+            priv_protocol=priv.protocol.value if priv else None,
+            priv_key=self.secret(priv.key, doc, (*path, "priv", "key")) if priv else None,
+        )
+
+    def device(
+        self, dev: DeviceConfig, site: str, uplink_kind: str, doc: MarkedDoc, path: PathKey
+    ) -> Device:
+        defaults = self.main.defaults
+        d = defaults.snmp
+        kind = (defaults.by_uplink_kind.get(LinkKind(uplink_kind)) if uplink_kind else None) or (
+            KindDefaults()
+        )
+        k: SnmpOverrides = kind.snmp
+        o: SnmpOverrides = dev.snmp
+        version = o.version or k.version or d.version
+        # credentials: the device's own, else its uplink kind's, else the defaults
+        where: tuple[SecretRef | None, V3UserConfig | None, MarkedDoc, PathKey]
+        if o.community is not None or o.user is not None:
+            where = (o.community, o.user, doc, (*path, "snmp"))
+        elif k.community is not None or k.user is not None:
+            kpath: PathKey = ("defaults", "by_uplink_kind", uplink_kind, "snmp")
+            where = (k.community, k.user, self.main_doc, kpath)
+        else:
+            where = (d.community, d.user, self.main_doc, ("defaults", "snmp"))
+        community_ref, user_ref, cdoc, cpath = where
+        community = None
+        user = None
+        if version == "3":
+            user = self.user(user_ref, cdoc, (*cpath, "user"))
+            if user_ref is None:
+                self.errors.append(
+                    ConfigError(
+                        doc.position(path),
+                        _dotted(path),
+                        "SNMPv3 needs a user (here or in defaults.snmp)",
+                    )
+                )
+        else:
+            community = self.secret(community_ref, cdoc, (*cpath, "community"))
+            if community_ref is None:
+                self.errors.append(
+                    ConfigError(
+                        doc.position(path),
+                        _dotted(path),
+                        f"SNMP v{version} needs a community (here or in defaults.snmp)",
+                    )
+                )
+        for i, profile in enumerate(dev.profiles):
+            if profile not in self.profiles:
+                ppath = (*path, "profiles", i)
+                known = ", ".join(sorted(self.profiles))
+                self.errors.append(
+                    ConfigError(
+                        doc.position(ppath),
+                        _dotted(ppath),
+                        f"unknown profile {profile!r} (known: {known})",
+                    )
+                )
+        interval = dev.interval or kind.interval or defaults.interval
+        deadline = dev.deadline or kind.deadline or defaults.deadline
+        return Device(
+            id=dev.id,
+            site=site,
+            interval=interval,
+            deadline=min(deadline, interval),
+            snmp=SnmpParams(
+                address=dev.address,
+                port=dev.port or d.port,
+                version=version,
+                community=community,
+                user=user,
+                timeout=o.timeout or k.timeout or d.timeout,
+                retries=_first(o.retries, k.retries, d.retries),
+                max_repetitions=o.max_repetitions or k.max_repetitions or d.max_repetitions,
+                profiles=tuple(dev.profiles),
+                interval=interval,
+                max_label_values=defaults.max_label_values,
+            ),
+        )
+
+
+def _first(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            return value
+    raise AssertionError("the defaults always have a value")
