@@ -181,6 +181,9 @@ def cmd_profiles(_args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from netmon.demo import run_demo
 
+    if args.sites < 4:
+        print("--sites must be at least 4 (the NOC and a POP per kabupaten)", file=sys.stderr)
+        return 2
     return run_demo(
         sites=args.sites, duration=args.duration, listen=args.listen, interval=args.interval
     )
@@ -241,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll.set_defaults(func=cmd_poll)
 
     demo = sub.add_parser("demo", help="a simulated province monitored end to end")
-    demo.add_argument("--sites", type=int, default=60)
+    demo.add_argument("--sites", type=int, default=60, help="sites in all (at least 4)")
     demo.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     demo.add_argument("--listen", default="127.0.0.1:9800")
     demo.add_argument("--interval", type=float, default=30.0)

@@ -60,8 +60,11 @@ def province(sites: int, port: int) -> dict[str, dict[str, Any]]:
             "links": [],
         }
     }
-    per_kab = max(1, (sites - 1) // len(KABUPATEN))
+    # the NOC and one POP per kabupaten, the rest villages spread evenly: exactly `sites`
+    villages = max(0, sites - 1 - len(KABUPATEN))
+    share, extra = divmod(villages, len(KABUPATEN))
     for k, (name, slug, lat, lon, kecamatan) in enumerate(KABUPATEN):
+        count = share + (1 if k < extra else 0)
         pop = f"pop-{slug}"
         site_list: list[dict[str, Any]] = [
             {
@@ -86,7 +89,7 @@ def province(sites: int, port: int) -> dict[str, dict[str, Any]]:
                 "b": f"{pop}/rtr-{slug}:sfp1",
             }
         ]
-        for i in range(per_kab - 1):
+        for i in range(count):
             sid = f"desa-{slug}-{i + 1:03d}"
             kind = VILLAGE_KINDS[i % len(VILLAGE_KINDS)]
             radio = i % 3 == 0
