@@ -172,6 +172,13 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(_args: argparse.Namespace) -> int:
+    from netmon.reference import metric_reference
+
+    sys.stdout.write(metric_reference())
+    return 0
+
+
 def cmd_profiles(_args: argparse.Namespace) -> int:
     for name, description in sorted(_profiles().items()):
         print(f"{name:<16} {description}")
@@ -252,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     profiles = sub.add_parser("profiles", help="list the SNMP profiles")
     profiles.set_defaults(func=cmd_profiles)
+
+    reference = sub.add_parser("reference", help="print the metric reference (docs/metrics.md)")
+    reference.set_defaults(func=cmd_reference)
     return parser
 
 

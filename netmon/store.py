@@ -36,7 +36,7 @@ HEALTH_META = (
     MetricMeta(
         "netmon_poll_errors_total",
         MetricType.COUNTER,
-        "Failed or partial polls by reason (timeout, auth, refused, decode, deadline, partial).",
+        "Failed or partial polls by reason (timeout, auth, decode, deadline, partial, ...).",
     ),
     MetricMeta(
         "netmon_samples_dropped_total",

@@ -316,3 +316,13 @@ def test_check_without_secrets_validates_the_layout(
         load(path, PROFILES)
     config = load(path, PROFILES, secrets=False)
     assert len(config.inventory.devices) == 2
+
+
+def test_the_collector_sample_is_a_valid_site_file() -> None:
+    import yaml
+
+    from netmon.config.models import SiteFile
+
+    data = yaml.safe_load((ROOT / "collectors/snmp/sample.yaml").read_text())
+    model = SiteFile.model_validate(data)
+    assert [d.id for d in model.sites[0].devices][:1] == ["rtr-desa-contoh"]

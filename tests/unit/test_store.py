@@ -74,3 +74,12 @@ def test_output_passes_promtool() -> None:
     store.apply(snap([part("a", "netmon_x", 1.5), part("b", "netmon_y", -3)]), 60, now=1000)
     result = promtool_check(store.render())
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_metric_reference_is_up_to_date() -> None:
+    from netmon.reference import metric_reference
+    from tests.helpers import ROOT
+
+    assert (ROOT / "docs/metrics.md").read_text() == metric_reference(), (
+        "docs/metrics.md is stale: run `netmon reference > docs/metrics.md`"
+    )
