@@ -14,10 +14,11 @@ def _rows(metas: Iterable[MetricMeta], source: dict[str, list[str]]) -> list[str
     seen: dict[str, MetricMeta] = {}
     for meta in metas:
         seen.setdefault(meta.name, meta)
-    return [
-        f"| `{m.name}` | {m.type.value} | {m.help.replace('|', '/')} | {', '.join(source[m.name])} |"
-        for m in sorted(seen.values(), key=lambda m: m.name)
-    ]
+    rows = []
+    for m in sorted(seen.values(), key=lambda m: m.name):
+        meaning = m.help.replace("|", "/")
+        rows.append(f"| `{m.name}` | {m.type.value} | {meaning} | {', '.join(source[m.name])} |")
+    return rows
 
 
 def metric_reference() -> str:
