@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v snmpd >/dev/null || need_apt+=(snmpd)
+# snmpd lives in /usr/sbin, which a CI PATH may lack
+command -v snmpd >/dev/null || [ -x /usr/sbin/snmpd ] || need_apt+=(snmpd)
 command -v snmpbulkwalk >/dev/null || need_apt+=(snmp)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v prometheus-snmp-exporter >/dev/null || need_apt+=(prometheus-snmp-exporter)
