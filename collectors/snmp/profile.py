@@ -11,10 +11,18 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from netmon.api import MetricMeta, MetricType
 
@@ -29,18 +37,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Column(_Strict):
-    oid: str
-    type: ValueKind = "gauge"
+def _numeric_oid(value: str) -> str:
+    value = value.lstrip(".")
+    if not _OID.match(value):
+        msg = f"not a numeric OID: {value!r}"
+        raise ValueError(msg)
+    return value
 
-    @field_validator("oid")
-    @classmethod
-    def _oid(cls, value: str) -> str:
-        value = value.lstrip(".")
-        if not _OID.match(value):
-            msg = f"not a numeric OID: {value!r}"
-            raise ValueError(msg)
-        return value
+
+#: a numeric OID; a leading dot is dropped
+Oid = Annotated[str, AfterValidator(_numeric_oid)]
+
+
+class Column(_Strict):
+    oid: Oid
+    type: ValueKind = "gauge"
 
 
 class Source(_Strict):
@@ -144,19 +155,10 @@ class TableSpec(_Strict):
 
 
 class ScalarSpec(_Strict):
-    oid: str
+    oid: Oid
     type: ValueKind = "gauge"
     #: fetch the first row of this column instead of an exact instance
     first: bool = False
-
-    @field_validator("oid")
-    @classmethod
-    def _oid(cls, value: str) -> str:
-        value = value.lstrip(".")
-        if not _OID.match(value):
-            msg = f"not a numeric OID: {value!r}"
-            raise ValueError(msg)
-        return value
 
 
 class InfoSpec(_Strict):

@@ -22,15 +22,11 @@ from netmon.config.models import (
     SnmpOverrides,
     V3UserConfig,
 )
-from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position
+from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position, dotted
 from netmon.inventory import Device
 
 #: stands in for every secret when secrets are not resolved (check --no-secrets)
 UNRESOLVED = Secret("")
-
-
-def _dotted(path: PathKey) -> str:
-    return ".".join(map(str, path))
 
 
 def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Secret | ConfigError:
@@ -71,12 +67,15 @@ class DeviceBuilder:
         self.secrets = secrets
         self.errors: list[ConfigError] = []
 
+    def error(self, doc: MarkedDoc, path: PathKey, message: str) -> None:
+        self.errors.append(doc.error(path, message))
+
     def secret(self, ref: SecretRef | None, doc: MarkedDoc, path: PathKey) -> Secret | None:
         if ref is None:
             return None
         if not self.secrets:
             return UNRESOLVED
-        got = resolve_secret(ref, self.base, doc.position(path), _dotted(path))
+        got = resolve_secret(ref, self.base, doc.position(path), dotted(path))
         if isinstance(got, ConfigError):
             self.errors.append(got)
             return None
@@ -120,34 +119,17 @@ class DeviceBuilder:
         if version == "3":
             user = self.user(user_ref, cdoc, (*cpath, "user"))
             if user_ref is None:
-                self.errors.append(
-                    ConfigError(
-                        doc.position(path),
-                        _dotted(path),
-                        "SNMPv3 needs a user (here or in defaults.snmp)",
-                    )
-                )
+                self.error(doc, path, "SNMPv3 needs a user (here or in defaults.snmp)")
         else:
             community = self.secret(community_ref, cdoc, (*cpath, "community"))
             if community_ref is None:
-                self.errors.append(
-                    ConfigError(
-                        doc.position(path),
-                        _dotted(path),
-                        f"SNMP v{version} needs a community (here or in defaults.snmp)",
-                    )
-                )
+                message = f"SNMP v{version} needs a community (here or in defaults.snmp)"
+                self.error(doc, path, message)
+        known = ", ".join(sorted(self.profiles))
         for i, profile in enumerate(dev.profiles):
             if profile not in self.profiles:
-                ppath = (*path, "profiles", i)
-                known = ", ".join(sorted(self.profiles))
-                self.errors.append(
-                    ConfigError(
-                        doc.position(ppath),
-                        _dotted(ppath),
-                        f"unknown profile {profile!r} (known: {known})",
-                    )
-                )
+                message = f"unknown profile {profile!r} (known: {known})"
+                self.error(doc, (*path, "profiles", i), message)
         interval = dev.interval or kind.interval or defaults.interval
         deadline = dev.deadline or kind.deadline or defaults.deadline
         return Device(

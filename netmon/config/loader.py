@@ -73,9 +73,7 @@ def _validate(model: type[M], doc: MarkedDoc, errors: list[ConfigError]) -> M | 
             message = err["msg"].removeprefix("Value error, ")
             if is_key:
                 message = f"unknown key {loc[-1]!r}" if loc else message
-            errors.append(
-                ConfigError(doc.position(loc, key=is_key), ".".join(map(str, loc)), message)
-            )
+            errors.append(doc.error(loc, message, key=is_key))
         return None
 
 
@@ -99,10 +97,6 @@ def _has(node: Any, part: str | int) -> bool:
     if isinstance(node, dict):
         return part in node
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-
-
-def _err(doc: MarkedDoc, path: PathKey, message: str) -> ConfigError:
-    return ConfigError(doc.position(path), ".".join(map(str, path)), message)
 
 
 def _site_files(main: MainConfig, base: Path) -> list[Path]:
@@ -132,7 +126,7 @@ def load(
         main = _apply_env(main)
     files = _site_files(main, base)
     if not files:
-        errors.append(_err(main_doc, ("inventory",), "no site files match these patterns"))
+        errors.append(main_doc.error(("inventory",), "no site files match these patterns"))
     docs: list[tuple[MarkedDoc, SiteFile]] = []
     schema_errors = len(errors)
     for file in files:
@@ -151,15 +145,10 @@ def load(
         main, main_doc, base, docs, profiles, errors, complete=complete, secrets=secrets
     )
     if not complete:
-        errors.append(
-            ConfigError(
-                main_doc.position(("inventory",)),
-                "inventory",
-                "references between files (uplinks, links) not checked until the errors "
-                "above are fixed",
-                note=True,
-            )
+        message = (
+            "references between files (uplinks, links) not checked until the errors above are fixed"
         )
+        errors.append(main_doc.error(("inventory",), message, note=True))
     if errors:
         raise ConfigErrors(errors)
     return LoadedConfig(main=main, inventory=inventory, path=main_path, warnings=warnings)

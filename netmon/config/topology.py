@@ -23,8 +23,7 @@ class Placed:
     path: PathKey
 
     def error(self, path: PathKey, message: str, *, note: bool = False) -> ConfigError:
-        full = (*self.path, *path)
-        return ConfigError(self.doc.position(full), ".".join(map(str, full)), message, note)
+        return self.doc.error((*self.path, *path), message, note=note)
 
 
 def check_links(
@@ -36,15 +35,15 @@ def check_links(
     links: dict[str, Link] = {}
     for doc, path, link in raw:
         if link.id in links:
-            errors.append(_err(doc, (*path, "id"), f"duplicate link id {link.id!r}"))
+            errors.append(doc.error((*path, "id"), f"duplicate link id {link.id!r}"))
             continue
         ends: list[LinkEnd] = []
         for side in ("a", "b"):
             site, device, ifname = LinkConfig.split(getattr(link, side))
             if site not in sites:
-                errors.append(_err(doc, (*path, side), f"unknown site {site!r}"))
+                errors.append(doc.error((*path, side), f"unknown site {site!r}"))
             elif device not in {d.id for d in sites[site].site.devices}:
-                errors.append(_err(doc, (*path, side), f"site {site!r} has no device {device!r}"))
+                errors.append(doc.error((*path, side), f"site {site!r} has no device {device!r}"))
             ends.append(LinkEnd(site, device, ifname))
         links[link.id] = Link(link.id, link.kind.value, ends[0], ends[1])
     return links
@@ -110,7 +109,3 @@ def unlinked_uplinks(sites: dict[str, Placed], links: dict[str, Link]) -> list[C
                     placed.error(("uplinks",), f"no link joins this site to its uplink {parent!r}")
                 )
     return out
-
-
-def _err(doc: MarkedDoc, path: PathKey, message: str) -> ConfigError:
-    return ConfigError(doc.position(path), ".".join(map(str, path)), message)

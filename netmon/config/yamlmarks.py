@@ -64,6 +64,12 @@ class MarkedDoc:
     #: positions of mapping keys (for "unknown key" errors, point at the key)
     key_marks: dict[PathKey, Position]
 
+    def error(
+        self, path: PathKey, message: str, *, key: bool = False, note: bool = False
+    ) -> ConfigError:
+        """An error at ``path`` in this document."""
+        return ConfigError(self.position(path, key=key), dotted(path), message, note)
+
     def position(self, path: PathKey, *, key: bool = False) -> Position:
         """The position of the deepest known prefix of ``path``."""
         table = self.key_marks if key else self.marks
@@ -97,7 +103,7 @@ class _Builder:
                 key = self._constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self.errors.append(
-                        ConfigError(_pos(self.file, key_node), _dotted(path), "keys must be text")
+                        ConfigError(_pos(self.file, key_node), dotted(path), "keys must be text")
                     )
                     continue
                 skey = str(key)
@@ -105,7 +111,7 @@ class _Builder:
                     self.errors.append(
                         ConfigError(
                             _pos(self.file, key_node),
-                            _dotted((*path, skey)),
+                            dotted((*path, skey)),
                             "duplicate key (YAML would silently keep only the last one)",
                         )
                     )
@@ -118,7 +124,7 @@ class _Builder:
         return self._constructor.construct_object(node, deep=True)
 
 
-def _dotted(path: PathKey) -> str:
+def dotted(path: PathKey) -> str:
     return ".".join(str(p) for p in path)
 
 
