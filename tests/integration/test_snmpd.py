@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import cast
 
 import pytest
@@ -13,9 +13,11 @@ from gufo.snmp import Aes128Key, Sha256Key, User
 from gufo.snmp.snmpd import Snmpd
 
 from collectors.snmp import SnmpCollector
+from collectors.snmp.engine import Varbinds
+from collectors.snmp.plan import Value
 from collectors.snmp.walker import Walker, make_session
 from netmon.api import Secret, SnmpParams, TargetRef, V3User
-from netmon.simulate import free_udp_port
+from netmon.simulate import free_udp_port, start_snmpsim
 from tests.helpers import values
 
 pytestmark = pytest.mark.integration
@@ -32,6 +34,15 @@ def snmpd() -> Iterator[int]:
     user = User("netmon", auth_key=Sha256Key(AUTH.encode()), priv_key=Aes128Key(PRIV.encode()))
     with Snmpd(port=port, community=COMMUNITY, users=[user]):
         yield port
+
+
+@pytest.fixture(scope="module")
+def snmpsim_huge() -> Iterator[tuple[int, str]]:
+    """snmpsim serving an agent with 3,000 interfaces (ifDescr only)."""
+    lines = ["1.3.6.1.2.1.1.3.0|67|1000"]
+    lines += [f"1.3.6.1.2.1.2.2.1.2.{i}|4|port{i}" for i in range(1, 3001)]
+    with start_snmpsim(files=[], extra={"huge": "\n".join(lines) + "\n"}) as sim:
+        yield sim.port, "huge"
 
 
 def params(port: int, **kw: object) -> SnmpParams:
@@ -211,3 +222,29 @@ async def test_gufo_internals_used_by_the_fast_walk_still_exist(snmpd: int) -> N
     assert sizes[0] == 7
     assert all(size <= 7 for size in sizes)
     assert sum(sizes) > 7
+
+
+async def test_a_huge_table_fails_that_table_not_the_poll(snmpsim_huge: tuple[int, str]) -> None:
+    port, community = snmpsim_huge
+    p = params(port, community=Secret(community), max_varbinds=500, timeout=2.0)
+    error, detail, text = await poll(p)
+    assert error is None
+    assert "if_mib.interfaces (too_big)" in detail
+    assert values(text, "netmon_device_up") == [1.0]
+    assert values(text, "netmon_poll_errors_total", reason="partial") == [1.0]
+    assert values(text, "netmon_interface_info") == []
+
+
+async def test_an_agent_that_repeats_an_oid_cannot_loop_forever() -> None:
+    """No real agent repeats OIDs on demand: script the batches the socket would yield."""
+
+    class Looping(Walker):
+        async def _batches(self, root: str) -> AsyncIterator[list[tuple[str, Value]]]:
+            while True:  # the same two OIDs, forever
+                yield [(f"{root}.1.1", 1), (f"{root}.2.1", b"eth0")]
+
+    p = params(free_udp_port())
+    walker = Looping(make_session(p), p)
+    out: Varbinds = []
+    assert await walker._walk("1.3.6.1.2.1.2.2.1", out) == "oid_loop"
+    assert len(out) == 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
 from netmon.exposition import format_labels, render_samples
 from netmon.store import Store
@@ -83,3 +86,17 @@ def test_the_metric_reference_is_up_to_date() -> None:
     assert (ROOT / "docs/metrics.md").read_text() == metric_reference(), (
         "docs/metrics.md is stale: run `netmon reference > docs/metrics.md`"
     )
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_any_device_string_survives_cleaning_escaping_and_parsing(raw: str) -> None:
+    """Whatever a device sends as a name, the exposition stays valid and says what we meant."""
+    from netmon.api import clean_label_value
+    from tests.helpers import parse_exposition
+
+    value = clean_label_value(raw)
+    assert len(value) <= 128
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    text = "".join(render_samples([Sample("netmon_x", (("ifname", value),), 1.0)]).values())
+    parsed = parse_exposition(text)
+    assert parsed == {("netmon_x", frozenset({("ifname", value)})): 1.0}
