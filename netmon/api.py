@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+# config building blocks for collectors' own config models (they import only this module)
+from netmon.schema import Duration, SecretError, SecretRef, Strict, read_secret
+
 Labels = tuple[tuple[str, str], ...]
 
 MAX_LABEL_VALUE = 128
@@ -132,6 +135,28 @@ class PollingCollector(Protocol):
         """Drop per-target state (counter totals) when a target leaves the config."""
         ...
 
+
+__all__ = [
+    "Duration",
+    "Labels",
+    "MetricMeta",
+    "MetricType",
+    "Part",
+    "PollingCollector",
+    "Sample",
+    "Secret",
+    "SecretError",
+    "SecretRef",
+    "Snapshot",
+    "SnmpParams",
+    "Strict",
+    "TargetRef",
+    "V3User",
+    "clean_label_value",
+    "collector_factory",
+    "read_secret",
+    "register_collector",
+]
 
 CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]
 _REGISTRY: dict[str, CollectorFactory] = {}

@@ -8,7 +8,6 @@ shape), and every problem becomes a ConfigError with its position.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from pathlib import Path
 
@@ -18,34 +17,22 @@ from netmon.config.models import (
     KindDefaults,
     LinkKind,
     MainConfig,
-    SecretRef,
     SnmpOverrides,
     V3UserConfig,
 )
 from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position, dotted
 from netmon.inventory import Device
+from netmon.schema import SecretError, SecretRef, read_secret
 
 #: stands in for every secret when secrets are not resolved (check --no-secrets)
 UNRESOLVED = Secret("")
 
 
 def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Secret | ConfigError:
-    if ref.env is not None:
-        value = os.environ.get(ref.env)
-        if value is None:
-            return ConfigError(where, path, f"environment variable {ref.env} is not set")
-    else:
-        assert ref.file is not None
-        secret_path = Path(ref.file)
-        if not secret_path.is_absolute():
-            secret_path = base / secret_path
-        try:
-            value = secret_path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            return ConfigError(where, path, f"cannot read secret file {ref.file}: {exc.strerror}")
-    if not value:
-        return ConfigError(where, path, f"secret from {ref.describe()} is empty")
-    return Secret(value)
+    try:
+        return Secret(read_secret(ref, base))
+    except SecretError as exc:
+        return ConfigError(where, path, str(exc))
 
 
 class DeviceBuilder:

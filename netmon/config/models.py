@@ -13,67 +13,13 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def _parse_duration(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value  # let pydantic reject it
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            msg = f"not a duration: {value!r} (use e.g. 500ms, 2s, 5m, 1h)"
-            raise ValueError(msg)
-        return float(match.group(1)) * _UNIT[match.group(2)]
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
-Id = Annotated[str, Field(pattern=ID_PATTERN)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretRef(Strict):
-    """Where a secret comes from: an environment variable or a file."""
-
-    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    file: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_literal(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            msg = (
-                "secrets are references, not literals: write {env: NAME} or {file: PATH} "
-                "(a literal here would end up in git and in backups)"
-            )
-            raise ValueError(msg)
-        return value
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            msg = "give exactly one of env or file"
-            raise ValueError(msg)
-        return self
-
-    def describe(self) -> str:
-        return f"env {self.env}" if self.env is not None else f"file {self.file}"
+from netmon.schema import Duration, Id, SecretRef, Strict
 
 
 class AuthProtocol(StrEnum):

@@ -1,0 +1,94 @@
+"""Config building blocks shared by the core and the collectors' config models.
+
+No imports from the rest of netmon: collectors reach these through netmon.api.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value  # let pydantic reject it
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            msg = f"not a duration: {value!r} (use e.g. 500ms, 2s, 5m, 1h)"
+            raise ValueError(msg)
+        return float(match.group(1)) * _UNIT[match.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(Strict):
+    """Where a secret comes from: an environment variable or a file."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            msg = (
+                "secrets are references, not literals: write {env: NAME} or {file: PATH} "
+                "(a literal here would end up in git and in backups)"
+            )
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            msg = "give exactly one of env or file"
+            raise ValueError(msg)
+        return self
+
+    def describe(self) -> str:
+        return f"env {self.env}" if self.env is not None else f"file {self.file}"
+
+
+class SecretError(ValueError):
+    """A secret reference that cannot be read; the message never contains the value."""
+
+
+def read_secret(ref: SecretRef, base: Path) -> str:
+    """The secret's value; relative files are relative to ``base`` (the config's folder)."""
+    if ref.env is not None:
+        value = os.environ.get(ref.env)
+        if value is None:
+            msg = f"environment variable {ref.env} is not set"
+            raise SecretError(msg)
+    else:
+        assert ref.file is not None
+        path = Path(ref.file)
+        if not path.is_absolute():
+            path = base / path
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            msg = f"cannot read secret file {ref.file}: {exc.strerror}"
+            raise SecretError(msg) from None
+    if not value:
+        msg = f"secret from {ref.describe()} is empty"
+        raise SecretError(msg)
+    return value
