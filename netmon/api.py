@@ -66,7 +66,8 @@ class TargetRef:
 
     @property
     def key(self) -> str:
-        return f"{self.collector}:{self.device}"
+        # the site is part of it: MQTT devices such as "solar" repeat across sites
+        return f"{self.collector}:{self.site}/{self.device}"
 
     @property
     def labels(self) -> Labels:
@@ -147,6 +148,7 @@ __all__ = [
     "Secret",
     "SecretError",
     "SecretRef",
+    "Sink",
     "Snapshot",
     "SnmpParams",
     "Strict",
@@ -157,6 +159,19 @@ __all__ = [
     "read_secret",
     "register_collector",
 ]
+
+
+class Sink(Protocol):
+    """Where streaming collectors (MQTT, traps) publish: the daemon's store."""
+
+    def apply(self, snapshot: Snapshot, interval: float, *, replace: bool = False) -> object:
+        """Swap in a target's snapshot; ``replace`` drops the parts it does not carry."""
+        ...
+
+    def remove(self, key: str) -> None:
+        """The target is gone: its series vanish now."""
+        ...
+
 
 CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]
 _REGISTRY: dict[str, CollectorFactory] = {}

@@ -111,13 +111,14 @@ class Daemon:
         jobs = [self._job(device) for device in inv.devices.values()]
         started, stopped = self.scheduler.sync(jobs)
         wanted = {self._target(d).key for d in inv.devices.values()}
-        for key in self.store.keys() - wanted:
-            self.store.remove(key)
+        if previous is not None:
+            for device in previous.inventory.devices.values():
+                target = self._target(device)
+                if target.key not in wanted:
+                    self.store.remove(target.key)
+                    self.snmp.forget(target)
         for device in inv.devices.values():
             self.store.ensure(self._target(device), device.interval)
-        for key in stopped:
-            if key not in wanted:
-                self.snmp.forget(_ref_from_key(key))
         self.metrics.reloads.labels("success").inc()
         self.metrics.config_errors.set(0)
         self.metrics.last_reload.set(time.time())
@@ -184,8 +185,3 @@ class Daemon:
         body = self.store.render().encode() + generate_latest(self.metrics.registry)
         self.metrics.scrape_bytes.set(len(body))
         return body
-
-
-def _ref_from_key(key: str) -> TargetRef:
-    collector, _, device = key.partition(":")
-    return TargetRef(site="", device=device, collector=collector)

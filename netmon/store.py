@@ -90,6 +90,7 @@ class Change:
 class Store:
     def __init__(self, meta: Iterable[MetricMeta] = ()) -> None:
         self._entries: dict[str, TargetEntry] = {}
+        self._dirty: set[str] = set()
         self._meta: dict[str, MetricMeta] = {m.name: m for m in (*HEALTH_META, *meta)}
         self._cache: str | None = None
 
@@ -112,12 +113,25 @@ class Store:
 
     def remove(self, key: str) -> None:
         if self._entries.pop(key, None) is not None:
+            self._dirty.discard(key)
             self._cache = None
 
     def keys(self) -> set[str]:
         return set(self._entries)
 
-    def apply(self, snapshot: Snapshot, interval: float, now: float | None = None) -> Change:
+    def apply(
+        self,
+        snapshot: Snapshot,
+        interval: float,
+        now: float | None = None,
+        *,
+        replace: bool = False,
+    ) -> Change:
+        """Swap in a snapshot. Parts it lacks are kept (retention) unless ``replace``.
+
+        Rendering waits for the next scrape: a telemetry source may send many
+        messages between two scrapes, and only the last state is exposed.
+        """
         now = time.time() if now is None else now
         entry = self.ensure(snapshot.target, interval)
         before = entry.state
@@ -133,10 +147,13 @@ class Store:
             entry.last_success = snapshot.started + snapshot.duration
             if snapshot.partial:
                 entry.errors["partial"] += 1
+        if replace:
+            entry.parts.clear()
         for part in snapshot.parts:
             if part.ok:
                 entry.parts[part.name] = _Kept(part, now)
-        self._render(entry, now)
+        self._dirty.add(snapshot.target.key)
+        self._cache = None
         return Change(
             snapshot.target, before, entry.state, snapshot.error, snapshot.error_detail or ""
         )
@@ -178,7 +195,14 @@ class Store:
             if any(kept.at < horizon for kept in entry.parts.values()):
                 self._render(entry, now)
 
-    def render(self) -> str:
+    def render(self, now: float | None = None) -> str:
+        if self._dirty:
+            now = time.time() if now is None else now
+            for key in self._dirty:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    self._render(entry, now)
+            self._dirty.clear()
         if self._cache is None:
             self._cache = join_families(self._meta, (e.rendered for e in self._entries.values()))
         return self._cache

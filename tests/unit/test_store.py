@@ -30,39 +30,48 @@ def test_new_snapshot_replaces_the_old_one() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
     store.apply(snap([part("a", "netmon_x", 2)]), 60, now=1060)
-    assert values(store.render(), "netmon_x") == [2.0]
+    assert values(store.render(now=1060), "netmon_x") == [2.0]
 
 
 def test_failed_table_keeps_last_good_rows_for_three_intervals() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1), part("b", "netmon_y", 5)]), 60, now=1000)
     store.apply(snap([part("a", "netmon_x", 2), part("b", "netmon_y", 0, ok=False)]), 60, now=1060)
-    text = store.render()
+    text = store.render(now=1060)
     assert values(text, "netmon_y") == [5.0]
     assert values(text, "netmon_poll_errors_total", reason="partial") == [1.0]
     store.expire(now=1000 + 3 * 60 + 1)
-    assert values(store.render(), "netmon_y") == []
-    assert values(store.render(), "netmon_x") == [2.0]
+    assert values(store.render(now=1181), "netmon_y") == []
+    assert values(store.render(now=1181), "netmon_x") == [2.0]
 
 
 def test_failed_device_is_down_and_its_series_vanish_after_three_intervals() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
     store.apply(snap([], error="timeout"), 60, now=1060)
-    text = store.render()
+    text = store.render(now=1060)
     assert values(text, "netmon_target_up") == [0.0]
     assert values(text, "netmon_poll_errors_total", reason="timeout") == [1.0]
     assert values(text, "netmon_x") == [1.0]
     store.expire(now=1181)
-    assert values(store.render(), "netmon_x") == []
-    assert values(store.render(), "netmon_target_up") == [0.0]
+    assert values(store.render(now=1181), "netmon_x") == []
+    assert values(store.render(now=1181), "netmon_target_up") == [0.0]
 
 
 def test_removed_target_leaves_nothing() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
     store.remove(T.key)
-    assert 'device="dev-a"' not in store.render()
+    assert 'device="dev-a"' not in store.render(now=1000)
+
+
+def test_replace_drops_parts_the_snapshot_lacks() -> None:
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1), part("b", "netmon_y", 2)]), 60, now=1000)
+    store.apply(snap([part("a", "netmon_x", 3)]), 60, now=1001, replace=True)
+    text = store.render(now=1001)
+    assert values(text, "netmon_x") == [3.0]
+    assert values(text, "netmon_y") == []
 
 
 def test_label_values_are_escaped_and_duplicates_dropped() -> None:
@@ -75,7 +84,7 @@ def test_label_values_are_escaped_and_duplicates_dropped() -> None:
 def test_output_passes_promtool() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1.5), part("b", "netmon_y", -3)]), 60, now=1000)
-    result = promtool_check(store.render())
+    result = promtool_check(store.render(now=1000))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

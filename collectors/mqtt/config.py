@@ -1,0 +1,196 @@
+"""The `mqtt:` section of netmon.yaml: broker, session, and subscriptions as data.
+
+A subscription maps a topic filter with named wildcards
+(``desa/{kabupaten}/{site}/power/{sensor}``) and a payload format onto
+metrics. ``{site}`` must name a site of the inventory; the rest become labels
+or the source's device name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from netmon.api import Duration, SecretRef, Strict
+
+_NAMED = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+_METRIC = re.compile(r"^netmon_[a-z0-9_]+$")
+_TEMPLATE_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+class TlsConfig(Strict):
+    ca: str | None = None  # CA bundle path; None = the system's
+    cert: str | None = None  # client certificate (brokers that require one)
+    key: str | None = None
+    #: only for lab brokers with self-signed certs and no CA at hand
+    insecure: bool = False
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsConfig:
+        if (self.cert is None) != (self.key is None):
+            msg = "give both cert and key, or neither"
+            raise ValueError(msg)
+        return self
+
+
+class FieldMetric(Strict):
+    """One payload field -> one metric."""
+
+    field: str = Field(min_length=1)  # dotted path in JSON ("battery.voltage"), "value" otherwise
+    name: str
+    type: Literal["gauge", "counter"] = "gauge"
+    help: str = ""
+    scale: float = 1.0
+    #: text or boolean payload values -> numbers ({"ON": 1, "OFF": 0, "true": 1})
+    map: dict[str, float] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _METRIC.match(value):
+            msg = f"metric names start with netmon_ and use [a-z0-9_]: {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _counter(self) -> FieldMetric:
+        if self.type == "counter" and not self.name.endswith("_total"):
+            msg = "counter names end in _total (and come only from cumulative device values)"
+            raise ValueError(msg)
+        return self
+
+
+class Subscription(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    #: MQTT levels; "{name}" captures one level; a final "#" matches the rest
+    topic: str
+    format: Literal["json", "number", "tasmota", "victron", "status"] = "json"
+    qos: Literal[0, 1] = 1
+    #: MQTT 5 shared subscription group: several netmon instances split the stream.
+    #: Only for stateless topics (the same source must reach the same instance otherwise).
+    shared_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+$")
+    #: a source silent this long is stale: its series vanish, netmon_target_up goes 0
+    ttl: Duration = 300.0
+    #: device label of the source, from the topic's names
+    device: str = "{site}"
+    #: JSON field with a per-source sequence number: repeats are dropped
+    sequence: str | None = None
+    #: JSON field with the payload's own time (unix seconds or ISO 8601): repeats are
+    #: dropped, the age of retained messages is known
+    timestamp: str | None = None
+    #: distinct sources this subscription may create (cardinality budget)
+    max_sources: int = Field(default=5000, ge=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    metrics: list[FieldMetric] = Field(default_factory=list)
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        levels = value.split("/")
+        names: list[str] = []
+        for i, level in enumerate(levels):
+            if level == "#" and i != len(levels) - 1:
+                msg = "# may only be the last level"
+                raise ValueError(msg)
+            if level == "+":
+                msg = "name the wildcard: {name} instead of +"
+                raise ValueError(msg)
+            if "{" in level or "}" in level:
+                match = _NAMED.match(level)
+                if not match:
+                    msg = f"a wildcard is a whole level like {{site}}, got {level!r}"
+                    raise ValueError(msg)
+                names.append(match.group(1))
+        if "site" not in names:
+            msg = "the topic must capture {site}: every series belongs to a site"
+            raise ValueError(msg)
+        if len(set(names)) != len(names):
+            msg = "a wildcard name is used twice"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _templates(self) -> Subscription:
+        names = set(self.wildcards)
+        used = _TEMPLATE_VAR.findall(self.device)
+        for value in self.labels.values():
+            used += _TEMPLATE_VAR.findall(value)
+        for metric in self.metrics:
+            for value in metric.labels.values():
+                used += _TEMPLATE_VAR.findall(value)
+        unknown = sorted(set(used) - names)
+        if unknown:
+            msg = f"templates use {unknown} but the topic only captures {sorted(names)}"
+            raise ValueError(msg)
+        if self.format != "status" and not self.metrics:
+            msg = "a subscription needs metrics (or format: status)"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def wildcards(self) -> list[str]:
+        return [m.group(1) for lvl in self.topic.split("/") if (m := _NAMED.match(lvl))]
+
+    @property
+    def mqtt_filter(self) -> str:
+        """The filter sent to the broker: names become "+", shared groups get their prefix."""
+        plain = "/".join("+" if _NAMED.match(lvl) else lvl for lvl in self.topic.split("/"))
+        return f"$share/{self.shared_group}/{plain}" if self.shared_group else plain
+
+
+class MqttConfig(Strict):
+    url: str = "mqtt://127.0.0.1:1883"
+    #: fixed, so the broker keeps this instance's persistent session across restarts
+    client_id: str = Field(default="netmon-1", min_length=1, max_length=64)
+    username: str | None = None
+    password: SecretRef | None = None
+    tls: TlsConfig | None = None
+    protocol: Literal["3.1.1", "5"] = "5"
+    #: MQTT 5: how long the broker keeps the session (and queues QoS 1) while netmon is away
+    session_expiry: Duration = 7 * 86400.0
+    keepalive: Duration = 30.0
+    max_payload_bytes: int = Field(default=64 * 1024, ge=16)
+    reconnect_min: Duration = 0.5
+    reconnect_max: Duration = 30.0
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            msg = f"url must be mqtt://host[:port] or mqtts://host[:port], got {value!r}"
+            raise ValueError(msg)
+        if parts.username or parts.password:
+            msg = "put credentials in username/password (a secret reference), not the url"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _unique(cls, value: list[Subscription]) -> list[Subscription]:
+        names = [s.name for s in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            msg = f"subscription names must be unique: {dupes}"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def host(self) -> str:
+        host = urlsplit(self.url).hostname
+        assert host is not None
+        return host
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def use_tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts" or self.tls is not None
