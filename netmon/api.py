@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # config building blocks for collectors' own config models (they import only this module)
@@ -151,6 +152,8 @@ __all__ = [
     "Sink",
     "Snapshot",
     "SnmpParams",
+    "StreamSpec",
+    "StreamingCollector",
     "Strict",
     "TargetRef",
     "V3User",
@@ -158,19 +161,67 @@ __all__ = [
     "collector_factory",
     "read_secret",
     "register_collector",
+    "register_stream",
+    "streams",
 ]
 
 
 class Sink(Protocol):
     """Where streaming collectors (MQTT, traps) publish: the daemon's store."""
 
-    def apply(self, snapshot: Snapshot, interval: float, *, replace: bool = False) -> object:
+    def apply(
+        self,
+        snapshot: Snapshot,
+        interval: float,
+        now: float | None = None,
+        *,
+        replace: bool = False,
+    ) -> object:
         """Swap in a target's snapshot; ``replace`` drops the parts it does not carry."""
         ...
 
     def remove(self, key: str) -> None:
         """The target is gone: its series vanish now."""
         ...
+
+
+class StreamingCollector(Protocol):
+    """A collector that runs a task and pushes snapshots (MQTT, traps)."""
+
+    kind: str
+
+    def metadata(self) -> Sequence[MetricMeta]: ...
+
+    def configure(self, section: Any | None, base: Path) -> None:
+        """Start, restart (config changed) or stop (section gone); called on every load."""
+        ...
+
+    def sites_changed(self) -> None:
+        """The inventory changed: drop what belongs to sites that are gone."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """How a streaming collector plugs in: its netmon.yaml section and its model."""
+
+    section: str
+    model: type[Any]
+    #: (sink, site_exists, registry) -> collector
+    factory: Callable[[Sink, Callable[[str], bool], Any], StreamingCollector]
+
+
+_STREAMS: dict[str, StreamSpec] = {}
+
+
+def register_stream(spec: StreamSpec) -> None:
+    _STREAMS[spec.section] = spec
+
+
+def streams() -> Mapping[str, StreamSpec]:
+    return dict(_STREAMS)
 
 
 CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]

@@ -17,7 +17,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_
 
 from netmon import __version__
 from netmon import logging as nlog
-from netmon.api import PollingCollector, TargetRef, collector_factory
+from netmon.api import (
+    PollingCollector,
+    StreamingCollector,
+    TargetRef,
+    collector_factory,
+    streams,
+)
 from netmon.config import ConfigErrors, LoadedConfig, load
 from netmon.inventory import Device
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics
@@ -73,6 +79,10 @@ class Daemon:
         self.scheduler = Scheduler(64, SchedulerMetrics(self.metrics.registry))
         self.snmp: PollingCollector = collector_factory("snmp")({})
         self.store = Store(self.snmp.metadata())
+        self.streams: dict[str, StreamingCollector] = {
+            name: spec.factory(self.store, self._site_exists, self.metrics.registry)
+            for name, spec in streams().items()
+        }
         self.config: LoadedConfig | None = None
         self.ready = False
         self._reload_lock = asyncio.Lock()
@@ -119,6 +129,10 @@ class Daemon:
                     self.snmp.forget(target)
         for device in inv.devices.values():
             self.store.ensure(self._target(device), device.interval)
+        for name, stream in self.streams.items():
+            stream.configure(config.sections.get(name), config.path.parent)
+            stream.sites_changed()
+            self.store.add_meta(stream.metadata())
         self.metrics.reloads.labels("success").inc()
         self.metrics.config_errors.set(0)
         self.metrics.last_reload.set(time.time())
@@ -133,6 +147,9 @@ class Daemon:
             started=len(started),
             stopped=len(stopped),
         )
+
+    def _site_exists(self, site: str) -> bool:
+        return self.config is not None and site in self.config.inventory.sites
 
     @staticmethod
     def _target(device: Device) -> TargetRef:
@@ -179,6 +196,8 @@ class Daemon:
     async def stop(self) -> None:
         if self._expire_task is not None:
             self._expire_task.cancel()
+        for stream in self.streams.values():
+            await stream.stop()
         await self.scheduler.stop()
 
     def exposition(self) -> bytes:

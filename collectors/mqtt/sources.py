@@ -136,11 +136,22 @@ class Sources:
 
     @staticmethod
     def _repeat(source: Source, sequence: int | None, timestamp: float | None) -> bool:
+        """A redelivery or an older message, not something new.
+
+        A sequence number not above the last one is a repeat, unless the payload
+        time is newer: then the device restarted its counter (a reboot must not
+        silence it until it counts past its old number). Without a payload time,
+        a drop far below the last number is taken as such a restart.
+        """
+        last_ts = source.last_timestamp
         if sequence is not None and source.last_sequence is not None:
-            last = source.last_sequence
-            return last - REORDER_WINDOW < sequence <= last
-        if timestamp is not None and source.last_timestamp is not None:
-            return timestamp <= source.last_timestamp
+            if sequence > source.last_sequence:
+                return False
+            if timestamp is not None and last_ts is not None:
+                return timestamp <= last_ts
+            return sequence > source.last_sequence - REORDER_WINDOW
+        if timestamp is not None and last_ts is not None:
+            return timestamp <= last_ts
         return False
 
     def _status(self, source: Source, state: str, now: float) -> str:
@@ -165,7 +176,7 @@ class Sources:
         if source.age is not None:
             samples.append(Sample("netmon_mqtt_message_age_seconds", labels, round(source.age, 3)))
         snapshot = Snapshot(source.target, now, 0.0, [Part("mqtt", samples)])
-        self.sink.apply(snapshot, source.subscription.ttl, replace=True)
+        self.sink.apply(snapshot, source.subscription.ttl, now, replace=True)
 
     def _down(self, source: Source, reason: str, now: float) -> None:
         source.state = reason
@@ -176,7 +187,7 @@ class Sources:
             else (f"silent for more than {source.subscription.ttl:g}s")
         )
         snapshot = Snapshot(source.target, now, 0.0, [], error=reason, error_detail=detail)
-        self.sink.apply(snapshot, source.subscription.ttl, replace=True)
+        self.sink.apply(snapshot, source.subscription.ttl, now, replace=True)
 
     def expire(self) -> int:
         """Sources silent past their TTL go stale, long-dead ones are forgotten.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from netmon.api import streams
 from netmon.config.devices import DeviceBuilder
 from netmon.config.models import (
     LinkConfig,
@@ -39,6 +40,7 @@ from netmon.config.yamlmarks import (
     load_marked,
 )
 from netmon.inventory import Device, Inventory, Site
+from netmon.schema import SecretError, SecretRef, read_secret
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,16 +61,23 @@ class LoadedConfig:
     path: Path
     #: things that work but look like mistakes (an uplink no link backs)
     warnings: list[ConfigError] = field(default_factory=list)
+    #: streaming collectors' sections (e.g. "mqtt"), validated by their models
+    sections: dict[str, Any] = field(default_factory=dict)
 
 
-def _validate(model: type[M], doc: MarkedDoc, errors: list[ConfigError]) -> M | None:
+def _validate(
+    model: type[M], doc: MarkedDoc, errors: list[ConfigError], prefix: PathKey = ()
+) -> M | None:
+    data: Any = doc.data
+    for key in prefix:
+        data = data[key]
     try:
-        return model.model_validate(doc.data)
+        return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc: PathKey = tuple(p for p in err["loc"] if isinstance(p, str | int))
             # pydantic puts union/validator tags into loc; keep the data path only
-            loc = _data_path(doc.data, loc)
+            loc = (*prefix, *_data_path(data, loc))
             is_key = err["type"] == "extra_forbidden"
             message = err["msg"].removeprefix("Value error, ")
             if is_key:
@@ -124,6 +133,7 @@ def load(
         raise ConfigErrors(errors)
     if env:
         main = _apply_env(main)
+    sections = _sections(main_doc, base, errors, secrets)
     files = _site_files(main, base)
     if not files:
         errors.append(main_doc.error(("inventory",), "no site files match these patterns"))
@@ -151,7 +161,46 @@ def load(
         errors.append(main_doc.error(("inventory",), message, note=True))
     if errors:
         raise ConfigErrors(errors)
-    return LoadedConfig(main=main, inventory=inventory, path=main_path, warnings=warnings)
+    return LoadedConfig(
+        main=main, inventory=inventory, path=main_path, warnings=warnings, sections=sections
+    )
+
+
+def _sections(
+    doc: MarkedDoc, base: Path, errors: list[ConfigError], secrets: bool
+) -> dict[str, Any]:
+    """Validate each registered streaming collector's section with its own model."""
+    out: dict[str, Any] = {}
+    data = doc.data if isinstance(doc.data, dict) else {}
+    for name, spec in streams().items():
+        if data.get(name) is None:
+            continue
+        model = _validate(spec.model, doc, errors, (name,))
+        if model is None:
+            continue
+        for path, ref in _secret_refs(model, (name,)):
+            if secrets:
+                try:
+                    read_secret(ref, base)
+                except SecretError as exc:
+                    errors.append(doc.error(path, str(exc)))
+        out[name] = model
+    return out
+
+
+def _secret_refs(value: Any, path: PathKey) -> Iterator[tuple[PathKey, SecretRef]]:
+    """Every SecretRef inside a model, with its path (to resolve and to point at)."""
+    if isinstance(value, SecretRef):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _secret_refs(getattr(value, name), (*path, name))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _secret_refs(item, (*path, i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _secret_refs(item, (*path, str(key)))
 
 
 def _display(file: Path) -> str:

@@ -137,6 +137,8 @@ class MainConfig(Strict):
     scheduler: SchedulerConfig = SchedulerConfig()
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
+    #: streaming collectors' sections, validated by the collector's own model (see loader)
+    mqtt: dict[str, Any] | None = None
 
     @field_validator("inventory", mode="before")
     @classmethod

@@ -1,0 +1,86 @@
+"""MQTT telemetry: power, sensors and push-only devices, at least once, idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from collectors.mqtt.config import MqttConfig
+from collectors.mqtt.runner import MqttMetrics, MqttRunner
+from collectors.mqtt.sources import META, Sources
+from netmon.api import MetricMeta, MetricType, Sink, StreamSpec, register_stream
+
+
+class MqttCollector:
+    kind = "mqtt"
+
+    def __init__(
+        self, sink: Sink, site_exists: Callable[[str], bool], registry: CollectorRegistry
+    ) -> None:
+        self.sink = sink
+        self.site_exists = site_exists
+        self.metrics = MqttMetrics(registry)
+        self.config: MqttConfig | None = None
+        self.base = Path()
+        self.runner: MqttRunner | None = None
+        self.sources: Sources | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def metadata(self) -> Sequence[MetricMeta]:
+        metas = list(META)
+        if self.config is not None:
+            for sub in self.config.subscriptions:
+                for m in sub.metrics:
+                    help_text = m.help or f"{m.field} from MQTT subscription {sub.name}"
+                    metas.append(MetricMeta(m.name, MetricType(m.type), help_text))
+        return metas
+
+    def configure(self, section: Any | None, base: Path) -> None:
+        config: MqttConfig | None = section
+        if config == self.config and base == self.base and self._tasks:
+            return
+        self._cancel()
+        if self.sources is not None:
+            self.sources.drop_sites(lambda _site: False)  # new subscriptions, new sources
+        self.config, self.base = config, base
+        if config is None:
+            self.runner = self.sources = None
+            return
+        self.sources = Sources(config, self.sink, self.site_exists)
+        self.runner = MqttRunner(config, base, self.sources, self.metrics)
+        self._tasks = [
+            asyncio.create_task(self.runner.run(), name="mqtt"),
+            asyncio.create_task(self.runner.expire_loop(), name="mqtt-expire"),
+        ]
+
+    def sites_changed(self) -> None:
+        if self.sources is not None:
+            self.sources.drop_sites(self.site_exists)
+
+    def _cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    async def stop(self) -> None:
+        tasks = self._tasks
+        self._cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+register_stream(
+    StreamSpec(
+        section="mqtt",
+        model=MqttConfig,
+        factory=lambda sink, site_exists, registry: MqttCollector(sink, site_exists, registry),
+    )
+)
+
+__all__ = ["MqttCollector", "MqttConfig"]

@@ -1,0 +1,203 @@
+"""The broker connection: connect, subscribe, apply, acknowledge, reconnect.
+
+aiomqtt does not reconnect by itself; this loop does, with capped
+exponential backoff and jitter (many villages' agents and netmon must not
+hammer a broker that just came back in lockstep). The session is persistent
+(MQTT 5: clean_start off with a session expiry; 3.1.1: clean_session off,
+fixed client id) and subscriptions are QoS 1, so the broker queues what is
+published while netmon is away. Each message is acknowledged only after it
+was applied, so nothing acknowledged is lost; a repeat after a reconnect is
+dropped by the sources' dedup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from collectors.mqtt.config import MqttConfig
+from collectors.mqtt.session import ack, enable_manual_ack
+from collectors.mqtt.sources import Sources
+from netmon.api import read_secret
+
+log = structlog.get_logger("netmon.mqtt")
+
+
+class MqttMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.connected = Gauge(
+            "netmon_mqtt_connected", "1 while connected to the MQTT broker.", registry=registry
+        )
+        self.reconnects = Counter(
+            "netmon_mqtt_reconnects_total",
+            "Connection attempts after the first (the broker went away or refused).",
+            registry=registry,
+        )
+        self.connect_errors = Counter(
+            "netmon_mqtt_connect_errors_total",
+            "Failed connections by reason (auth, tls, refused, timeout, error).",
+            ["reason"],
+            registry=registry,
+        )
+        self.messages = Counter(
+            "netmon_mqtt_messages",
+            "Messages by subscription and result (applied, duplicate, malformed, bad_value, "
+            "too_large, unknown_topic, unknown_site, over_budget).",
+            ["subscription", "result"],
+            registry=registry,
+        )
+        self.retained = Counter(
+            "netmon_mqtt_retained_messages",
+            "Retained messages received (applied with their age; see "
+            "netmon_mqtt_message_age_seconds).",
+            ["subscription"],
+            registry=registry,
+        )
+        self.stale = Counter(
+            "netmon_mqtt_sources_stale",
+            "Telemetry sources that went silent past their TTL.",
+            registry=registry,
+        )
+
+
+def connect_reason(exc: BaseException) -> tuple[str, str]:
+    """(reason, message for the log); never contains the password."""
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, ssl.SSLError) or "certificate" in lowered or "ssl" in lowered:
+        return "tls", f"TLS handshake failed: {text}"
+    if "not authori" in lowered or "bad user name or password" in lowered or "code:5" in lowered:
+        return "auth", "the broker refused the user name or password"
+    if isinstance(exc, ConnectionRefusedError) or "refused" in lowered:
+        return "refused", f"connection refused: {text}"
+    if isinstance(exc, TimeoutError) or "timed out" in lowered:
+        return "timeout", "the broker did not answer in time"
+    return "error", text or type(exc).__name__
+
+
+class MqttRunner:
+    def __init__(
+        self, config: MqttConfig, base: Path, sources: Sources, metrics: MqttMetrics
+    ) -> None:
+        self.config = config
+        self.base = base
+        self.sources = sources
+        self.metrics = metrics
+        self.connected = asyncio.Event()
+        self._last_error: str | None = None
+
+    @property
+    def broker(self) -> str:
+        return f"{self.config.host}:{self.config.port}"
+
+    def _tls(self) -> ssl.SSLContext | None:
+        tls = self.config.tls
+        if not self.config.use_tls:
+            return None
+        ca = str(self.base / tls.ca) if tls is not None and tls.ca else None
+        context = ssl.create_default_context(cafile=ca)
+        if tls is not None and tls.cert and tls.key:
+            context.load_cert_chain(str(self.base / tls.cert), str(self.base / tls.key))
+        if tls is not None and tls.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def client(self) -> aiomqtt.Client:
+        cfg = self.config
+        password = read_secret(cfg.password, self.base) if cfg.password else None
+        kwargs: dict[str, Any] = {}
+        if cfg.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = int(cfg.session_expiry)
+            kwargs.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=props)
+        else:
+            kwargs.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
+        client = aiomqtt.Client(
+            cfg.host,
+            cfg.port,
+            username=cfg.username,
+            password=password,
+            identifier=cfg.client_id,
+            keepalive=int(cfg.keepalive),
+            tls_context=self._tls(),
+            timeout=10,
+            **kwargs,
+        )
+        enable_manual_ack(client)
+        return client
+
+    async def run(self) -> None:
+        """Forever: connect, consume, and on any failure back off and reconnect."""
+        delay = self.config.reconnect_min
+        first = True
+        while True:
+            if not first:
+                self.metrics.reconnects.inc()
+            first = False
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                reason, message = connect_reason(exc)
+                self.metrics.connect_errors.labels(reason).inc()
+                if self._last_error != reason:
+                    log.error(
+                        "mqtt connection failed",
+                        reason=reason,
+                        error=message,
+                        broker=f"{self.config.host}:{self.config.port}",
+                    )
+                    self._last_error = reason
+            finally:
+                if self.connected.is_set():
+                    log.warning(
+                        "mqtt disconnected", broker=f"{self.config.host}:{self.config.port}"
+                    )
+                self.connected.clear()
+                self.metrics.connected.set(0)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, self.config.reconnect_max)
+
+    async def _session(self) -> None:
+        async with self.client() as client:
+            subs: list[tuple[str, int]] = [
+                (sub.mqtt_filter, sub.qos) for sub in self.config.subscriptions
+            ]
+            if subs:
+                await client.subscribe(subs)
+            self.connected.set()
+            self.metrics.connected.set(1)
+            log.info(
+                "mqtt connected",
+                broker=f"{self.config.host}:{self.config.port}",
+                subscriptions=len(subs),
+            )
+            self._last_error = None
+            messages = self.metrics.messages
+            retained = self.metrics.retained
+            async for message in client.messages:
+                payload = message.payload
+                raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
+                result, sub = self.sources.handle(message.topic.value, raw)
+                messages.labels(sub, result).inc()
+                if message.retain:
+                    retained.labels(sub).inc()
+                ack(client, message)  # after applying: a crash before here means redelivery
+
+    async def expire_loop(self, every: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            went = self.sources.expire()
+            if went:
+                self.metrics.stale.inc(went)
