@@ -93,6 +93,7 @@ class MqttRunner:
         self.sources = sources
         self.metrics = metrics
         self.connected = asyncio.Event()
+        self._was_connected = False
         self._last_error: str | None = None
 
     @property
@@ -177,6 +178,7 @@ class MqttRunner:
             if subs:
                 await client.subscribe(subs)
             self.connected.set()
+            self._was_connected = True
             self.metrics.connected.set(1)
             log.info(
                 "mqtt connected",
