@@ -8,8 +8,9 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from netmon import __version__
 from netmon import logging as nlog
@@ -47,8 +48,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-async def serve(config_path: str, listen: str | None = None, duration: float | None = None) -> int:
-    """Run the daemon until SIGINT/SIGTERM (or ``duration`` seconds)."""
+async def serve(
+    config_path: str,
+    listen: str | None = None,
+    duration: float | None = None,
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+) -> int:
+    """Run the daemon until SIGINT/SIGTERM (or ``duration`` seconds).
+
+    ``background``: coroutines to run beside it on the same loop (the demo's
+    simulators), cancelled when it stops.
+    """
     from aiohttp import web
 
     from netmon.daemon import Daemon
@@ -74,6 +84,7 @@ async def serve(config_path: str, listen: str | None = None, duration: float | N
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
+    tasks = [asyncio.create_task(make()) for make in background]
     try:
         if duration is None:
             await stop.wait()
@@ -82,6 +93,9 @@ async def serve(config_path: str, listen: str | None = None, duration: float | N
                 await asyncio.wait_for(stop.wait(), duration)
     finally:
         log.info("stopping")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.stop()
         await runner.cleanup()
     return 0
@@ -254,7 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sites", type=int, default=60, help="sites in all (at least 4)")
     demo.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     demo.add_argument("--listen", default="127.0.0.1:9800")
-    demo.add_argument("--interval", type=float, default=30.0)
+    demo.add_argument("--interval", type=float, default=30.0, help="SNMP poll interval, s")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=120.0,
+        help="simulated seconds per real second for the solar/battery telemetry",
+    )
     demo.set_defaults(func=cmd_demo)
 
     profiles = sub.add_parser("profiles", help="list the SNMP profiles")

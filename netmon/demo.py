@@ -10,6 +10,8 @@ community nobody serves, so the demo also shows what a dead device looks like.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -138,7 +140,62 @@ def province(sites: int, port: int) -> dict[str, dict[str, Any]]:
     return files
 
 
-def write_config(root: Path, sites: int, port: int, interval: float, listen: str) -> Path:
+POWER_SUBSCRIPTIONS: list[dict[str, Any]] = [
+    {
+        "name": "power",
+        "topic": "desa/{kabupaten}/{site}/power/{sensor}",
+        "device": "{site}-{sensor}",
+        "sequence": "seq",
+        "timestamp": "ts",
+        "ttl": "2m",
+        "metrics": [
+            {
+                "field": "battery.voltage",
+                "name": "netmon_power_battery_voltage_volts",
+                "help": "Battery voltage at the site's charge controller.",
+            },
+            {
+                "field": "battery.soc",
+                "name": "netmon_power_battery_ratio",
+                "scale": 0.01,
+                "help": "Battery state of charge, 0..1.",
+            },
+            {
+                "field": "solar.power",
+                "name": "netmon_power_solar_watts",
+                "help": "Power from the solar panels.",
+            },
+            {
+                "field": "load.power",
+                "name": "netmon_power_load_watts",
+                "help": "Power drawn by the site's equipment.",
+            },
+            {
+                "field": "grid",
+                "name": "netmon_power_on_grid",
+                "help": "1 while the site has grid (PLN) power.",
+            },
+            {
+                "field": "energy_wh",
+                "name": "netmon_power_solar_energy_joules_total",
+                "type": "counter",
+                "scale": 3600,
+                "help": "Solar energy harvested (device counter).",
+            },
+        ],
+    },
+    {
+        "name": "status",
+        "topic": "desa/{kabupaten}/{site}/status",
+        "format": "status",
+        "device": "agent-{site}",
+    },
+]
+
+
+def write_config(
+    root: Path, sites: int, port: int, interval: float, listen: str, mqtt_port: int | None = None
+) -> Path:
     (root / "sites").mkdir(parents=True)
     (root / "secrets").mkdir()
     for community in (
@@ -160,6 +217,12 @@ def write_config(root: Path, sites: int, port: int, interval: float, listen: str
         },
         "http": {"reload_enabled": True},
     }
+    if mqtt_port is not None:
+        main["mqtt"] = {
+            "url": f"mqtt://127.0.0.1:{mqtt_port}",
+            "client_id": "netmon-demo",
+            "subscriptions": POWER_SUBSCRIPTIONS,
+        }
     (root / "netmon.yaml").write_text(yaml.safe_dump(main, sort_keys=False))
     for slug, content in province(sites, port).items():
         (root / "sites" / f"{slug}.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
@@ -175,15 +238,57 @@ netmon demo: a simulated province is being monitored.
 Try:
   curl -s {base}/metrics | grep netmon_optical_rx_power_dbm
   curl -s {base}/api/v1/targets | python3 -m json.tool | less
-  (one CPE never answers on purpose: look for state "down")
+  curl -s {base}/metrics | grep netmon_power_battery_ratio
+  (one CPE never answers on purpose: look for state "down"; after 20 s a village
+   loses its power, its battery runs flat and its agent's Last Will takes it down)
 Ctrl-C stops everything this demo started.
 """
 
 
-def run_demo(sites: int, duration: float | None, listen: str, interval: float) -> int:
+def villages(content: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """(site, kabupaten slug) of every village-level site: the ones with solar power."""
+    return [
+        (site["id"], slug)
+        for slug, data in content.items()
+        for site in data["sites"]
+        if site["kind"] not in ("pop", "noc")
+    ]
+
+
+def run_demo(
+    sites: int, duration: float | None, listen: str, interval: float, speed: float = 120.0
+) -> int:
+    from collectors.mqtt.broker import Mosquitto, start_mosquitto
+    from collectors.mqtt.simulator import TelemetrySimulator
     from netmon.cli import serve
 
-    with tempfile.TemporaryDirectory(prefix="netmon-demo-") as tmp, start_snmpsim() as sim:
-        config = write_config(Path(tmp), sites, sim.port, interval, listen)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="netmon-demo-")))
+        sim = stack.enter_context(start_snmpsim())
+        broker: Mosquitto | None = None
+        if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
+            broker = stack.enter_context(start_mosquitto(tmp / "mosquitto"))
+        else:
+            print("mosquitto is not installed: the demo runs without MQTT power telemetry")
+        config = write_config(
+            tmp, sites, sim.port, interval, listen, broker.port if broker else None
+        )
+        background = []
+        if broker is not None:
+            telemetry = TelemetrySimulator(
+                "127.0.0.1",
+                broker.port,
+                villages(province(sites, sim.port)),
+                interval=5.0,
+                speed=speed,
+            )
+            victim = telemetry.sites[min(2, len(telemetry.sites) - 1)].site
+
+            async def incidents() -> None:
+                await asyncio.sleep(20)  # the script's clock: 20 s into the demo
+                telemetry.cut_power(victim)
+                print(f"incident: {victim} lost its power; its battery will run flat", flush=True)
+
+            background = [telemetry.run, incidents]
         print(TOUR.format(base=f"http://{listen}", config=config), flush=True)
-        return asyncio.run(serve(str(config), listen, duration))
+        return asyncio.run(serve(str(config), listen, duration, background))

@@ -21,6 +21,15 @@ def enable_manual_ack(client: aiomqtt.Client) -> None:
     paho.manual_ack_set(True)
 
 
+def drop_connection(client: aiomqtt.Client) -> None:
+    """Close the socket without a DISCONNECT, as a power cut does: the broker then
+    publishes the client's Last Will (the simulator's dying village agents)."""
+    paho: Any = client._client
+    sock = paho.socket()
+    if sock is not None:
+        sock.close()
+
+
 def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Acknowledge a QoS 1 message that has been applied."""
     if message.qos > 0:

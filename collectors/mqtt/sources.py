@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import structlog
+
 from collectors.mqtt.config import MqttConfig, Subscription
 from collectors.mqtt.mapping import (
     PayloadError,
@@ -28,6 +30,8 @@ from collectors.mqtt.mapping import (
     metric_labels,
 )
 from netmon.api import Labels, MetricMeta, MetricType, Part, Sample, Sink, Snapshot, TargetRef
+
+log = structlog.get_logger("netmon.mqtt")
 
 OFFLINE = frozenset({"offline", "lost", "dead", "down", "0", "false"})
 #: a sequence number this far below the last one is a device that restarted counting
@@ -123,7 +127,7 @@ class Sources:
         # a retained message from long ago must not make a dead site look alive
         source.last_seen = min(now, decoded.timestamp) if decoded.timestamp else now
         source.age = now - decoded.timestamp if decoded.timestamp is not None else None
-        source.state = "up"
+        self._up(source)
         self._publish(source, now)
         return "applied", sub.name
 
@@ -157,15 +161,26 @@ class Sources:
     def _status(self, source: Source, state: str, now: float) -> str:
         if state in OFFLINE:
             # the site's agent is gone (Last Will): everything it reported goes down now
+            # (the status source itself is among them: a new one starts "up")
             for other in self.sources.values():
                 if other.target.site == source.target.site and other.state == "up":
                     self._down(other, "offline", now)
-            self._down(source, "offline", now)
         else:
-            source.state = "up"
+            self._up(source)
             source.last_seen = now
             self._publish(source, now)
         return "applied"
+
+    @staticmethod
+    def _up(source: Source) -> None:
+        if source.state != "up":
+            log.info(
+                "telemetry source recovered",
+                site=source.target.site,
+                device=source.target.device,
+                was=source.state,
+            )
+        source.state = "up"
 
     def _publish(self, source: Source, now: float) -> None:
         labels = source.target.labels
@@ -179,6 +194,13 @@ class Sources:
         self.sink.apply(snapshot, source.subscription.ttl, now, replace=True)
 
     def _down(self, source: Source, reason: str, now: float) -> None:
+        """Logged once: a source only goes down from up."""
+        log.warning(
+            "telemetry source down",
+            site=source.target.site,
+            device=source.target.device,
+            reason=reason,
+        )
         source.state = reason
         source.values.clear()
         detail = (

@@ -213,8 +213,14 @@ def test_demo_runs_a_simulated_province_and_stops_by_itself() -> None:
             30,
             "the demo's devices polled, the dead CPE down",
         )
+        wait_for(
+            lambda: bool(values(get(base + "/metrics"), "netmon_power_battery_ratio")),
+            15,
+            "the villages' power telemetry over MQTT",
+        )
         text = get(base + "/metrics")
         assert values(text, "netmon_optical_rx_power_dbm")
+        assert values(text, "netmon_mqtt_connected") == [1.0]
         assert values(text, "netmon_inventory_sites")[0] >= 12
         assert proc.wait(timeout=30) == 0
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import time
@@ -16,6 +17,7 @@ import yaml
 
 from collectors.mqtt.broker import Mosquitto, start_mosquitto
 from collectors.mqtt.session import ack, enable_manual_ack
+from collectors.mqtt.simulator import TelemetrySimulator
 from tests.harness import Running, start
 from tests.helpers import async_wait_for, values
 
@@ -327,3 +329,45 @@ async def test_an_unacknowledged_message_comes_back(broker: Mosquitto) -> None:
     async with client() as sub:
         after = await asyncio.wait_for(first(sub), 5)
         assert after.payload == b"two"  # "one" is gone: the ack reached the broker
+
+
+async def test_simulated_villages_report_and_a_flat_battery_goes_offline(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    power_sub = {
+        **POWER,
+        "metrics": [
+            *POWER["metrics"],
+            {"field": "battery.soc", "name": "netmon_power_battery_ratio", "scale": 0.01},
+            {"field": "grid", "name": "netmon_power_on_grid"},
+        ],
+    }
+    section = mqtt_section(broker, power_sub, STATUS)
+    sim = TelemetrySimulator(
+        "127.0.0.1", broker.port, [(s, "kutim") for s in SITES], interval=0.2, speed=3600
+    )
+    async with start(write(tmp_path, section)) as running:
+        await async_wait_for(lambda: connected(running), 10, "netmon connected")
+        task = asyncio.create_task(sim.run())
+        try:
+
+            async def both_up() -> bool:
+                a = await metric(running, "netmon_target_up", device="desa-a-mppt")
+                b = await metric(running, "netmon_target_up", device="desa-b-mppt")
+                return a == b == [1.0]
+
+            await async_wait_for(both_up, 15, "telemetry from both villages")
+            ratio = await metric(running, "netmon_power_battery_ratio", device="desa-a-mppt")
+            assert 0.0 < ratio[0] <= 1.0
+            sim.cut_power("desa-a")
+
+            async def a_down() -> bool:
+                return await metric(running, "netmon_target_up", device="desa-a-mppt") == [0.0]
+
+            await async_wait_for(a_down, 20, "desa-a's battery runs flat, its will fires")
+            assert await metric(running, "netmon_target_up", device="desa-b-mppt") == [1.0]
+            assert await metric(running, "netmon_target_up", device="agent-desa-a") == [0.0]
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
