@@ -45,6 +45,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  {'kabupaten':<{width}}  sites  devices")
     for kabupaten, (sites, devices) in inv.summary().items():
         print(f"  {kabupaten:<{width}}  {sites:>5}  {devices:>7}")
+    for name, section in config.sections.items():
+        subs = getattr(section, "subscriptions", [])
+        print(f"{name}: {len(subs)} subscriptions ({', '.join(s.name for s in subs)})")
     return 0
 
 

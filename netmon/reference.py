@@ -25,9 +25,10 @@ def metric_reference() -> str:
     import collectors  # noqa: F401 - registers collectors
     from collectors.snmp import builtin_profiles
     from collectors.snmp.collector import BASE_META
+    from netmon.api import streams
     from netmon.daemon import DaemonMetrics
     from netmon.scheduler import SchedulerMetrics
-    from netmon.store import HEALTH_META
+    from netmon.store import HEALTH_META, Store
 
     profiles = builtin_profiles()
     source: dict[str, list[str]] = {}
@@ -44,6 +45,12 @@ def metric_reference() -> str:
     daemon: list[str] = []
     registry = DaemonMetrics().registry
     SchedulerMetrics(registry)
+    telemetry: list[MetricMeta] = []
+    for name, spec in sorted(streams().items()):
+        stream = spec.factory(Store(), lambda _site: False, registry)  # registers its metrics
+        for meta in stream.metadata():
+            source.setdefault(meta.name, []).append(f"{name} collector")
+            telemetry.append(meta)
     suffixes = {"counter": "_total", "info": "_info"}
     for family in registry.collect():
         if family.name.startswith("netmon_"):
@@ -65,6 +72,15 @@ def metric_reference() -> str:
         "|---|---|---|---|",
         *_rows(device, source),
         "",
+        "## Telemetry sources (MQTT)",
+        "",
+        "Besides these, each subscription's `metrics:` in netmon.yaml name their own series",
+        "(the example province's: `netmon_power_*`, see config/netmon.yaml).",
+        "",
+        "| metric | type | meaning | from |",
+        "|---|---|---|---|",
+        *_rows(telemetry, source),
+        "",
         "## Per target (every collector)",
         "",
         "Labels: `site`, `device`, `collector`; the error and drop counters add `reason`.",
@@ -75,7 +91,8 @@ def metric_reference() -> str:
         "",
         "## The daemon itself",
         "",
-        "Besides the standard `process_*` and `python_*` series.",
+        "Besides the standard `process_*` and `python_*` series; the MQTT pipeline's",
+        "counters are here too.",
         "",
         "| metric | type | meaning |",
         "|---|---|---|",

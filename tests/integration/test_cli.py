@@ -49,9 +49,11 @@ def reachable(url: str) -> bool:
 
 
 def test_check_prints_a_summary_of_the_example_province() -> None:
-    result = netmon("check", "-c", "config/netmon.yaml", env={"NETMON_SNMP_COMMUNITY": "x"})
+    env = {"NETMON_SNMP_COMMUNITY": "x", "NETMON_MQTT_PASSWORD": "y"}
+    result = netmon("check", "-c", "config/netmon.yaml", env=env)
     assert result.returncode == 0, result.stderr
     assert "OK, 36 sites, 68 devices" in result.stdout
+    assert "mqtt: 3 subscriptions (power, status, ups)" in result.stdout
     assert "Kutai Timur" in result.stdout
 
 
@@ -67,7 +69,8 @@ def test_check_reports_every_error_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_check_without_secrets() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "NETMON_SNMP_COMMUNITY"}
+    secrets = ("NETMON_SNMP_COMMUNITY", "NETMON_MQTT_PASSWORD")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run(
         [sys.executable, "-m", "netmon", "check", "-c", "config/netmon.yaml", "--no-secrets"],
         capture_output=True,

@@ -228,10 +228,11 @@ async def test_ten_broker_restarts_lose_nothing_and_apply_nothing_twice(
     assert broker.log.count("mosquitto version") >= 11  # it really restarted ten times
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_messages_published_while_netmon_is_down_arrive(
-    tmp_path: Path, broker: Mosquitto
+    tmp_path: Path, broker: Mosquitto, protocol: str
 ) -> None:
-    config = write(tmp_path, mqtt_section(broker))
+    config = write(tmp_path, mqtt_section(broker, protocol=protocol))
     async with aiomqtt.Client("127.0.0.1", broker.port) as pub:
         async with start(config) as running:
             await async_wait_for(lambda: connected(running), 10, "netmon connected")
@@ -371,3 +372,28 @@ async def test_simulated_villages_report_and_a_flat_battery_goes_offline(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_shared_subscriptions_split_one_stream(tmp_path: Path, broker: Mosquitto) -> None:
+    """Two instances in one $share group: each message is applied by exactly one of them."""
+    stateless = {**POWER, "shared_group": "netmon", "sequence": None, "timestamp": None}
+    one = write(tmp_path / "one", mqtt_section(broker, stateless, client_id="netmon-1"))
+    two = write(tmp_path / "two", mqtt_section(broker, stateless, client_id="netmon-2"))
+    async with start(one) as first, start(two) as second:
+        await async_wait_for(lambda: connected(first), 10, "first connected")
+        await async_wait_for(lambda: connected(second), 10, "second connected")
+        async with aiomqtt.Client("127.0.0.1", broker.port) as pub:
+            for i in range(200):
+                await pub.publish(f"desa/kutim/desa-a/power/s{i}", power(1), qos=1)
+
+        async def split() -> bool:
+            a = sum(await metric(first, "netmon_mqtt_messages_total", result="applied"))
+            b = sum(await metric(second, "netmon_mqtt_messages_total", result="applied"))
+            return a + b >= 200
+
+        await async_wait_for(split, 15, "all 200 applied across the two")
+        a = sum(await metric(first, "netmon_mqtt_messages_total", result="applied"))
+        b = sum(await metric(second, "netmon_mqtt_messages_total", result="applied"))
+        assert a + b == 200
+        assert a > 0
+        assert b > 0

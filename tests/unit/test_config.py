@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -241,8 +240,9 @@ def test_v3_user_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "authkey123" not in repr(snmp)
 
 
-def test_example_province_is_valid() -> None:
-    os.environ.setdefault("NETMON_SNMP_COMMUNITY", "example")
+def test_example_province_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETMON_SNMP_COMMUNITY", "example")
+    monkeypatch.setenv("NETMON_MQTT_PASSWORD", "example")
     from collectors.snmp import builtin_profiles
 
     config = load(ROOT / "config/netmon.yaml", builtin_profiles())

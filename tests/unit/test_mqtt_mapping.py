@@ -239,3 +239,14 @@ def test_sites_removed_from_the_inventory_lose_their_sources() -> None:
     text = store.render(now=clock.now)
     assert values(text, "netmon_target_up", site="desa-a") == []
     assert values(text, "netmon_target_up", site="desa-b") == [1.0]
+
+
+def test_the_collector_sample_is_valid() -> None:
+    import yaml
+
+    from tests.helpers import ROOT
+
+    data = yaml.safe_load((ROOT / "collectors/mqtt/sample.yaml").read_text())
+    config = MqttConfig.model_validate(data["mqtt"])
+    assert [s.name for s in config.subscriptions] == ["power", "status", "plugs"]
+    assert config.subscriptions[2].mqtt_filter == "$share/netmon/tele/+/+/#"
