@@ -11,6 +11,7 @@ time is the scheduler lag.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -57,6 +58,7 @@ class Scheduler:
     def __init__(self, max_concurrency: int, metrics: SchedulerMetrics) -> None:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._tasks: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+        self._wake: dict[str, asyncio.Event] = {}
         self.metrics = metrics
         self._clock = time.monotonic
 
@@ -73,9 +75,11 @@ class Scheduler:
         for key in stopped:
             _, task = self._tasks.pop(key)
             task.cancel()
+            self._wake.pop(key, None)
         started = [key for key in wanted if key not in self._tasks]
         for key in started:
             job = wanted[key]
+            self._wake[key] = asyncio.Event()
             self._tasks[key] = (job, asyncio.create_task(self._loop(job), name=f"poll:{key}"))
         self.metrics.jobs.set(len(self._tasks))
         return started, [k for k in stopped if k not in wanted]
@@ -87,8 +91,12 @@ class Scheduler:
         due = now - (now % job.interval) + offset
         if due < now:
             due += job.interval
+        wake = self._wake[job.key]
         while True:
-            await asyncio.sleep(max(0.0, due - self._clock()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), max(0.0, due - self._clock()))
+            woken = wake.is_set()
+            wake.clear()
             async with self._sem:
                 self.metrics.lag.observe(max(0.0, self._clock() - due))
                 self.metrics.running.inc()
@@ -96,12 +104,25 @@ class Scheduler:
                     await job.run()
                 finally:
                     self.metrics.running.dec()
+            if woken:
+                # an extra poll on request: the regular rhythm goes on from now
+                due = self._clock() + job.interval
+                continue
             due += job.interval
             late = self._clock() - due
             if late > 0:
                 missed = int(late // job.interval) + 1
                 self.metrics.skipped.inc(missed)
                 due += missed * job.interval
+
+    def poll_now(self, key: str) -> bool:
+        """Poll this target as soon as a concurrency slot is free (the status engine
+        asks for a parent's fresh result when a child fails). False if unknown."""
+        wake = self._wake.get(key)
+        if wake is None:
+            return False
+        wake.set()
+        return True
 
     async def stop(self) -> None:
         tasks = [task for _, task in self._tasks.values()]

@@ -116,6 +116,18 @@ class Store:
             self._dirty.discard(key)
             self._cache = None
 
+    def value(self, key: str, name: str, **labels: str) -> float | None:
+        """The current value of one series of a target (None when absent)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        want = tuple(labels.items())
+        for kept in entry.parts.values():
+            for sample in kept.part.samples:
+                if sample.name == name and all(pair in sample.labels for pair in want):
+                    return sample.value
+        return None
+
     def keys(self) -> set[str]:
         return set(self._entries)
 

@@ -57,3 +57,21 @@ async def test_sync_starts_and_stops_jobs() -> None:
     assert started == []
     assert stopped == ["b"]
     await scheduler.stop()
+
+
+async def test_poll_now_runs_a_job_at_once() -> None:
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+    runs: list[float] = []
+
+    async def job() -> None:
+        runs.append(time.monotonic())
+
+    scheduler.sync([Job("slow", 3600, job)])  # next regular poll: up to an hour away
+    assert scheduler.poll_now("slow")
+    assert not scheduler.poll_now("nope")
+
+    async def ran() -> bool:
+        return len(runs) >= 1
+
+    await async_wait_for(ran, within=2, what="the requested poll")
+    await scheduler.stop()

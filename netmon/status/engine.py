@@ -1,0 +1,181 @@
+"""Site state from device health and the uplink topology: "which villages are
+offline, since when, and why".
+
+Sites are evaluated parents first. A site whose own targets fail and that has
+no working uplink path is *unreachable* behind the failed site at the top
+(its ``root``), not *down*: one fibre cut is one outage, not two hundred. A
+site reachable only over a backup uplink is *degraded*.
+
+One cut, one page: a child's failure is only judged once every ancestor has
+a result newer than the child's failure began; until then the child keeps
+its previous state, and the ancestors are polled at once. Flap damping: a
+new state must hold ``hold`` seconds before it is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from netmon.inventory import Inventory
+from netmon.status.evidence import Evidence, Own
+from netmon.store import Store
+
+FAILED = frozenset({"down", "unreachable"})
+
+
+@dataclass(frozen=True, slots=True)
+class SiteState:
+    status: str  # up | degraded | down | unreachable | unknown
+    cause: str = ""  # device | uplink | power | link | unknown ("" when up)
+    upstream: str = ""  # the failed site at the top of the outage ("" when the site itself)
+    since: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+
+@dataclass(slots=True)
+class _Candidate:
+    state: SiteState
+    since: float
+
+
+def parents_first(inventory: Inventory) -> list[str]:
+    """Sites ordered so that every site comes after all of its uplinks."""
+    order: list[str] = []
+    placed: set[str] = set()
+
+    def visit(site: str, trail: frozenset[str]) -> None:
+        if site in placed or site in trail:
+            return
+        for parent in inventory.sites[site].uplinks:
+            if parent in inventory.sites:
+                visit(parent, trail | {site})
+        placed.add(site)
+        order.append(site)
+
+    for site in inventory.sites:
+        visit(site, frozenset())
+    return order
+
+
+class StatusEngine:
+    def __init__(
+        self,
+        inventory: Inventory,
+        store: Store,
+        *,
+        hold: float = 30.0,
+        poll_now: Callable[[str], bool] = lambda _key: False,
+        restored: dict[str, SiteState] | None = None,
+    ) -> None:
+        self.store = store
+        self.hold = hold
+        self.poll_now = poll_now
+        self.evidence = Evidence()
+        self.published: dict[str, SiteState] = {}
+        self._candidates: dict[str, _Candidate] = {}
+        self._requested: dict[str, float] = {}
+        self.set_inventory(inventory, restored or {})
+
+    def set_inventory(self, inventory: Inventory, restored: dict[str, SiteState]) -> None:
+        self.inventory = inventory
+        self.order = parents_first(inventory)
+        previous = {**restored, **self.published}
+        self.published = {sid: previous.get(sid, SiteState("unknown")) for sid in inventory.sites}
+        self._candidates = {k: v for k, v in self._candidates.items() if k in inventory.sites}
+
+    def evaluate(self, now: float) -> list[tuple[str, SiteState, SiteState]]:
+        """Recompute every site; returns the published changes (site, before, after)."""
+        self.evidence.observe(self.store, now)
+        computed: dict[str, SiteState] = {}
+        changes = []
+        for sid in self.order:
+            state = self._compute(sid, computed, now)
+            computed[sid] = state
+            before = self.published[sid]
+            after = self._damp(sid, state, now)
+            if after != before:
+                self.published[sid] = after
+                changes.append((sid, before, after))
+        return changes
+
+    def _compute(self, sid: str, computed: dict[str, SiteState], now: float) -> SiteState:
+        site = self.inventory.sites[sid]
+        own: Own = self.evidence.own(site, self.inventory, self.store)
+        parents = [p for p in site.uplinks if p in computed]
+        failed = [p for p in parents if computed[p].failed]
+        previous = self.published[sid]
+        if parents and len(failed) == len(parents) and own.state in ("down", "unknown"):
+            top = self.root_of(parents[0], computed)
+            return SiteState("unreachable", "uplink", top, since=now)
+        if own.state == "down":
+            if not self._ancestors_fresh(sid, own.since):
+                return previous if previous.status != "unknown" else SiteState("unknown")
+            return SiteState("down", own.cause, "", since=own.since)
+        if own.state == "unknown":
+            return previous  # nothing new: keep what we knew (e.g. restored after a restart)
+        if own.state == "up" and parents and parents[0] in failed:
+            # reachable, but only over a backup path
+            return SiteState("degraded", "uplink", self.root_of(parents[0], computed), now)
+        return SiteState(own.state, own.cause, "", since=now)
+
+    def _ancestors_fresh(self, sid: str, failed_at: float) -> bool:
+        """Every ancestor's devices have a result newer than the child's failure."""
+        fresh = True
+        for ancestor in self.inventory.ancestors(sid):
+            for key in (f"snmp:{ancestor}/{d}" for d in self.inventory.sites[ancestor].devices):
+                entry = self.store.entries().get(key)
+                if entry is None or entry.last_started >= failed_at:
+                    continue
+                fresh = False
+                if self._requested.get(key, 0.0) < failed_at:  # once per child failure
+                    self._requested[key] = failed_at
+                    self.poll_now(key)
+        return fresh
+
+    def root_of(self, sid: str, computed: dict[str, SiteState]) -> str:
+        state = computed.get(sid)
+        if state is None or not state.failed:
+            return sid
+        return state.upstream or sid
+
+    def _damp(self, sid: str, state: SiteState, now: float) -> SiteState:
+        """Publish a changed status only after it held for ``hold`` seconds."""
+        published = self.published[sid]
+        if state.status == published.status:
+            self._candidates.pop(sid, None)
+            if (state.cause, state.upstream) != (published.cause, published.upstream):
+                return replace(state, since=published.since)  # same status, new detail
+            return published
+        if published.status == "unknown" or state.status == "unknown":
+            self._candidates.pop(sid, None)
+            return state
+        candidate = self._candidates.get(sid)
+        if candidate is None or candidate.state.status != state.status:
+            candidate = self._candidates[sid] = _Candidate(state, min(state.since or now, now))
+        if now - candidate.since >= self.hold:
+            self._candidates.pop(sid, None)
+            return replace(state, since=candidate.since)
+        return published
+
+    # -- views -----------------------------------------------------------------
+    def root(self, sid: str) -> str:
+        state = self.published[sid]
+        if state.status == "unreachable" and state.upstream:
+            return state.upstream
+        return sid
+
+    def outages(self) -> dict[str, list[str]]:
+        """root -> sites it takes down (itself first), for roots that are down."""
+        out: dict[str, list[str]] = {}
+        for sid, state in self.published.items():
+            if state.failed:
+                out.setdefault(self.root(sid), []).append(sid)
+        return {
+            root: sorted(sites, key=lambda s: (s != root, s))
+            for root, sites in out.items()
+            if self.published.get(root, SiteState("unknown")).failed
+        }

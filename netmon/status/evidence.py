@@ -1,0 +1,136 @@
+"""What one site's own targets say, before topology: the evidence for its state.
+
+Reads the store (SNMP polls, ICMP probes, MQTT telemetry), and remembers
+what must outlive the data: when a device's current failure began, and the
+site's last power readings (a site whose battery was draining before it went
+silent is a power outage, not a link cut; its telemetry is gone by then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netmon.inventory import Inventory, Site
+from netmon.store import Store
+
+#: a battery below this, or a site off the grid, is power evidence
+LOW_BATTERY = 0.3
+#: how long before a failure a power reading still counts as its cause
+POWER_MEMORY = 3600.0
+#: probe loss above this makes a site degraded
+HIGH_LOSS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Own:
+    """A site's own state: up, degraded, down or unknown, with a cause."""
+
+    state: str
+    cause: str = ""
+    #: when the failure began (down only): ancestors need results newer than this
+    since: float = 0.0
+
+
+@dataclass(slots=True)
+class Power:
+    on_grid: float | None = None
+    battery: float | None = None
+    at: float = 0.0
+
+
+class Evidence:
+    def __init__(self) -> None:
+        self.first_fail: dict[str, float] = {}  # target key -> start of its current failure
+        self.power: dict[str, Power] = {}  # site -> last power readings
+
+    def observe(self, store: Store, now: float) -> None:
+        """Track failure starts and power readings from the store's current state."""
+        for key, entry in store.entries().items():
+            if entry.state == "down":
+                self.first_fail.setdefault(key, entry.last_started)
+            else:
+                self.first_fail.pop(key, None)
+            if entry.target.collector != "mqtt":
+                continue
+            on_grid = store.value(key, "netmon_power_on_grid")
+            battery = store.value(key, "netmon_power_battery_ratio")
+            if on_grid is not None or battery is not None:
+                power = self.power.setdefault(entry.target.site, Power())
+                power.on_grid = on_grid if on_grid is not None else power.on_grid
+                power.battery = battery if battery is not None else power.battery
+                power.at = now
+
+    def power_failed(self, site: str, when: float) -> bool:
+        """The site was on a low battery or off the grid shortly before ``when``."""
+        power = self.power.get(site)
+        if power is None or when - power.at > POWER_MEMORY:
+            return False
+        low = power.battery is not None and power.battery < LOW_BATTERY
+        return low or power.on_grid == 0.0
+
+    def on_battery(self, site: str) -> bool:
+        power = self.power.get(site)
+        return power is not None and power.on_grid == 0.0
+
+    def own(self, site: Site, inventory: Inventory, store: Store) -> Own:
+        entries = store.entries()
+        snmp = [entries[k] for k in _keys(site, "snmp") if k in entries]
+        snmp = [e for e in snmp if e.polls > 0]
+        mqtt = [
+            e
+            for e in entries.values()
+            if e.target.site == site.id and e.target.collector == "mqtt" and e.polls > 0
+        ]
+        probes = [
+            e
+            for e in entries.values()
+            if e.target.site == site.id and e.target.collector == "icmp" and e.polls > 0
+        ]
+        watched = snmp + probes
+        if not watched and not mqtt:
+            return Own("unknown")
+        down = [e for e in watched if e.state == "down"]
+        telemetry_alive = any(e.state != "down" for e in mqtt)
+        if watched and len(down) == len(watched) and not telemetry_alive:
+            since = max(self.first_fail.get(e.target.key, e.last_started) for e in down)
+            return Own("down", self._cause(site, inventory, store, since), since)
+        if not watched and mqtt and not telemetry_alive:
+            since = max(self.first_fail.get(e.target.key, e.last_started) for e in mqtt)
+            cause = "power" if self.power_failed(site.id, since) else "unknown"
+            return Own("down", cause, since)
+        if down:
+            return Own("degraded", "device")
+        if self.on_battery(site.id):
+            return Own("degraded", "power")
+        for entry in probes:
+            loss = store.value(entry.target.key, "netmon_probe_loss_ratio")
+            if loss is not None and loss > HIGH_LOSS:
+                return Own("degraded", "link")
+        return Own("up")
+
+    def _cause(self, site: Site, inventory: Inventory, store: Store, since: float) -> str:
+        if self.power_failed(site.id, since):
+            return "power"
+        if link_down(site, inventory, store):
+            return "link"
+        return "device"
+
+
+def _keys(site: Site, collector: str) -> list[str]:
+    return [f"{collector}:{site.id}/{device}" for device in site.devices]
+
+
+def link_down(site: Site, inventory: Inventory, store: Store) -> bool:
+    """The parent's end of the link to this site's primary uplink reports oper down."""
+    if not site.uplinks:
+        return False
+    parent = site.uplinks[0]
+    for link in inventory.links.values():
+        ends = {link.a.site: link.a, link.b.site: link.b}
+        if site.id in ends and parent in ends:
+            end = ends[parent]
+            key = f"snmp:{end.site}/{end.device}"
+            value = store.value(key, "netmon_interface_oper_up", ifname=end.ifname)
+            if value == 0.0:
+                return True
+    return False

@@ -1,0 +1,193 @@
+"""Site state as metrics, as JSON for /api/v1, and on disk across restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from netmon.api import Labels, MetricMeta, MetricType, Sample
+from netmon.exposition import join_families, render_samples
+from netmon.inventory import Inventory, Site
+from netmon.status.engine import SiteState, StatusEngine
+
+STATUSES = ("up", "degraded", "down", "unreachable", "unknown")
+
+META = {
+    m.name: m
+    for m in (
+        MetricMeta(
+            "netmon_site_info",
+            MetricType.GAUGE,
+            "Site attributes from the inventory; join with * on(site) group_left(...).",
+        ),
+        MetricMeta(
+            "netmon_site_status",
+            MetricType.GAUGE,
+            "Site state set: exactly one of up, degraded, down, unreachable, unknown is 1.",
+        ),
+        MetricMeta(
+            "netmon_site_status_cause",
+            MetricType.GAUGE,
+            "Why a site is not up (device, uplink, power, link, unknown); upstream names "
+            "the failed site at the top of the outage.",
+        ),
+        MetricMeta(
+            "netmon_site_status_since_timestamp_seconds",
+            MetricType.GAUGE,
+            "When the site's current status began (kept across netmon restarts).",
+        ),
+        MetricMeta(
+            "netmon_site_root",
+            MetricType.GAUGE,
+            "For every site: root is the highest failed site above it, or itself.",
+        ),
+        MetricMeta(
+            "netmon_outage_sites",
+            MetricType.GAUGE,
+            "Sites an open outage takes down, by its root (the root included).",
+        ),
+        MetricMeta(
+            "netmon_link_info",
+            MetricType.GAUGE,
+            "Links between device interfaces, from the inventory.",
+        ),
+    )
+}
+
+
+def _site_labels(site: Site) -> Labels:
+    return (
+        ("site", site.id),
+        ("name", site.name),
+        ("kind", site.kind),
+        ("kabupaten", site.kabupaten),
+        ("kecamatan", site.kecamatan),
+        ("network", site.network),
+        ("lat", "" if site.lat is None else f"{site.lat:g}"),
+        ("lon", "" if site.lon is None else f"{site.lon:g}"),
+        ("uplink", site.uplinks[0] if site.uplinks else ""),
+        ("uplink_kind", site.uplink_kind),
+        ("timezone", site.timezone),
+        ("contact_name", site.contact_name),
+        ("contact_phone", site.contact_phone),
+        ("isp", site.isp_name),
+        ("isp_circuit", site.isp_circuit),
+        ("maintenance", "true" if site.maintenance else "false"),
+    )
+
+
+def render(engine: StatusEngine) -> str:
+    inv = engine.inventory
+    samples: list[Sample] = []
+    for sid, site in inv.sites.items():
+        state = engine.published[sid]
+        base = (("site", sid),)
+        samples.append(Sample("netmon_site_info", _site_labels(site), 1.0))
+        samples.extend(
+            Sample("netmon_site_status", (*base, ("status", s)), 1.0 if state.status == s else 0.0)
+            for s in STATUSES
+        )
+        if state.status not in ("up", "unknown"):
+            cause = (*base, ("cause", state.cause or "unknown"), ("upstream", state.upstream))
+            samples.append(Sample("netmon_site_status_cause", cause, 1.0))
+        if state.since:
+            samples.append(
+                Sample("netmon_site_status_since_timestamp_seconds", base, round(state.since, 3))
+            )
+        samples.append(Sample("netmon_site_root", (*base, ("root", engine.root(sid))), 1.0))
+    for root, sites in engine.outages().items():
+        samples.append(Sample("netmon_outage_sites", (("root", root),), float(len(sites))))
+    for link in inv.links.values():
+        labels = (
+            ("link", link.id),
+            ("kind", link.kind),
+            ("a_site", link.a.site),
+            ("a_device", link.a.device),
+            ("a_ifname", link.a.ifname),
+            ("b_site", link.b.site),
+            ("b_device", link.b.device),
+            ("b_ifname", link.b.ifname),
+        )
+        samples.append(Sample("netmon_link_info", labels, 1.0))
+    return join_families(META, [render_samples(samples)])
+
+
+def site_json(inventory: Inventory, engine: StatusEngine, sid: str) -> dict[str, Any]:
+    site = inventory.sites[sid]
+    state = engine.published[sid]
+    return {
+        "site": sid,
+        "name": site.name,
+        "kind": site.kind,
+        "kabupaten": site.kabupaten,
+        "kecamatan": site.kecamatan,
+        "network": site.network,
+        "status": state.status,
+        "cause": state.cause or None,
+        "upstream": state.upstream or None,
+        "root": engine.root(sid),
+        "since": state.since or None,
+        "maintenance": site.maintenance,
+        "location": None if site.lat is None else {"lat": site.lat, "lon": site.lon},
+    }
+
+
+def outages_json(engine: StatusEngine) -> list[dict[str, Any]]:
+    """Open outages, the biggest first."""
+    out = []
+    outages = engine.outages()
+    for root, sites in sorted(outages.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        state = engine.published[root]
+        out.append(
+            {
+                "root": root,
+                "name": engine.inventory.sites[root].name,
+                "kabupaten": engine.inventory.sites[root].kabupaten,
+                "status": state.status,
+                "cause": state.cause or None,
+                "since": state.since or None,
+                "sites_affected": len(sites),
+                "sites": sites,
+            }
+        )
+    return out
+
+
+def save(path: Path, engine: StatusEngine) -> None:
+    """Atomically: a crash mid-write leaves the previous file, never half of one."""
+    data = {
+        "version": 1,
+        "sites": {
+            sid: {"status": s.status, "cause": s.cause, "upstream": s.upstream, "since": s.since}
+            for sid, s in engine.published.items()
+            if s.status != "unknown"
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> dict[str, SiteState]:
+    """The saved states; an absent or unreadable file is an empty start, never a crash."""
+    try:
+        data = json.loads(path.read_text())
+        sites = data["sites"]
+        return {
+            sid: SiteState(str(s["status"]), str(s["cause"]), str(s["upstream"]), float(s["since"]))
+            for sid, s in sites.items()
+            if s.get("status") in STATUSES
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}

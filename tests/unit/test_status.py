@@ -1,0 +1,292 @@
+"""Site state from device health and topology, on the real store with a fake clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netmon.api import Part, Sample, Snapshot, SnmpParams, TargetRef
+from netmon.inventory import Device, Inventory, Link, LinkEnd, Site
+from netmon.status.engine import SiteState, StatusEngine
+from netmon.status.view import load, outages_json, render, save
+from netmon.store import Store
+from tests.helpers import parse_exposition, values
+
+
+def site(sid: str, uplinks: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> Site:
+    return Site(
+        id=sid,
+        name=sid.title(),
+        kind="village_office",
+        kabupaten="Berau",
+        kecamatan="K",
+        network="public",
+        timezone="Asia/Makassar",
+        lat=2.1,
+        lon=117.5,
+        uplinks=uplinks,
+        uplink_kind="fiber" if uplinks else "",
+        maintenance=False,
+        contact_name="",
+        contact_phone="",
+        isp_name="",
+        isp_circuit="",
+        devices=devices or (f"rtr-{sid}",),
+        source="t.yaml",
+    )
+
+
+def inventory(*sites: Site, links: tuple[Link, ...] = ()) -> Inventory:
+    devices = {
+        d: Device(d, s.id, SnmpParams("127.0.0.1"), 60.0, 30.0) for s in sites for d in s.devices
+    }
+    return Inventory({s.id: s for s in sites}, devices, {link.id: link for link in links})
+
+
+class World:
+    """A province in a test: poll results go into a real store at chosen times."""
+
+    def __init__(self, inv: Inventory, hold: float = 0.0) -> None:
+        self.store = Store()
+        self.now = 1_800_000_000.0
+        self.polled: list[str] = []
+        self.engine = StatusEngine(inv, self.store, hold=hold, poll_now=self._poll_now)
+
+    def _poll_now(self, key: str) -> bool:
+        self.polled.append(key)
+        return True
+
+    def poll(
+        self,
+        device: str,
+        site_id: str,
+        up: bool,
+        samples: list[Sample] | None = None,
+        collector: str = "snmp",
+    ) -> None:
+        target = TargetRef(site_id, device, collector)
+        parts = [Part("data", samples or [])] if up else []
+        snap = Snapshot(target, self.now, 0.1, parts, error=None if up else "timeout")
+        self.store.apply(snap, 60.0, self.now)
+
+    def tick(self, seconds: float = 1.0) -> dict[str, str]:
+        self.now += seconds
+        self.engine.evaluate(self.now)
+        return {sid: s.status for sid, s in self.engine.published.items()}
+
+
+def province(villages: int = 3) -> Inventory:
+    sites = [site("noc"), site("pop", ("noc",))]
+    sites += [site(f"desa-{i}", ("pop",)) for i in range(villages)]
+    return inventory(*sites)
+
+
+def all_up(world: World, inv: Inventory) -> None:
+    for s in inv.sites.values():
+        for d in s.devices:
+            world.poll(d, s.id, up=True)
+
+
+def test_everything_up() -> None:
+    inv = province()
+    world = World(inv)
+    assert set(world.tick().values()) == {"unknown"}  # nothing polled yet
+    all_up(world, inv)
+    assert set(world.tick().values()) == {"up"}
+
+
+def test_a_pop_cut_is_one_outage_with_its_villages_unreachable() -> None:
+    inv = province(200)
+    world = World(inv)
+    all_up(world, inv)
+    world.tick()
+    world.now += 60
+    world.poll("rtr-noc", "noc", up=True)
+    world.poll("rtr-pop", "pop", up=False)
+    for i in range(200):
+        world.poll(f"rtr-desa-{i}", f"desa-{i}", up=False)
+    states = world.tick()
+    assert states["pop"] == "down"
+    assert {states[f"desa-{i}"] for i in range(200)} == {"unreachable"}
+    assert world.engine.published["pop"].cause == "device"
+    assert world.engine.published["desa-7"].upstream == "pop"
+    assert world.engine.outages() == {"pop": ["pop", *sorted(f"desa-{i}" for i in range(200))]}
+    text = render(world.engine)
+    assert values(text, "netmon_outage_sites", root="pop") == [201.0]
+    assert values(text, "netmon_site_root", site="desa-42", root="pop") == [1.0]
+    assert values(text, "netmon_site_status", site="desa-42", status="unreachable") == [1.0]
+    assert values(
+        text, "netmon_site_status_cause", site="desa-42", cause="uplink", upstream="pop"
+    ) == [1.0]
+    assert sum(values(text, "netmon_site_status", site="desa-42")) == 1.0  # a state set
+    outages = outages_json(world.engine)
+    assert [(o["root"], o["sites_affected"]) for o in outages] == [("pop", 201)]
+
+
+def test_a_child_failure_waits_for_fresh_results_from_its_ancestors() -> None:
+    inv = province(1)
+    world = World(inv)
+    all_up(world, inv)
+    world.tick()
+    # the village's poll fails before the POP is polled again: the POP's last result is old
+    world.now += 30
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    assert world.tick()["desa-0"] == "up"  # not judged yet
+    assert sorted(world.polled) == ["snmp:noc/rtr-noc", "snmp:pop/rtr-pop"]  # asked at once
+    assert world.tick()["desa-0"] == "up"
+    assert len(world.polled) == 2  # asked once per failure, not on every tick
+    # the fresh poll says the POP is down: the village is unreachable behind it, never "down"
+    world.poll("rtr-noc", "noc", up=True)
+    world.poll("rtr-pop", "pop", up=False)
+    states = world.tick()
+    assert states == {"noc": "up", "pop": "down", "desa-0": "unreachable"}
+
+
+def test_a_child_failure_with_healthy_ancestors_is_its_own() -> None:
+    inv = province(1)
+    world = World(inv)
+    all_up(world, inv)
+    world.tick()
+    world.now += 30
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    world.tick()
+    world.poll("rtr-noc", "noc", up=True)
+    world.poll("rtr-pop", "pop", up=True)
+    assert world.tick()["desa-0"] == "down"
+    assert world.engine.published["desa-0"].cause == "device"
+    assert world.engine.root("desa-0") == "desa-0"
+
+
+def test_a_site_on_its_backup_path_is_degraded() -> None:
+    inv = inventory(
+        site("noc"),
+        site("pop-a", ("noc",)),
+        site("pop-b", ("noc",)),
+        site("desa", ("pop-a", "pop-b")),
+    )
+    world = World(inv)
+    all_up(world, inv)
+    world.tick()
+    world.now += 5
+    world.poll("rtr-pop-a", "pop-a", up=False)
+    world.poll("rtr-noc", "noc", up=True)  # the ancestor's fresh result: pop-a is judged
+    states = world.tick()
+    assert states["pop-a"] == "down"
+    assert states["desa"] == "degraded"
+    assert world.engine.published["desa"].cause == "uplink"
+    assert world.engine.published["desa"].upstream == "pop-a"
+
+
+def test_a_draining_battery_before_silence_is_a_power_outage() -> None:
+    inv = province(1)
+    world = World(inv)
+    all_up(world, inv)
+    labels = (("site", "desa-0"), ("device", "desa-0-mppt"))
+    power = [
+        Sample("netmon_power_on_grid", labels, 0.0),
+        Sample("netmon_power_battery_ratio", labels, 0.12),
+    ]
+    world.poll("desa-0-mppt", "desa-0", up=True, samples=power, collector="mqtt")
+    assert world.tick()["desa-0"] == "degraded"  # on battery
+    assert world.engine.published["desa-0"].cause == "power"
+    world.now += 600
+    world.poll("desa-0-mppt", "desa-0", up=False, collector="mqtt")  # the agent went offline
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    world.poll("rtr-noc", "noc", up=True)
+    world.poll("rtr-pop", "pop", up=True)
+    assert world.tick()["desa-0"] == "down"
+    assert world.engine.published["desa-0"].cause == "power"
+
+
+def test_the_parents_interface_down_makes_it_a_link_outage() -> None:
+    link = Link(
+        "radio-1",
+        "radio",
+        LinkEnd("pop", "rtr-pop", "wlan1"),
+        LinkEnd("desa-0", "rtr-desa-0", "ath0"),
+    )
+    inv = inventory(site("pop"), site("desa-0", ("pop",)), links=(link,))
+    world = World(inv)
+    all_up(world, inv)
+    world.tick()
+    world.now += 5
+    oper = [
+        Sample(
+            "netmon_interface_oper_up",
+            (("site", "pop"), ("device", "rtr-pop"), ("ifname", "wlan1")),
+            0.0,
+        )
+    ]
+    world.poll("rtr-pop", "pop", up=True, samples=oper)
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    world.now += 1
+    world.poll("rtr-pop", "pop", up=True, samples=oper)
+    assert world.tick()["desa-0"] == "down"
+    assert world.engine.published["desa-0"].cause == "link"
+
+
+def test_a_new_state_must_hold_before_it_is_published() -> None:
+    inv = inventory(site("pop"))
+    world = World(inv, hold=30.0)
+    world.poll("rtr-pop", "pop", up=True)
+    assert world.tick()["pop"] == "up"
+    world.poll("rtr-pop", "pop", up=False)
+    failed_at = world.now
+    assert world.tick(10)["pop"] == "up"  # a 10 s blip is not an outage
+    world.poll("rtr-pop", "pop", up=True)
+    assert world.tick(10)["pop"] == "up"
+    world.poll("rtr-pop", "pop", up=False)
+    assert world.tick(1)["pop"] == "up"
+    assert world.tick(28)["pop"] == "up"  # 29 s
+    assert world.tick(1)["pop"] == "down"  # held for 30 s
+    assert world.engine.published["pop"].since > failed_at  # the second failure's start
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    inv = province(1)
+    world = World(inv)
+    all_up(world, inv)
+    world.tick()
+    world.now += 5
+    world.poll("rtr-noc", "noc", up=True)
+    world.poll("rtr-pop", "pop", up=False)
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    world.tick()
+    since = world.engine.published["pop"].since
+    assert world.engine.published["desa-0"].status == "unreachable"
+    save(tmp_path / "state.json", world.engine)
+    # netmon restarts: nothing polled yet, the saved states stand
+    restored = load(tmp_path / "state.json")
+    again = StatusEngine(inv, Store(), restored=restored)
+    again.evaluate(world.now + 10)
+    assert again.published["pop"] == SiteState("down", "device", "", since)
+    assert again.published["desa-0"].status == "unreachable"
+    assert load(tmp_path / "missing.json") == {}
+    (tmp_path / "bad.json").write_text("{not json")
+    assert load(tmp_path / "bad.json") == {}
+
+
+def test_site_info_and_links_are_exposed() -> None:
+    link = Link(
+        "fo-1", "fiber", LinkEnd("noc", "rtr-noc", "GPON 0/1/0"), LinkEnd("pop", "rtr-pop", "sfp1")
+    )
+    inv = inventory(site("noc"), site("pop", ("noc",)), links=(link,))
+    world = World(inv)
+    parsed = parse_exposition(render(world.engine))
+    info = [dict(ls) for (n, ls) in parsed if n == "netmon_site_info"]
+    pop = next(i for i in info if i["site"] == "pop")
+    assert pop["uplink"] == "noc"
+    assert pop["kabupaten"] == "Berau"
+    assert pop["lat"] == "2.1"
+    links = [dict(ls) for (n, ls) in parsed if n == "netmon_link_info"]
+    assert links == [
+        {
+            "link": "fo-1",
+            "kind": "fiber",
+            "a_site": "noc",
+            "a_device": "rtr-noc",
+            "a_ifname": "GPON 0/1/0",
+            "b_site": "pop",
+            "b_device": "rtr-pop",
+            "b_ifname": "sfp1",
+        }
+    ]
