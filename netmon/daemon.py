@@ -27,6 +27,8 @@ from netmon.api import (
 from netmon.config import ConfigErrors, LoadedConfig, load
 from netmon.inventory import Device
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics
+from netmon.status import StatusEngine
+from netmon.status import view as status_view
 from netmon.store import Change, Store
 
 log = nlog.get("netmon.daemon")
@@ -84,9 +86,11 @@ class Daemon:
             for name, spec in streams().items()
         }
         self.config: LoadedConfig | None = None
+        self.status: StatusEngine | None = None
+        self._status_text = ""
         self.ready = False
         self._reload_lock = asyncio.Lock()
-        self._expire_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     # -- config ------------------------------------------------------------------
     def load_initial(self) -> LoadedConfig:
@@ -133,6 +137,22 @@ class Daemon:
             stream.configure(config.sections.get(name), config.path.parent)
             stream.sites_changed()
             self.store.add_meta(stream.metadata())
+        if self.status is None:
+            state_file = self._state_file()
+            restored = status_view.load(state_file) if state_file is not None else {}
+            self.status = StatusEngine(
+                inv,
+                self.store,
+                hold=config.main.status.hold,
+                poll_now=self.scheduler.poll_now,
+                restored=restored,
+            )
+            if restored:
+                log.info("site states restored", sites=len(restored), file=str(state_file))
+        else:
+            self.status.hold = config.main.status.hold
+            self.status.set_inventory(inv, {})
+        self._status_text = status_view.render(self.status)
         self.metrics.reloads.labels("success").inc()
         self.metrics.config_errors.set(0)
         self.metrics.last_reload.set(time.time())
@@ -183,24 +203,61 @@ class Daemon:
         elif change.before != "unknown":
             log.info("target recovered", **fields)
 
+    def _state_file(self) -> Path | None:
+        assert self.config is not None
+        name = self.config.main.status.state_file
+        return None if name is None else self.config.path.parent / name
+
+    def evaluate_status(self, now: float | None = None) -> None:
+        """Recompute site states; log, persist and re-render what changed."""
+        assert self.status is not None
+        changes = self.status.evaluate(time.time() if now is None else now)
+        for site, before, after in changes:
+            fields = {"site": site, "status": after.status, "was": before.status}
+            if after.status in ("down", "unreachable"):
+                log.warning("site status", cause=after.cause, upstream=after.upstream, **fields)
+            else:
+                log.info("site status", cause=after.cause or None, **fields)
+        if changes:
+            self._status_text = status_view.render(self.status)
+            path = self._state_file()
+            if path is not None:
+                try:
+                    status_view.save(path, self.status)
+                except OSError as exc:
+                    log.error("cannot save site states", file=str(path), error=exc.strerror)
+
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         self.ready = True
-        self._expire_task = asyncio.create_task(self._expire_loop())
+        self._tasks = [
+            asyncio.create_task(self._expire_loop()),
+            asyncio.create_task(self._status_loop()),
+        ]
 
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(5)
             self.store.expire()
 
+    async def _status_loop(self) -> None:
+        while True:
+            assert self.config is not None
+            await asyncio.sleep(self.config.main.status.interval)
+            self.evaluate_status()
+
     async def stop(self) -> None:
-        if self._expire_task is not None:
-            self._expire_task.cancel()
+        for task in self._tasks:
+            task.cancel()
         for stream in self.streams.values():
             await stream.stop()
         await self.scheduler.stop()
 
     def exposition(self) -> bytes:
-        body = self.store.render().encode() + generate_latest(self.metrics.registry)
+        body = (
+            self.store.render().encode()
+            + self._status_text.encode()
+            + generate_latest(self.metrics.registry)
+        )
         self.metrics.scrape_bytes.set(len(body))
         return body

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from netmon.daemon import Daemon
+from netmon.status import view as status_view
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -75,6 +76,30 @@ async def targets(request: web.Request) -> web.Response:
     return web.json_response({"status": "success", "data": out})
 
 
+async def sites(request: web.Request) -> web.Response:
+    """Every site: status, cause, upstream, root, since. ?kabupaten= and ?status= filter."""
+    daemon = request.app[DAEMON]
+    if daemon.status is None or daemon.config is None:
+        return web.json_response({"status": "success", "data": []})
+    inv = daemon.config.inventory
+    kabupaten = request.query.get("kabupaten")
+    status = request.query.get("status")
+    data = [
+        status_view.site_json(inv, daemon.status, sid)
+        for sid, site in sorted(inv.sites.items())
+        if (kabupaten is None or site.kabupaten == kabupaten)
+        and (status is None or daemon.status.published[sid].status == status)
+    ]
+    return web.json_response({"status": "success", "data": data})
+
+
+async def outages(request: web.Request) -> web.Response:
+    """Open outages, biggest first, with the sites each takes down."""
+    daemon = request.app[DAEMON]
+    data = status_view.outages_json(daemon.status) if daemon.status is not None else []
+    return web.json_response({"status": "success", "data": data})
+
+
 def make_app(daemon: Daemon) -> web.Application:
     app = web.Application()
     app[DAEMON] = daemon
@@ -83,4 +108,6 @@ def make_app(daemon: Daemon) -> web.Application:
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)
     app.router.add_get("/api/v1/targets", targets)
+    app.router.add_get("/api/v1/sites", sites)
+    app.router.add_get("/api/v1/outages", outages)
     return app

@@ -32,6 +32,8 @@ def _parse_duration(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
+#: a duration that may be 0 (e.g. no flap damping in a lab)
+Delay = Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 
 

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from netmon.schema import Duration, Id, SecretRef, Strict
+from netmon.schema import Delay, Duration, Id, SecretRef, Strict
 
 
 class AuthProtocol(StrEnum):
@@ -119,6 +119,15 @@ class SchedulerConfig(Strict):
     max_concurrency: int = Field(default=64, ge=1, le=10_000)
 
 
+class StatusConfig(Strict):
+    """Site state: how long a new state must hold, and where it survives restarts."""
+
+    hold: Delay = 30.0
+    interval: Duration = 1.0
+    #: saved atomically on every change and restored at start (None: not kept)
+    state_file: str | None = None
+
+
 class HttpConfig(Strict):
     reload_enabled: bool = False
 
@@ -137,6 +146,7 @@ class MainConfig(Strict):
     scheduler: SchedulerConfig = SchedulerConfig()
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
+    status: StatusConfig = StatusConfig()
     #: streaming collectors' sections, validated by the collector's own model (see loader)
     mqtt: dict[str, Any] | None = None
 
