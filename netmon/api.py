@@ -140,6 +140,7 @@ class PollingCollector(Protocol):
 
 __all__ = [
     "Duration",
+    "IcmpParams",
     "Labels",
     "MetricMeta",
     "MetricType",
@@ -159,6 +160,7 @@ __all__ = [
     "V3User",
     "clean_label_value",
     "collector_factory",
+    "polling_kinds",
     "read_secret",
     "register_collector",
     "register_stream",
@@ -233,6 +235,11 @@ def register_collector(kind: str, factory: CollectorFactory) -> None:
     _REGISTRY[kind] = factory
 
 
+def polling_kinds() -> list[str]:
+    """The polling collectors registered (importing the collectors package registers all)."""
+    return sorted(_REGISTRY)
+
+
 def collector_factory(kind: str) -> CollectorFactory:
     try:
         return _REGISTRY[kind]
@@ -274,6 +281,16 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpParams:
+    """An ICMP echo probe of one address: ``count`` echoes ``interval`` apart."""
+
+    address: str
+    count: int = 3
+    interval: float = 0.2
+    timeout: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

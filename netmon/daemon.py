@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
 
@@ -22,6 +23,7 @@ from netmon.api import (
     StreamingCollector,
     TargetRef,
     collector_factory,
+    polling_kinds,
     streams,
 )
 from netmon.config import ConfigErrors, LoadedConfig, load
@@ -79,8 +81,10 @@ class Daemon:
         self.profiles = profiles
         self.metrics = DaemonMetrics()
         self.scheduler = Scheduler(64, SchedulerMetrics(self.metrics.registry))
-        self.snmp: PollingCollector = collector_factory("snmp")({})
-        self.store = Store(self.snmp.metadata())
+        self.pollers: dict[str, PollingCollector] = {
+            kind: collector_factory(kind)({}) for kind in polling_kinds()
+        }
+        self.store = Store(m for p in self.pollers.values() for m in p.metadata())
         self.streams: dict[str, StreamingCollector] = {
             name: spec.factory(self.store, self._site_exists, self.metrics.registry)
             for name, spec in streams().items()
@@ -122,17 +126,17 @@ class Daemon:
         self.config = config
         inv = config.inventory
         self.scheduler.set_concurrency(config.main.scheduler.max_concurrency)
-        jobs = [self._job(device) for device in inv.devices.values()]
-        started, stopped = self.scheduler.sync(jobs)
-        wanted = {self._target(d).key for d in inv.devices.values()}
+        polls = [p for device in inv.devices.values() for p in self._polls(device)]
+        started, stopped = self.scheduler.sync([self._job(*p) for p in polls])
+        wanted = {target.key for target, _, _ in polls}
         if previous is not None:
             for device in previous.inventory.devices.values():
-                target = self._target(device)
-                if target.key not in wanted:
-                    self.store.remove(target.key)
-                    self.snmp.forget(target)
-        for device in inv.devices.values():
-            self.store.ensure(self._target(device), device.interval)
+                for target, _, _ in self._polls(device):
+                    if target.key not in wanted:
+                        self.store.remove(target.key)
+                        self.pollers[target.collector].forget(target)
+        for target, _, device in polls:
+            self.store.ensure(target, device.interval)
         for name, stream in self.streams.items():
             stream.configure(config.sections.get(name), config.path.parent)
             stream.sites_changed()
@@ -171,15 +175,20 @@ class Daemon:
     def _site_exists(self, site: str) -> bool:
         return self.config is not None and site in self.config.inventory.sites
 
-    @staticmethod
-    def _target(device: Device) -> TargetRef:
-        return TargetRef(site=device.site, device=device.id, collector="snmp")
+    def _polls(self, device: Device) -> list[tuple[TargetRef, Any, Device]]:
+        """(target, its settings, device) for each way this device is watched."""
+        out: list[tuple[TargetRef, Any, Device]] = []
+        if device.polls_snmp:
+            out.append((TargetRef(device.site, device.id, "snmp"), device.snmp, device))
+        if device.icmp is not None:
+            out.append((TargetRef(device.site, device.id, "icmp"), device.icmp, device))
+        return out
 
-    def _job(self, device: Device) -> Job:
-        target = self._target(device)
+    def _job(self, target: TargetRef, settings: Any, device: Device) -> Job:
+        collector = self.pollers[target.collector]
 
         async def run() -> None:
-            snapshot = await self.snmp.poll(target, device.snmp, device.deadline)
+            snapshot = await collector.poll(target, settings, device.deadline)
             self._log_change(self.store.apply(snapshot, device.interval))
 
         return Job(key=target.key, interval=device.interval, run=run, version=device)

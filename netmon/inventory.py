@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from netmon.api import Labels, SnmpParams
+from netmon.api import IcmpParams, Labels, SnmpParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,12 @@ class Device:
     snmp: SnmpParams
     interval: float
     deadline: float
+    #: None: no ICMP probe; the SNMP poll is off when snmp.profiles is empty
+    icmp: IcmpParams | None = None
+
+    @property
+    def polls_snmp(self) -> bool:
+        return bool(self.snmp.profiles)
 
     @property
     def labels(self) -> Labels:

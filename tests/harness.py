@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+import collectors  # noqa: F401 - registers every collector, as the CLI does
 from collectors.snmp import builtin_profiles
 from netmon import logging as nlog
 from netmon.daemon import Daemon

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from netmon.api import Secret, SnmpParams, V3User
+from netmon.api import IcmpParams, Secret, SnmpParams, V3User
 from netmon.config.models import (
     DeviceConfig,
+    IcmpConfig,
     KindDefaults,
     LinkKind,
     MainConfig,
@@ -103,11 +104,12 @@ class DeviceBuilder:
         community_ref, user_ref, cdoc, cpath = where
         community = None
         user = None
-        if version == "3":
+        # a device that is only probed (no profiles) needs no SNMP credentials
+        if dev.profiles and version == "3":
             user = self.user(user_ref, cdoc, (*cpath, "user"))
             if user_ref is None:
                 self.error(doc, path, "SNMPv3 needs a user (here or in defaults.snmp)")
-        else:
+        elif dev.profiles:
             community = self.secret(community_ref, cdoc, (*cpath, "community"))
             if community_ref is None:
                 message = f"SNMP v{version} needs a community (here or in defaults.snmp)"
@@ -119,11 +121,16 @@ class DeviceBuilder:
                 self.error(doc, (*path, "profiles", i), message)
         interval = dev.interval or kind.interval or defaults.interval
         deadline = dev.deadline or kind.deadline or defaults.deadline
+        icmp = None
+        if dev.icmp is not False:
+            settings = dev.icmp if isinstance(dev.icmp, IcmpConfig) else IcmpConfig()
+            icmp = IcmpParams(dev.address, settings.count, settings.interval, settings.timeout)
         return Device(
             id=dev.id,
             site=site,
             interval=interval,
             deadline=min(deadline, interval),
+            icmp=icmp,
             snmp=SnmpParams(
                 address=dev.address,
                 port=dev.port or d.port,

@@ -196,14 +196,30 @@ class Isp(Strict):
     circuit_id: str | None = None
 
 
+class IcmpConfig(Strict):
+    count: int = Field(default=3, ge=1, le=100)
+    interval: Duration = 0.2
+    timeout: Duration = 1.0
+
+
 class DeviceConfig(Strict):
     id: Id
     address: str
     port: int | None = Field(default=None, ge=1, le=65535)
-    profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"], min_length=1)
+    #: SNMP profiles; [] for a device that is only probed (VSAT modem, CCTV, ISP CPE)
+    profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"])
+    #: an ICMP heartbeat between SNMP polls (true, or {count, interval, timeout})
+    icmp: IcmpConfig | bool = False
     interval: Duration | None = None
     deadline: Duration | None = None
     snmp: SnmpOverrides = SnmpOverrides()
+
+    @model_validator(mode="after")
+    def _watched(self) -> DeviceConfig:
+        if not self.profiles and self.icmp is False:
+            msg = "a device needs SNMP profiles or icmp (or both)"
+            raise ValueError(msg)
+        return self
 
     @field_validator("address")
     @classmethod
