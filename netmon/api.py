@@ -139,6 +139,7 @@ class PollingCollector(Protocol):
 
 
 __all__ = [
+    "Directory",
     "Duration",
     "IcmpParams",
     "Labels",
@@ -205,14 +206,32 @@ class StreamingCollector(Protocol):
     async def stop(self) -> None: ...
 
 
+class Directory(Protocol):
+    """What streaming collectors may ask of the inventory and the scheduler."""
+
+    def site_exists(self, site: str) -> bool: ...
+
+    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
+        """The SNMP target of the device with this v3 engine id, else this address."""
+        ...
+
+    def poll_now(self, key: str) -> bool:
+        """Ask for a fresh poll of a target at once (e.g. after a linkDown trap)."""
+        ...
+
+    def ifname(self, key: str, ifindex: str) -> str | None:
+        """The interface name an SNMP target reported for this ifIndex."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
     """How a streaming collector plugs in: its netmon.yaml section and its model."""
 
     section: str
     model: type[Any]
-    #: (sink, site_exists, registry) -> collector
-    factory: Callable[[Sink, Callable[[str], bool], Any], StreamingCollector]
+    #: (sink, directory, registry) -> collector
+    factory: Callable[[Sink, Directory, Any], StreamingCollector]
 
 
 _STREAMS: dict[str, StreamSpec] = {}

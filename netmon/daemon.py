@@ -86,7 +86,7 @@ class Daemon:
         }
         self.store = Store(m for p in self.pollers.values() for m in p.metadata())
         self.streams: dict[str, StreamingCollector] = {
-            name: spec.factory(self.store, self._site_exists, self.metrics.registry)
+            name: spec.factory(self.store, self, self.metrics.registry)
             for name, spec in streams().items()
         }
         self.config: LoadedConfig | None = None
@@ -172,8 +172,35 @@ class Daemon:
             stopped=len(stopped),
         )
 
-    def _site_exists(self, site: str) -> bool:
+    # -- Directory, for streaming collectors -----------------------------------------
+    def site_exists(self, site: str) -> bool:
         return self.config is not None and site in self.config.inventory.sites
+
+    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
+        if self.config is None:
+            return None
+        devices = self.config.inventory.devices.values()
+        if engine_id:
+            for device in devices:
+                if device.trap_engine_id and device.trap_engine_id == engine_id.lower():
+                    return TargetRef(device.site, device.id, "snmp")
+        for device in devices:
+            if device.snmp.address == address:
+                return TargetRef(device.site, device.id, "snmp")
+        return None
+
+    def poll_now(self, key: str) -> bool:
+        return self.scheduler.poll_now(key)
+
+    def ifname(self, key: str, ifindex: str) -> str | None:
+        entry = self.store.entries().get(key)
+        if entry is None:
+            return None
+        for kept in entry.parts.values():
+            for sample in kept.part.samples:
+                if sample.name == "netmon_interface_info" and ("ifindex", ifindex) in sample.labels:
+                    return dict(sample.labels).get("ifname")
+        return None
 
     def _polls(self, device: Device) -> list[tuple[TargetRef, Any, Device]]:
         """(target, its settings, device) for each way this device is watched."""

@@ -22,6 +22,8 @@ class Device:
     deadline: float
     #: None: no ICMP probe; the SNMP poll is off when snmp.profiles is empty
     icmp: IcmpParams | None = None
+    #: the SNMPv3 engine id its traps carry (lower-case hex), to map them behind NAT
+    trap_engine_id: str | None = None
 
     @property
     def polls_snmp(self) -> bool:

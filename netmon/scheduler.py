@@ -17,7 +17,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+log = structlog.get_logger("netmon.scheduler")
 
 
 def jitter_offset(key: str, interval: float) -> float:
@@ -52,6 +55,11 @@ class SchedulerMetrics:
             "netmon_scheduler_running_polls", "Polls running now.", registry=registry
         )
         self.jobs = Gauge("netmon_scheduler_targets", "Targets scheduled.", registry=registry)
+        self.crashed = Counter(
+            "netmon_scheduler_crashed_polls",
+            "Polls that raised instead of reporting (a netmon bug: see the log).",
+            registry=registry,
+        )
 
 
 class Scheduler:
@@ -102,6 +110,11 @@ class Scheduler:
                 self.metrics.running.inc()
                 try:
                     await job.run()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a bug in one job must not silence its device for good
+                    self.metrics.crashed.inc()
+                    log.exception("poll crashed; the target stays scheduled", target=job.key)
                 finally:
                     self.metrics.running.dec()
             if woken:

@@ -59,10 +59,13 @@ class LossyProxy(asyncio.DatagramProtocol):
             transport.close()
 
 
-async def proxy(agent_port: int, fate: Callable[[int], str]) -> tuple[LossyProxy, int]:
+async def proxy(
+    agent_port: int, fate: Callable[[int], str], host: str = "127.0.0.1"
+) -> tuple[LossyProxy, int]:
+    """A proxy on ``host`` (any loopback address) in front of an agent on 127.0.0.1."""
     loop = asyncio.get_running_loop()
     port = free_udp_port()
     _, protocol = await loop.create_datagram_endpoint(
-        lambda: LossyProxy(agent_port, fate), local_addr=("127.0.0.1", port)
+        lambda: LossyProxy(agent_port, fate), local_addr=(host, port)
     )
     return protocol, port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +13,15 @@ from prometheus_client import CollectorRegistry
 from collectors.mqtt.config import MqttConfig
 from collectors.mqtt.runner import MqttMetrics, MqttRunner
 from collectors.mqtt.sources import META, Sources
-from netmon.api import MetricMeta, MetricType, Sink, StreamSpec, register_stream
+from netmon.api import Directory, MetricMeta, MetricType, Sink, StreamSpec, register_stream
 
 
 class MqttCollector:
     kind = "mqtt"
 
-    def __init__(
-        self, sink: Sink, site_exists: Callable[[str], bool], registry: CollectorRegistry
-    ) -> None:
+    def __init__(self, sink: Sink, directory: Directory, registry: CollectorRegistry) -> None:
         self.sink = sink
-        self.site_exists = site_exists
+        self.site_exists = directory.site_exists
         self.metrics = MqttMetrics(registry)
         self.config: MqttConfig | None = None
         self.base = Path()
@@ -79,7 +77,7 @@ register_stream(
     StreamSpec(
         section="mqtt",
         model=MqttConfig,
-        factory=lambda sink, site_exists, registry: MqttCollector(sink, site_exists, registry),
+        factory=MqttCollector,
     )
 )
 

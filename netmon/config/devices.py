@@ -131,6 +131,7 @@ class DeviceBuilder:
             interval=interval,
             deadline=min(deadline, interval),
             icmp=icmp,
+            trap_engine_id=(dev.trap_engine_id or "").lower().removeprefix("0x") or None,
             snmp=SnmpParams(
                 address=dev.address,
                 port=dev.port or d.port,

@@ -149,6 +149,7 @@ class MainConfig(Strict):
     status: StatusConfig = StatusConfig()
     #: streaming collectors' sections, validated by the collector's own model (see loader)
     mqtt: dict[str, Any] | None = None
+    traps: dict[str, Any] | None = None
 
     @field_validator("inventory", mode="before")
     @classmethod
@@ -210,6 +211,8 @@ class DeviceConfig(Strict):
     profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"])
     #: an ICMP heartbeat between SNMP polls (true, or {count, interval, timeout})
     icmp: IcmpConfig | bool = False
+    #: SNMPv3 engine id (hex) of its traps: maps them even behind NAT
+    trap_engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
     interval: Duration | None = None
     deadline: Duration | None = None
     snmp: SnmpOverrides = SnmpOverrides()

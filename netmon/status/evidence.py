@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netmon.inventory import Inventory, Site
+from netmon.inventory import Inventory, LinkEnd, Site
 from netmon.store import Store
 
 #: a battery below this, or a site off the grid, is power evidence
@@ -87,6 +87,12 @@ class Evidence:
             if e.target.site == site.id and e.target.collector == "icmp" and e.polls > 0
         ]
         watched = snmp + probes
+        cut_at = trap_cut(site, inventory, store)
+        if cut_at is not None and not any(
+            e.state != "down" and e.last_started > cut_at for e in watched
+        ):
+            # a linkDown trap from the parent: down now, not at this site's next poll
+            return Own("down", "link", cut_at)
         if not watched and not mqtt:
             return Own("unknown")
         down = [e for e in watched if e.state == "down"]
@@ -120,17 +126,41 @@ def _keys(site: Site, collector: str) -> list[str]:
     return [f"{collector}:{site.id}/{device}" for device in site.devices]
 
 
-def link_down(site: Site, inventory: Inventory, store: Store) -> bool:
-    """The parent's end of the link to this site's primary uplink reports oper down."""
+def _uplink_end(site: Site, inventory: Inventory) -> LinkEnd | None:
+    """The parent's end of the link to this site's primary uplink, if declared."""
     if not site.uplinks:
-        return False
+        return None
     parent = site.uplinks[0]
     for link in inventory.links.values():
         ends = {link.a.site: link.a, link.b.site: link.b}
         if site.id in ends and parent in ends:
-            end = ends[parent]
-            key = f"snmp:{end.site}/{end.device}"
-            value = store.value(key, "netmon_interface_oper_up", ifname=end.ifname)
-            if value == 0.0:
-                return True
-    return False
+            return ends[parent]
+    return None
+
+
+def link_down(site: Site, inventory: Inventory, store: Store) -> bool:
+    """The parent's end of the uplink reports oper down (by poll or by trap)."""
+    end = _uplink_end(site, inventory)
+    if end is None:
+        return False
+    key = f"snmp:{end.site}/{end.device}"
+    polled = store.value(key, "netmon_interface_oper_up", ifname=end.ifname)
+    return polled == 0.0 or trap_cut(site, inventory, store) is not None
+
+
+def trap_cut(site: Site, inventory: Inventory, store: Store) -> float | None:
+    """When a linkDown trap on the parent's end of the uplink arrived, if no later
+    poll of the parent contradicts it; else None."""
+    end = _uplink_end(site, inventory)
+    if end is None:
+        return None
+    trap_key = f"trap:{end.site}/{end.device}"
+    if store.value(trap_key, "netmon_trap_interface_up", ifname=end.ifname) != 0.0:
+        return None
+    trap = store.entries()[trap_key]
+    poll = store.entries().get(f"snmp:{end.site}/{end.device}")
+    if poll is not None and poll.last_started > trap.last_started:
+        polled = store.value(poll.target.key, "netmon_interface_oper_up", ifname=end.ifname)
+        if polled == 1.0:
+            return None  # the parent's newer poll says the interface is up again
+    return trap.last_started

@@ -75,3 +75,22 @@ async def test_poll_now_runs_a_job_at_once() -> None:
 
     await async_wait_for(ran, within=2, what="the requested poll")
     await scheduler.stop()
+
+
+async def test_a_crashing_job_stays_scheduled() -> None:
+    metrics = SchedulerMetrics(CollectorRegistry())
+    scheduler = Scheduler(4, metrics)
+    runs: list[float] = []
+
+    async def broken() -> None:
+        runs.append(time.monotonic())
+        raise RuntimeError("a bug")
+
+    scheduler.sync([Job("broken", 0.1, broken)])
+
+    async def thrice() -> bool:
+        return len(runs) >= 3
+
+    await async_wait_for(thrice, within=3, what="three runs despite the crashes")
+    assert metrics.crashed._value.get() >= 3
+    await scheduler.stop()

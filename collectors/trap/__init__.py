@@ -1,0 +1,238 @@
+"""SNMP traps and informs with pysnmp: a linkDown acts at once, not at the next poll.
+
+A trap is mapped to a device by snmpTrapAddress.0, then by the v3 engine id
+(devices' trap_engine_id), and only then by its source address (NAT and
+duplicate default addresses exist). linkDown/linkUp update
+``netmon_trap_interface_up`` and ask for a fresh poll of the device at once;
+the status engine reads a linkDown on a site's uplink as a link outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity import config as pconfig
+from pysnmp.entity import engine
+from pysnmp.entity.rfc3413 import ntfrcv
+from pysnmp.proto.api import v2c
+
+from collectors.trap.config import TrapConfig
+from netmon.api import (
+    Directory,
+    MetricMeta,
+    MetricType,
+    Part,
+    Sample,
+    Sink,
+    Snapshot,
+    StreamSpec,
+    TargetRef,
+    clean_label_value,
+    read_secret,
+    register_stream,
+)
+
+log = structlog.get_logger("netmon.trap")
+
+TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
+TRAP_ADDRESS = "1.3.6.1.6.3.18.1.3.0"
+IF_INDEX, IF_DESCR, IF_NAME = (
+    "1.3.6.1.2.1.2.2.1.1.",
+    "1.3.6.1.2.1.2.2.1.2.",
+    "1.3.6.1.2.1.31.1.1.1.1.",
+)
+KINDS = {
+    "1.3.6.1.6.3.1.1.5.1": "coldStart",
+    "1.3.6.1.6.3.1.1.5.2": "warmStart",
+    "1.3.6.1.6.3.1.1.5.3": "linkDown",
+    "1.3.6.1.6.3.1.1.5.4": "linkUp",
+}
+_AUTH = {
+    "md5": pconfig.USM_AUTH_HMAC96_MD5,
+    "sha1": pconfig.USM_AUTH_HMAC96_SHA,
+    "sha224": pconfig.USM_AUTH_HMAC128_SHA224,
+    "sha256": pconfig.USM_AUTH_HMAC192_SHA256,
+    "sha384": pconfig.USM_AUTH_HMAC256_SHA384,
+    "sha512": pconfig.USM_AUTH_HMAC384_SHA512,
+}
+_PRIV = {
+    "des": pconfig.USM_PRIV_CBC56_DES,
+    "aes128": pconfig.USM_PRIV_CFB128_AES,
+    "aes192": pconfig.USM_PRIV_CFB192_AES,
+    "aes256": pconfig.USM_PRIV_CFB256_AES,
+}
+#: pysnmp's own counters of what it refused, turned into our result labels
+REFUSED = {
+    ("__SNMPv2-MIB", "snmpInBadCommunityNames"): "bad_community",
+    ("__SNMP-USER-BASED-SM-MIB", "usmStatsWrongDigests"): "bad_auth",
+    ("__SNMP-USER-BASED-SM-MIB", "usmStatsUnknownUserNames"): "bad_auth",
+    ("__SNMP-USER-BASED-SM-MIB", "usmStatsUnknownEngineIDs"): "bad_auth",
+    ("__SNMP-USER-BASED-SM-MIB", "usmStatsDecryptionErrors"): "bad_auth",
+    ("__SNMP-USER-BASED-SM-MIB", "usmStatsNotInTimeWindows"): "bad_auth",
+}
+META = (
+    MetricMeta(
+        "netmon_trap_interface_up",
+        MetricType.GAUGE,
+        "Interface state from the last linkDown (0) or linkUp (1) trap.",
+    ),
+    MetricMeta(
+        "netmon_trap_last_timestamp_seconds",
+        MetricType.GAUGE,
+        "When the device's last accepted trap arrived.",
+    ),
+)
+
+
+class TrapCollector:
+    kind = "trap"
+
+    def __init__(self, sink: Sink, directory: Directory, registry: CollectorRegistry) -> None:
+        self.sink = sink
+        self.directory = directory
+        self.received = Counter(
+            "netmon_traps_received",
+            "Traps and informs by result (accepted, unknown_source, bad_community, bad_auth, "
+            "malformed).",
+            ["result"],
+            registry=registry,
+        )
+        self.config: TrapConfig | None = None
+        self.engine: Any = None
+        self._seen: dict[str, int] = {}
+        self._interfaces: dict[str, dict[str, float]] = {}  # target key -> ifname -> up
+        self._task: asyncio.Task[None] | None = None
+
+    def metadata(self) -> Sequence[MetricMeta]:
+        return META
+
+    def configure(self, section: Any | None, base: Path) -> None:
+        config: TrapConfig | None = section
+        if config == self.config and self.engine is not None:
+            return
+        self._close()
+        self.config = config
+        if config is None:
+            return
+        self.engine = eng = engine.SnmpEngine()
+        transport = udp.UdpTransport().open_server_mode(config.address)
+        pconfig.add_transport(eng, udp.DOMAIN_NAME, transport)
+        for i, ref in enumerate(config.communities):
+            pconfig.add_v1_system(eng, f"community-{i}", read_secret(ref, base))
+        for user in config.users:
+            auth = read_secret(user.auth_key, base)
+            priv = read_secret(user.priv_key, base) if user.priv_key else None
+            for engine_id in user.engine_ids:
+                args: list[Any] = [eng, user.name, _AUTH[user.auth_protocol], auth]
+                if user.priv_protocol and priv:
+                    args += [_PRIV[user.priv_protocol], priv]
+                pconfig.add_v3_user(*args, securityEngineId=v2c.OctetString(hexValue=engine_id))
+        ntfrcv.NotificationReceiver(eng, self._received)
+        self._seen = {}
+        self._task = asyncio.create_task(self._count_refused(), name="trap-refused")
+        log.info("trap receiver listening", listen=config.listen)
+
+    def sites_changed(self) -> None:
+        """Nothing to drop: trap targets follow the devices they map to."""
+
+    def _received(
+        self,
+        snmp_engine: Any,
+        _ref: Any,
+        _ctx_engine: Any,
+        _ctx_name: Any,
+        var_binds: Any,
+        _cb_ctx: Any,
+    ) -> None:
+        """pysnmp's callback, on our event loop: one trap or inform."""
+        try:
+            context = snmp_engine.observer.get_execution_context("rfc3412.receiveMessage:request")
+            source = str(context["transportAddress"][0])
+            engine_id = context.get("securityEngineId")
+            engine_hex = bytes(engine_id).hex() if engine_id is not None else None
+            binds = {str(oid): value for oid, value in var_binds}
+            kind = KINDS.get(str(binds.get(TRAP_OID, "")), "other")
+        except Exception:
+            self.received.labels("malformed").inc()
+            return
+        address = str(binds[TRAP_ADDRESS].prettyPrint()) if TRAP_ADDRESS in binds else source
+        target = self.directory.device_for(address, engine_hex)
+        if target is None:
+            self.received.labels("unknown_source").inc()
+            log.info("trap from an unknown source", source=source, address=address, kind=kind)
+            return
+        self.received.labels("accepted").inc()
+        if kind in ("linkDown", "linkUp"):
+            self._link(target, binds, 1.0 if kind == "linkUp" else 0.0)
+        self._publish(target)
+        self.directory.poll_now(target.key)  # the poll confirms, and catches reboots at once
+
+    def _link(self, device: TargetRef, binds: dict[str, Any], up: float) -> None:
+        ifname = None
+        ifindex = None
+        for oid, value in binds.items():
+            if oid.startswith(IF_NAME) or oid.startswith(IF_DESCR):
+                ifname = clean_label_value(value.asOctets()) or ifname
+            elif oid.startswith(IF_INDEX):
+                ifindex = str(int(value))
+        if ifname is None and ifindex is not None:
+            ifname = self.directory.ifname(device.key, ifindex) or f"ifindex-{ifindex}"
+        if ifname is None:
+            return
+        self._interfaces.setdefault(device.key, {})[ifname] = up
+        log.info(
+            "link trap",
+            site=device.site,
+            device=device.device,
+            ifname=ifname,
+            state="up" if up else "down",
+        )
+
+    def _publish(self, device: TargetRef) -> None:
+        target = TargetRef(device.site, device.device, "trap")
+        now = time.time()
+        samples = [Sample("netmon_trap_last_timestamp_seconds", target.labels, round(now, 3))]
+        for ifname, up in self._interfaces.get(device.key, {}).items():
+            samples.append(
+                Sample("netmon_trap_interface_up", (*target.labels, ("ifname", ifname)), up)
+            )
+        self.sink.apply(
+            Snapshot(target, now, 0.0, [Part("trap", samples)]), 3600.0, now, replace=True
+        )
+
+    async def _count_refused(self, every: float = 1.0) -> None:
+        """pysnmp drops bad traps inside its stack; its MIB counters say how many."""
+        while True:
+            await asyncio.sleep(every)
+            builder = self.engine.get_mib_builder()
+            for (module, name), result in REFUSED.items():
+                (counter,) = builder.import_symbols(module, name)
+                value = int(counter.syntax)
+                delta = value - self._seen.get(name, 0)
+                if delta > 0:
+                    self.received.labels(result).inc(delta)
+                    log.warning("traps refused", reason=result, counter=name, count=delta)
+                self._seen[name] = value
+
+    def _close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self.engine is not None:
+            self.engine.close_dispatcher()
+            self.engine = None
+
+    async def stop(self) -> None:
+        self._close()
+
+
+register_stream(StreamSpec(section="traps", model=TrapConfig, factory=TrapCollector))
+
+__all__ = ["TrapCollector", "TrapConfig"]

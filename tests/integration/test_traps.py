@@ -1,0 +1,167 @@
+"""SNMP traps from net-snmp's snmptrap: mapping, counters, and a linkDown acting at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from netmon.simulate import SnmpSim, free_udp_port
+from tests.faults import proxy
+from tests.harness import Running, start
+from tests.helpers import async_wait_for, values
+
+pytestmark = pytest.mark.integration
+ENGINE = "8000000001020304"
+
+
+def write(root: Path, sim_port: int, village_port: int, trap_port: int) -> Path:
+    (root / "sites").mkdir(parents=True, exist_ok=True)
+    for name, text in (("snmp", "routeros"), ("trap", "trap-c0mm"), ("authk", "trap-auth-123")):
+        (root / name).write_text(text + "\n")
+
+    def dev(did: str, address: str, port: int) -> dict[str, Any]:
+        return {
+            "id": did,
+            "address": address,
+            "port": port,
+            "profiles": ["system"],
+            "snmp": {"community": {"file": "snmp"}},
+        }
+
+    pop = dev("rtr-pop", "127.0.0.1", sim_port)
+    pop["trap_engine_id"] = ENGINE
+    sites = [
+        {"id": "pop", "name": "POP", "kind": "pop", "devices": [pop]},
+        {
+            "id": "desa",
+            "name": "Kantor Desa",
+            "kind": "village_office",
+            "uplinks": ["pop"],
+            "devices": [dev("rtr-desa", "127.0.0.2", village_port)],
+        },
+    ]
+    links = [
+        {"id": "radio-1", "kind": "radio", "a": "pop/rtr-pop:wlan1", "b": "desa/rtr-desa:ath0"}
+    ]
+    main = {
+        "defaults": {
+            "interval": "2s",
+            "deadline": "2s",
+            "snmp": {"timeout": "300ms", "retries": 0},
+        },
+        "status": {"hold": 0, "interval": "100ms"},
+        "traps": {
+            "listen": f"127.0.0.1:{trap_port}",
+            "communities": [{"file": "trap"}],
+            "users": [
+                {
+                    "name": "trapuser",
+                    "auth_protocol": "sha256",
+                    "auth_key": {"file": "authk"},
+                    "engine_ids": [ENGINE],
+                }
+            ],
+        },
+    }
+    (root / "netmon.yaml").write_text(yaml.safe_dump(main))
+    (root / "sites/k.yaml").write_text(
+        yaml.safe_dump({"kabupaten": "Berau", "sites": sites, "links": links})
+    )
+    return root / "netmon.yaml"
+
+
+async def send(port: int, *auth: str, trap: str, binds: tuple[str, ...] = ()) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "snmptrap", *auth, f"127.0.0.1:{port}", "", trap, *binds
+    )
+    assert await process.wait() == 0
+
+
+V2C = ("-v2c", "-c", "trap-c0mm")
+LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
+WLAN1 = ("1.3.6.1.2.1.2.2.1.1.1", "i", "1", "1.3.6.1.2.1.2.2.1.2.1", "s", "wlan1")
+
+
+async def trap_results(running: Running) -> dict[str, float]:
+    _, text = await running.get("/metrics")
+    return {
+        r: sum(values(text, "netmon_traps_received_total", result=r))
+        for r in ("accepted", "unknown_source", "bad_community", "bad_auth")
+    }
+
+
+async def site(running: Running, sid: str) -> dict[str, Any]:
+    _, body = await running.get("/api/v1/sites")
+    found: dict[str, Any] = next(s for s in json.loads(body)["data"] if s["site"] == sid)
+    return found
+
+
+async def test_a_link_down_trap_marks_the_village_down_at_once(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    cut = {"on": False}
+    _, village_port = await proxy(
+        snmpsim.port, lambda _n: "drop" if cut["on"] else "send", host="127.0.0.2"
+    )
+    trap_port = free_udp_port()
+    async with start(write(tmp_path, snmpsim.port, village_port, trap_port)) as running:
+
+        async def both_up() -> bool:
+            states = [(await site(running, s))["status"] for s in ("pop", "desa")]
+            return states == ["up", "up"]
+
+        await async_wait_for(both_up, 15, "both sites up")
+        cut["on"] = True  # the radio dies; the POP's router sends linkDown for wlan1
+        sent = time.monotonic()
+        await send(
+            trap_port,
+            *V2C,
+            trap=LINK_DOWN,
+            binds=(*WLAN1, "1.3.6.1.6.3.18.1.3.0", "a", "127.0.0.1"),
+        )
+
+        async def village_down() -> bool:
+            status: str = (await site(running, "desa"))["status"]
+            return status == "down"
+
+        await async_wait_for(village_down, 5, "the village down after the trap")
+        latency = time.monotonic() - sent
+        assert latency <= 2.0  # the issue's target: trap to state change
+        assert (await site(running, "desa"))["cause"] == "link"
+        assert (await site(running, "pop"))["status"] == "up"
+        _, text = await running.get("/metrics")
+        assert values(text, "netmon_trap_interface_up", device="rtr-pop", ifname="wlan1") == [0.0]
+        assert (await trap_results(running))["accepted"] == 1.0
+
+
+async def test_traps_are_mapped_or_counted_and_dropped(tmp_path: Path, snmpsim: SnmpSim) -> None:
+    trap_port = free_udp_port()
+    async with start(write(tmp_path, snmpsim.port, snmpsim.port, trap_port)) as running:
+        cold = "1.3.6.1.6.3.1.1.5.1"
+        await send(
+            trap_port, *V2C, trap=cold, binds=("1.3.6.1.6.3.18.1.3.0", "a", "127.0.0.9")
+        )  # nobody we know
+        await send(trap_port, "-v2c", "-c", "not-our-community", trap=cold)
+        v3 = ("-v3", "-e", f"0x{ENGINE}", "-u", "trapuser", "-l", "authNoPriv", "-a", "SHA-256")
+        await send(trap_port, *v3, "-A", "trap-auth-123", trap=cold)  # by engine id
+        await send(trap_port, *v3, "-A", "wrong-auth-key", trap=cold)
+
+        async def counted() -> bool:
+            got = await trap_results(running)
+            return got == {
+                "accepted": 1.0,
+                "unknown_source": 1.0,
+                "bad_community": 1.0,
+                "bad_auth": 1.0,
+            }
+
+        await async_wait_for(counted, 10, "every trap counted by its result")
+        logs = running.logs.getvalue()
+        assert "trap-auth-123" not in logs
+        assert "trap-c0mm" not in logs
