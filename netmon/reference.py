@@ -39,9 +39,10 @@ def metric_reference() -> str:
     import collectors  # noqa: F401 - registers collectors
     from collectors.snmp import builtin_profiles
     from collectors.snmp.collector import BASE_META
-    from netmon.api import streams
+    from netmon.api import collector_factory, polling_kinds, streams
     from netmon.daemon import DaemonMetrics
     from netmon.scheduler import SchedulerMetrics
+    from netmon.status.view import META as STATUS_META
     from netmon.store import HEALTH_META, Store
 
     profiles = builtin_profiles()
@@ -54,8 +55,16 @@ def metric_reference() -> str:
             if name not in source.setdefault(meta.name, []):
                 source[meta.name].append(f"profile `{name}`")
             device.append(meta)
+    for kind in polling_kinds():
+        if kind == "snmp":
+            continue  # listed per profile above
+        for meta in collector_factory(kind)({}).metadata():
+            source.setdefault(meta.name, []).append(f"{kind} collector")
+            device.append(meta)
     for meta in HEALTH_META:
         source.setdefault(meta.name, []).append("every collector")
+    for meta in STATUS_META.values():
+        source.setdefault(meta.name, []).append("site status")
     daemon: list[str] = []
     registry = DaemonMetrics().registry
     SchedulerMetrics(registry)
@@ -86,7 +95,13 @@ def metric_reference() -> str:
         "|---|---|---|---|",
         *_rows(device, source),
         "",
-        "## Telemetry sources (MQTT)",
+        "## Sites (status engine)",
+        "",
+        "| metric | type | meaning | from |",
+        "|---|---|---|---|",
+        *_rows(STATUS_META.values(), source),
+        "",
+        "## Telemetry and traps (streaming collectors)",
         "",
         "Besides these, each subscription's `metrics:` in netmon.yaml name their own series",
         "(the example province's: `netmon_power_*`, see config/netmon.yaml).",
