@@ -257,3 +257,11 @@ def test_a_broken_profile_names_its_file_and_field() -> None:
     }
     with pytest.raises(ProfileError, match=r"profiles/x.yaml: tables.0: .*not directly under"):
         parse_profile(bad, "profiles/x.yaml")
+
+
+def test_importing_collectors_registers_every_collector() -> None:
+    import collectors  # noqa: F401
+    from netmon.api import polling_kinds, streams
+
+    assert polling_kinds() == ["icmp", "snmp"]
+    assert sorted(streams()) == ["mqtt", "traps"]
