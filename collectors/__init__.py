@@ -1,6 +1,6 @@
-"""Collectors: one package per source. Importing this package registers them all."""
+"""Collectors: one package per source. Importing this package registers them all:
+icmp and snmp (polling), mqtt and trap (streaming)."""
 
-import collectors.icmp  # registers the "icmp" polling collector
-import collectors.mqtt  # registers the "mqtt" stream
-import collectors.snmp  # registers the "snmp" polling collector
-import collectors.trap  # registers the "traps" stream
+from collectors import icmp, mqtt, snmp, trap
+
+__all__ = ["icmp", "mqtt", "snmp", "trap"]
