@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from netmon.simulate import start_snmpsim
+from netmon.simulate import free_udp_port, relay, start_snmpsim
 
 KABUPATEN = [
     ("Kutai Timur", "kutai-timur", 0.51, 117.55, ["Sangatta Utara", "Bengalon", "Muara Wahau"]),
@@ -38,8 +39,13 @@ def _device(dev_id: str, community: str, profiles: list[str], port: int) -> dict
     }
 
 
-def province(sites: int, port: int) -> dict[str, dict[str, Any]]:
-    """kabupaten slug -> site file content, about ``sites`` sites in all."""
+def province(
+    sites: int, port: int, ports: dict[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """kabupaten slug -> site file content, ``sites`` sites in all.
+
+    ``ports``: site -> the port its devices answer on instead (a relay the demo
+    can cut when the site loses its power)."""
     files: dict[str, dict[str, Any]] = {
         "provinsi": {
             "kabupaten": "Samarinda",
@@ -95,9 +101,10 @@ def province(sites: int, port: int) -> dict[str, dict[str, Any]]:
             sid = f"desa-{slug}-{i + 1:03d}"
             kind = VILLAGE_KINDS[i % len(VILLAGE_KINDS)]
             radio = i % 3 == 0
+            here = (ports or {}).get(sid, port)
             devices = [
                 _device(
-                    f"rtr-{slug}-{i + 1:03d}", "routeros", ["system", "if_mib", "mikrotik"], port
+                    f"rtr-{slug}-{i + 1:03d}", "routeros", ["system", "if_mib", "mikrotik"], here
                 )
             ]
             if radio:
@@ -106,7 +113,7 @@ def province(sites: int, port: int) -> dict[str, dict[str, Any]]:
                         f"radio-{slug}-{i + 1:03d}",
                         "airos_airos8",
                         ["system", "if_mib", "airos"],
-                        port,
+                        here,
                     )
                 )
                 links.append(
@@ -194,7 +201,13 @@ POWER_SUBSCRIPTIONS: list[dict[str, Any]] = [
 
 
 def write_config(
-    root: Path, sites: int, port: int, interval: float, listen: str, mqtt_port: int | None = None
+    root: Path,
+    sites: int,
+    port: int,
+    interval: float,
+    listen: str,
+    mqtt_port: int | None = None,
+    ports: dict[str, int] | None = None,
 ) -> Path:
     (root / "sites").mkdir(parents=True)
     (root / "secrets").mkdir()
@@ -216,6 +229,7 @@ def write_config(
             "snmp": {"version": "2c", "timeout": "1s", "retries": 1},
         },
         "http": {"reload_enabled": True},
+        "status": {"hold": "5s", "state_file": "state/sites.json"},
     }
     if mqtt_port is not None:
         main["mqtt"] = {
@@ -224,7 +238,7 @@ def write_config(
             "subscriptions": POWER_SUBSCRIPTIONS,
         }
     (root / "netmon.yaml").write_text(yaml.safe_dump(main, sort_keys=False))
-    for slug, content in province(sites, port).items():
+    for slug, content in province(sites, port, ports).items():
         (root / "sites" / f"{slug}.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
     return root / "netmon.yaml"
 
@@ -270,25 +284,40 @@ def run_demo(
             broker = stack.enter_context(start_mosquitto(tmp / "mosquitto"))
         else:
             print("mosquitto is not installed: the demo runs without MQTT power telemetry")
+        all_villages = villages(province(sites, sim.port))
+        victim = all_villages[min(2, len(all_villages) - 1)][0]
+        victim_port = free_udp_port()  # the victim's devices answer through a relay
+        dark = {"on": False}
         config = write_config(
-            tmp, sites, sim.port, interval, listen, broker.port if broker else None
+            tmp,
+            sites,
+            sim.port,
+            interval,
+            listen,
+            broker.port if broker else None,
+            {victim: victim_port},
         )
-        background = []
+
+        async def victim_relay() -> None:
+            await relay(sim.port, lambda _n: "drop" if dark["on"] else "send", port=victim_port)
+            await asyncio.Event().wait()  # serve until the demo stops
+
+        def flat(site: str) -> None:
+            if site == victim and not dark["on"]:
+                dark["on"] = True  # no power: its router and radio go dark with the agent
+                print(f"incident: {victim}'s battery is flat; the site is dark", flush=True)
+
+        background: list[Callable[[], Coroutine[Any, Any, None]]] = [victim_relay]
         if broker is not None:
             telemetry = TelemetrySimulator(
-                "127.0.0.1",
-                broker.port,
-                villages(province(sites, sim.port)),
-                interval=5.0,
-                speed=speed,
+                "127.0.0.1", broker.port, all_villages, interval=5.0, speed=speed, on_dead=flat
             )
-            victim = telemetry.sites[min(2, len(telemetry.sites) - 1)].site
 
             async def incidents() -> None:
                 await asyncio.sleep(20)  # the script's clock: 20 s into the demo
                 telemetry.cut_power(victim)
-                print(f"incident: {victim} lost its power; its battery will run flat", flush=True)
+                print(f"incident: {victim} lost its grid power; its battery drains", flush=True)
 
-            background = [telemetry.run, incidents]
+            background += [telemetry.run, incidents]
         print(TOUR.format(base=f"http://{listen}", config=config), flush=True)
         return asyncio.run(serve(str(config), listen, duration, background))

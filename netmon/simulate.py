@@ -8,6 +8,7 @@ writable cache (see shared/testdata/README.md for the pitfalls).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -15,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 RECORDINGS_ENV = "NETMON_RECORDINGS"
 
@@ -165,3 +167,67 @@ def start_snmpsim(
     sim.stop()
     msg = f"snmpsim did not start within {timeout}s"
     raise TimeoutError(msg)
+
+
+class UdpRelay(asyncio.DatagramProtocol):
+    """Forwards UDP to an agent; ``fate(n)`` decides per request: send, drop, late, garbage.
+
+    The demo puts a village's devices behind one and cuts it when the village's
+    battery runs flat; the tests use it for faults no real agent produces on demand.
+    """
+
+    def __init__(self, agent_port: int, fate: Callable[[int], str]) -> None:
+        self.agent = ("127.0.0.1", agent_port)
+        self.fate = fate
+        self.requests = 0
+        self.transport: asyncio.DatagramTransport | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # the selector UDP transport is not an instance of the DatagramTransport ABC
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.requests += 1
+        fate = self.fate(self.requests)
+        if fate == "drop":
+            return
+        if fate == "garbage":
+            assert self.transport is not None
+            self.transport.sendto(os.urandom(64), addr)
+            return
+        task = asyncio.create_task(self._forward(data, addr, 0.4 if fate == "late" else 0.0))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _forward(self, data: bytes, client: tuple[str, int], delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[bytes] = loop.create_future()
+
+        class Back(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                if not reply.done():
+                    reply.set_result(data)
+
+        transport, _ = await loop.create_datagram_endpoint(Back, remote_addr=self.agent)
+        try:
+            transport.sendto(data)
+            answer = await asyncio.wait_for(reply, 5)
+            if delay:
+                await asyncio.sleep(delay)  # the fault itself: an answer that arrives late
+            assert self.transport is not None
+            self.transport.sendto(answer, client)
+        finally:
+            transport.close()
+
+
+async def relay(
+    agent_port: int, fate: Callable[[int], str], host: str = "127.0.0.1", port: int | None = None
+) -> tuple[UdpRelay, int]:
+    """A relay on ``host`` (any loopback address) in front of an agent on 127.0.0.1."""
+    loop = asyncio.get_running_loop()
+    port = port or free_udp_port()
+    _, protocol = await loop.create_datagram_endpoint(
+        lambda: UdpRelay(agent_port, fate), local_addr=(host, port)
+    )
+    return protocol, port

@@ -10,6 +10,8 @@ either library breaks this (an unacknowledged message must come back).
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from typing import Any
 
 import aiomqtt
@@ -22,12 +24,15 @@ def enable_manual_ack(client: aiomqtt.Client) -> None:
 
 
 def drop_connection(client: aiomqtt.Client) -> None:
-    """Close the socket without a DISCONNECT, as a power cut does: the broker then
-    publishes the client's Last Will (the simulator's dying village agents)."""
+    """End the connection without a DISCONNECT, as a power cut does: the broker then
+    publishes the client's Last Will (the simulator's dying village agents).
+
+    shutdown(), not close(): the descriptor stays valid for paho's own cleanup."""
     paho: Any = client._client
     sock = paho.socket()
     if sock is not None:
-        sock.close()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:

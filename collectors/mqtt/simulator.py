@@ -20,7 +20,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiomqtt
@@ -119,6 +119,7 @@ class TelemetrySimulator:
         speed: float = 1.0,
         seed: int = 7,
         start: float | None = None,
+        on_dead: Callable[[str], None] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.sites = make_sites(sites, seed)
@@ -127,6 +128,8 @@ class TelemetrySimulator:
         self.rng = random.Random(seed)
         self.sim_time = time.time() if start is None else start
         self.published = 0
+        #: called with the site when its battery runs flat (the demo cuts its devices too)
+        self.on_dead = on_dead
         self._agents: dict[str, asyncio.Task[None]] = {}
         self._queues: dict[str, asyncio.Queue[bytes | None]] = {}
 
@@ -154,6 +157,8 @@ class TelemetrySimulator:
                         continue
                     site.step(self.sim_time, self.interval * self.speed, self.rng)
                     payload = site.payload(now) if site.alive else None
+                    if payload is None and self.on_dead is not None:
+                        self.on_dead(site.site)
                     self._queues[site.site].put_nowait(payload)
                 await asyncio.sleep(self.interval)  # the telemetry period itself, not a sync
         finally:
@@ -164,10 +169,14 @@ class TelemetrySimulator:
                     await task
 
     async def _agent(self, site: SitePower, queue: asyncio.Queue[bytes | None]) -> None:
-        """One site's agent: its own connection with a Last Will, like the real ones."""
+        """One site's agent: its own connection with a Last Will, like the real ones.
+
+        When the battery is flat the agent dies for good: the connection ends
+        without a goodbye (the broker publishes the will) and nothing reconnects.
+        """
         base = f"desa/{site.kabupaten}/{site.site}"
         will = aiomqtt.Will(f"{base}/status", b"offline", qos=1, retain=True)
-        while True:
+        while site.alive:
             try:
                 async with aiomqtt.Client(
                     self.host, self.port, identifier=f"agent-{site.site}", will=will, keepalive=10
@@ -176,11 +185,11 @@ class TelemetrySimulator:
                     while True:
                         payload = await queue.get()
                         if payload is None:
-                            # battery flat: the agent dies without a goodbye; the broker
-                            # publishes the will. Closing the socket is what a power cut does.
                             drop_connection(client)
-                            return
+                            break
                         await client.publish(f"{base}/power/mppt", payload, qos=1)
                         self.published += 1
             except aiomqtt.MqttError:
+                if not site.alive:
+                    return  # the connection died with the battery, as intended
                 await asyncio.sleep(1.0)  # broker away: retry like an agent would

@@ -36,6 +36,8 @@ class Power:
     on_grid: float | None = None
     battery: float | None = None
     at: float = 0.0
+    #: grid power was seen at this site: being off it now is an outage, not the norm
+    had_grid: bool = False
 
 
 class Evidence:
@@ -57,6 +59,7 @@ class Evidence:
             if on_grid is not None or battery is not None:
                 power = self.power.setdefault(entry.target.site, Power())
                 power.on_grid = on_grid if on_grid is not None else power.on_grid
+                power.had_grid = power.had_grid or on_grid == 1.0
                 power.battery = battery if battery is not None else power.battery
                 power.at = now
 
@@ -65,12 +68,16 @@ class Evidence:
         power = self.power.get(site)
         if power is None or when - power.at > POWER_MEMORY:
             return False
-        low = power.battery is not None and power.battery < LOW_BATTERY
-        return low or power.on_grid == 0.0
+        return self.low_power(site)
 
-    def on_battery(self, site: str) -> bool:
+    def low_power(self, site: str) -> bool:
+        """A low battery, or a site that had grid power running without it: a solar-only
+        village off the grid is normal, not a degradation."""
         power = self.power.get(site)
-        return power is not None and power.on_grid == 0.0
+        if power is None:
+            return False
+        low = power.battery is not None and power.battery < LOW_BATTERY
+        return low or (power.had_grid and power.on_grid == 0.0)
 
     def own(self, site: Site, inventory: Inventory, store: Store) -> Own:
         entries = store.entries()
@@ -106,7 +113,7 @@ class Evidence:
             return Own("down", cause, since)
         if down:
             return Own("degraded", "device")
-        if self.on_battery(site.id):
+        if self.low_power(site.id):
             return Own("degraded", "power")
         for entry in probes:
             loss = store.value(entry.target.key, "netmon_probe_loss_ratio")
