@@ -45,6 +45,9 @@ class MqttCollector:
         self._cancel()
         if self.sources is not None:
             self.sources.drop_sites(lambda _site: False)  # new subscriptions, new sources
+        if self.runner is not None:
+            with contextlib.suppress(KeyError):
+                self.metrics.connected.remove(self.runner.broker)  # old broker: no series
         self.config, self.base = config, base
         if config is None:
             self.runner = self.sources = None

@@ -34,8 +34,13 @@ log = structlog.get_logger("netmon.mqtt")
 
 class MqttMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # labelled by broker: no series at all while MQTT is not configured (a constant 0
+        # would read as "monitoring is broken" to every deployment without MQTT)
         self.connected = Gauge(
-            "netmon_mqtt_connected", "1 while connected to the MQTT broker.", registry=registry
+            "netmon_mqtt_connected",
+            "1 while connected to the MQTT broker (only when MQTT is configured).",
+            ["broker"],
+            registry=registry,
         )
         self.reconnects = Counter(
             "netmon_mqtt_reconnects_total",
@@ -93,6 +98,7 @@ class MqttRunner:
         self.sources = sources
         self.metrics = metrics
         self.connected = asyncio.Event()
+        self.metrics.connected.labels(self.broker).set(0)  # configured: the series exists
         self._was_connected = False
         self._last_error: str | None = None
 
@@ -166,7 +172,7 @@ class MqttRunner:
                         "mqtt disconnected", broker=f"{self.config.host}:{self.config.port}"
                     )
                 self.connected.clear()
-                self.metrics.connected.set(0)
+                self.metrics.connected.labels(self.broker).set(0)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, self.config.reconnect_max)
 
@@ -179,7 +185,7 @@ class MqttRunner:
                 await client.subscribe(subs)
             self.connected.set()
             self._was_connected = True
-            self.metrics.connected.set(1)
+            self.metrics.connected.labels(self.broker).set(1)
             log.info(
                 "mqtt connected",
                 broker=f"{self.config.host}:{self.config.port}",
