@@ -9,6 +9,7 @@ state, removed devices lose their series at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -95,6 +96,7 @@ class Daemon:
         self.ready = False
         self._reload_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._changed = asyncio.Event()
 
     # -- config ------------------------------------------------------------------
     def load_initial(self) -> LoadedConfig:
@@ -217,6 +219,7 @@ class Daemon:
         async def run() -> None:
             snapshot = await collector.poll(target, settings, device.deadline)
             self._log_change(self.store.apply(snapshot, device.interval))
+            self._changed.set()  # judge the sites now, not at the next status tick
 
         return Job(key=target.key, interval=device.interval, run=run, version=device)
 
@@ -276,10 +279,15 @@ class Daemon:
             await asyncio.sleep(5)
             self.store.expire()
 
-    async def _status_loop(self) -> None:
+    async def _status_loop(self, debounce: float = 0.02) -> None:
+        """Evaluate after every poll result (batched over ``debounce``), and at least every
+        status.interval (telemetry, traps and the clock move states too)."""
         while True:
             assert self.config is not None
-            await asyncio.sleep(self.config.main.status.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), self.config.main.status.interval)
+                await asyncio.sleep(debounce)  # a burst of polls finishing: one evaluation
+            self._changed.clear()
             self.evaluate_status()
 
     async def stop(self) -> None:
