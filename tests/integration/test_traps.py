@@ -132,6 +132,7 @@ async def test_a_link_down_trap_marks_the_village_down_at_once(
 
         await async_wait_for(village_down, 5, "the village down after the trap")
         latency = time.monotonic() - sent
+        print(f"\ntrap -> village down {latency:.2f} s")
         assert latency <= 2.0  # the target: trap to state change
         assert (await site(running, "desa"))["cause"] == "link"
         assert (await site(running, "pop"))["status"] == "up"
