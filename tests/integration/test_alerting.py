@@ -397,3 +397,32 @@ def test_local_time_falls_back_to_the_alert_start_in_the_site_zone(tmp_path: Pat
         "14-05-2024 01:32 UTC",
     ):
         assert f"Sejak: {expected}" in text, text
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        (["severity=page", "network=public", "kabupaten=Berau"], "berau"),
+        (["severity=page", "network=intranet", "kabupaten=Berau"], "intranet-webhook"),
+        (["severity=escalate", "network=public", "kabupaten=Berau"], "berau-koordinator"),
+        (
+            ["severity=escalate", "network=public", "kabupaten=Kutai Timur"],
+            "kutai-timur-koordinator",
+        ),
+        (["severity=escalate", "network=intranet"], "noc"),
+        (["severity=noc", "alertname=MonitoringStale"], "noc"),
+    ],
+)
+def test_routes_page_the_kabupaten_and_escalate_to_its_coordinator(
+    labels: list[str], receiver: str
+) -> None:
+    result = tool(
+        "amtool",
+        "config",
+        "routes",
+        "test",
+        f"--config.file={ALERTMANAGER / 'alertmanager.yml'}",
+        *labels,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == receiver
