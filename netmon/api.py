@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # config building blocks for collectors' own config models (they import only this module)
-from netmon.schema import Duration, SecretError, SecretRef, Strict, read_secret
+from netmon.schema import Duration, MetricName, SecretError, SecretRef, Strict, read_secret
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -144,6 +144,7 @@ __all__ = [
     "IcmpParams",
     "Labels",
     "MetricMeta",
+    "MetricName",
     "MetricType",
     "Part",
     "PollingCollector",

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -32,6 +32,18 @@ def _parse_duration(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
+_METRIC = re.compile(r"^netmon_[a-z0-9_]+$")
+
+
+def _metric_name(value: str) -> str:
+    if not _METRIC.match(value):
+        msg = f"metric names start with netmon_ and use [a-z0-9_]: {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+#: a metric name of netmon's own namespace (profiles and MQTT mappings name metrics)
+MetricName = Annotated[str, AfterValidator(_metric_name)]
 #: a duration that may be 0 (e.g. no flap damping in a lab)
 Delay = Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]

@@ -14,10 +14,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from netmon.api import Duration, SecretRef, Strict
+from netmon.api import Duration, MetricName, SecretRef, Strict
 
 _NAMED = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
-_METRIC = re.compile(r"^netmon_[a-z0-9_]+$")
 _TEMPLATE_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -40,21 +39,13 @@ class FieldMetric(Strict):
     """One payload field -> one metric."""
 
     field: str = Field(min_length=1)  # dotted path in JSON ("battery.voltage"), "value" otherwise
-    name: str
+    name: MetricName
     type: Literal["gauge", "counter"] = "gauge"
     help: str = ""
     scale: float = 1.0
     #: text or boolean payload values -> numbers ({"ON": 1, "OFF": 0, "true": 1})
     map: dict[str, float] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _METRIC.match(value):
-            msg = f"metric names start with netmon_ and use [a-z0-9_]: {value!r}"
-            raise ValueError(msg)
-        return value
 
     @model_validator(mode="after")
     def _counter(self) -> FieldMetric:

@@ -24,11 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from netmon.api import MetricMeta, MetricType
+from netmon.api import MetricMeta, MetricName, MetricType
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 _OID = re.compile(r"^\d+(\.\d+)+$")
-_METRIC = re.compile(r"^netmon_[a-z0-9_]+$")
 
 ValueKind = Literal["gauge", "counter32", "counter64", "timeticks", "string", "oid", "number_text"]
 
@@ -64,7 +63,7 @@ class Source(_Strict):
 
 
 class MetricSpec(_Strict):
-    name: str
+    name: MetricName
     type: Literal["gauge", "counter"] = "gauge"
     help: str
     #: sources tried in order; the first present in the row wins
@@ -81,14 +80,6 @@ class MetricSpec(_Strict):
     aggregate: Literal["count", "min", "max", "median", "sum"] | None = None
     #: this value is the device uptime: feed reboot detection
     uptime: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _METRIC.match(value):
-            msg = f"metric names start with netmon_ and use [a-z0-9_]: {value!r}"
-            raise ValueError(msg)
-        return value
 
     @field_validator("value", mode="before")
     @classmethod
