@@ -178,6 +178,12 @@ class Daemon:
     def site_exists(self, site: str) -> bool:
         return self.config is not None and site in self.config.inventory.sites
 
+    def device_exists(self, site: str, device: str) -> bool:
+        if self.config is None:
+            return False
+        found = self.config.inventory.devices.get(device)
+        return found is not None and found.site == site
+
     def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
         if self.config is None:
             return None

@@ -25,6 +25,9 @@ class _NoDirectory:
     def site_exists(self, site: str) -> bool:
         return False
 
+    def device_exists(self, site: str, device: str) -> bool:
+        return False
+
     def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
         return None
 

@@ -108,6 +108,7 @@ class TrapCollector:
         self.engine: Any = None
         self._seen: dict[str, int] = {}
         self._interfaces: dict[str, dict[str, float]] = {}  # target key -> ifname -> up
+        self._published: dict[str, TargetRef] = {}  # devices with trap series
         self._task: asyncio.Task[None] | None = None
 
     def metadata(self) -> Sequence[MetricMeta]:
@@ -140,7 +141,13 @@ class TrapCollector:
         log.info("trap receiver listening", listen=config.listen)
 
     def sites_changed(self) -> None:
-        """Nothing to drop: trap targets follow the devices they map to."""
+        """Devices gone from the inventory lose their trap series at once."""
+        for key in list(self._published):
+            target = self._published[key]
+            if not self.directory.device_exists(target.site, target.device):
+                del self._published[key]
+                self._interfaces.pop(key, None)
+                self.sink.remove(TargetRef(target.site, target.device, "trap").key)
 
     def _received(
         self,
@@ -196,6 +203,7 @@ class TrapCollector:
         )
 
     def _publish(self, device: TargetRef) -> None:
+        self._published[device.key] = device
         target = TargetRef(device.site, device.device, "trap")
         now = time.time()
         samples = [Sample("netmon_trap_last_timestamp_seconds", target.labels, round(now, 3))]

@@ -166,3 +166,32 @@ async def test_traps_are_mapped_or_counted_and_dropped(tmp_path: Path, snmpsim: 
         logs = running.logs.getvalue()
         assert "trap-auth-123" not in logs
         assert "trap-c0mm" not in logs
+
+
+async def test_a_device_removed_from_the_config_loses_its_trap_series(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    trap_port = free_udp_port()
+    config = write(tmp_path, snmpsim.port, snmpsim.port, trap_port)
+    async with start(config) as running:
+        await send(
+            trap_port,
+            *V2C,
+            trap=LINK_DOWN,
+            binds=(*WLAN1, "1.3.6.1.6.3.18.1.3.0", "a", "127.0.0.1"),
+        )
+
+        async def has_trap_series() -> bool:
+            _, text = await running.get("/metrics")
+            return bool(values(text, "netmon_trap_interface_up", device="rtr-pop"))
+
+        await async_wait_for(has_trap_series, 10, "the trap's series")
+        data = yaml.safe_load((tmp_path / "sites/k.yaml").read_text())
+        data["sites"] = [s for s in data["sites"] if s["id"] == "desa"]
+        data["sites"][0]["uplinks"] = []
+        data["links"] = []
+        (tmp_path / "sites/k.yaml").write_text(yaml.safe_dump(data))
+        assert await running.daemon.reload() == (True, [])
+        _, text = await running.get("/metrics")
+        assert values(text, "netmon_trap_interface_up") == []
+        assert 'device="rtr-pop"' not in text
