@@ -87,7 +87,7 @@ from prometheus_client import CollectorRegistry
 if TYPE_CHECKING:
     from collectors.mqtt import MqttCollector
     from collectors.mqtt.broker import Mosquitto
-    from netmon.api import Snapshot, TargetRef
+    from netmon.api import Snapshot
     from netmon.store import Store
 
 SCRIPT = str(Path(__file__).resolve())
@@ -435,28 +435,6 @@ class ScrapingSink:
         self.store.remove(key)
 
 
-class KnownSites:
-    """The inventory side of ``netmon.api.Directory``: every benchmark site exists."""
-
-    def __init__(self, sites: set[str]) -> None:
-        self.sites = sites
-
-    def site_exists(self, site: str) -> bool:
-        return site in self.sites
-
-    def device_exists(self, site: str, device: str) -> bool:
-        return False  # the MQTT sources are not inventory (SNMP) devices
-
-    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
-        return None
-
-    def poll_now(self, key: str) -> bool:
-        return False
-
-    def ifname(self, key: str, ifindex: str) -> str | None:
-        return None
-
-
 class Netmon:
     """Consumer B: netmon's MqttCollector feeding a Store, as the daemon wires them."""
 
@@ -486,14 +464,14 @@ class Netmon:
 
     async def start(self) -> None:
         from collectors.mqtt import MqttCollector, MqttConfig
-        from netmon.api import Sink
+        from netmon.api import Sink, StaticDirectory
         from netmon.store import Store
 
         self.store = Store()
         sink: Sink = self.store
         if self.render_every:
             sink = self.sink = ScrapingSink(self.store, self.render_every)
-        self.collector = MqttCollector(sink, KnownSites(self.sites), self.registry)
+        self.collector = MqttCollector(sink, StaticDirectory(self.sites), self.registry)
         config = MqttConfig.model_validate(
             {
                 "url": f"mqtt://127.0.0.1:{self.port}",

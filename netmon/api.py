@@ -8,7 +8,7 @@ layer. A poll produces a whole :class:`Snapshot`; the store swaps it in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -155,6 +155,7 @@ __all__ = [
     "Sink",
     "Snapshot",
     "SnmpParams",
+    "StaticDirectory",
     "StreamSpec",
     "StreamingCollector",
     "Strict",
@@ -225,6 +226,29 @@ class Directory(Protocol):
     def ifname(self, key: str, ifindex: str) -> str | None:
         """The interface name an SNMP target reported for this ifIndex."""
         ...
+
+
+class StaticDirectory:
+    """A Directory that knows a fixed set of sites and nothing else: for tools that run
+    a streaming collector outside the daemon (benchmarks, the metric reference)."""
+
+    def __init__(self, sites: Collection[str] = ()) -> None:
+        self.sites = frozenset(sites)
+
+    def site_exists(self, site: str) -> bool:
+        return site in self.sites
+
+    def device_exists(self, site: str, device: str) -> bool:
+        return False
+
+    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
+        return None
+
+    def poll_now(self, key: str) -> bool:
+        return False
+
+    def ifname(self, key: str, ifindex: str) -> str | None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from netmon.api import MetricMeta, TargetRef
+from netmon.api import MetricMeta, StaticDirectory
 
 
 def _rows(metas: Iterable[MetricMeta], source: dict[str, list[str]]) -> list[str]:
@@ -19,23 +19,6 @@ def _rows(metas: Iterable[MetricMeta], source: dict[str, list[str]]) -> list[str
         meaning = m.help.replace("|", "/")
         rows.append(f"| `{m.name}` | {m.type.value} | {meaning} | {', '.join(source[m.name])} |")
     return rows
-
-
-class _NoDirectory:
-    def site_exists(self, site: str) -> bool:
-        return False
-
-    def device_exists(self, site: str, device: str) -> bool:
-        return False
-
-    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
-        return None
-
-    def poll_now(self, key: str) -> bool:
-        return False
-
-    def ifname(self, key: str, ifindex: str) -> str | None:
-        return None
 
 
 def metric_reference() -> str:
@@ -73,7 +56,7 @@ def metric_reference() -> str:
     SchedulerMetrics(registry)
     telemetry: list[MetricMeta] = []
     for name, spec in sorted(streams().items()):
-        stream = spec.factory(Store(), _NoDirectory(), registry)  # registers its metrics
+        stream = spec.factory(Store(), StaticDirectory(), registry)  # registers its metrics
         for meta in stream.metadata():
             source.setdefault(meta.name, []).append(f"{name} collector")
             telemetry.append(meta)
