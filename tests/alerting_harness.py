@@ -174,7 +174,7 @@ async def running_alertmanager(setup: AlertmanagerSetup) -> AsyncIterator[str]:
                     await asyncio.wait_for(proc.wait(), timeout=10)
                 except TimeoutError:
                     proc.kill()
-                    await proc.wait()
+                    await asyncio.wait_for(proc.wait(), 10)
 
 
 @contextlib.asynccontextmanager

@@ -206,7 +206,11 @@ async def prometheus(workdir: Path, netmon: str, alertmanager: str) -> AsyncIter
         yield url
     finally:
         proc.terminate()
-        await proc.wait()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await asyncio.wait_for(proc.wait(), 10)
         log.close()
 
 

@@ -168,7 +168,7 @@ async def test_last_will_marks_the_site_down_at_once(tmp_path: Path, broker: Mos
             await async_wait_for(up, 10, "the agent's telemetry applied")
         finally:
             agent.kill()  # a power cut: no DISCONNECT, so the broker publishes the will
-            await agent.wait()
+            await asyncio.wait_for(agent.wait(), 10)
         started = time.monotonic()
 
         async def down() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,13 @@ def write(root: Path, sim_port: int, village_port: int, trap_port: int) -> Path:
 
 
 async def send(port: int, *auth: str, trap: str, binds: tuple[str, ...] = ()) -> None:
-    process = await asyncio.create_subprocess_exec(
-        "snmptrap", *auth, f"127.0.0.1:{port}", "", trap, *binds
+    """snmptrap, bounded: in a thread with a timeout rather than an asyncio child
+    watcher (a missed exit there once hung the suite)."""
+    cmd = ["snmptrap", *auth, f"127.0.0.1:{port}", "", trap, *binds]
+    done = await asyncio.to_thread(
+        subprocess.run, cmd, capture_output=True, text=True, timeout=10, check=False
     )
-    assert await process.wait() == 0
+    assert done.returncode == 0, done.stderr
 
 
 V2C = ("-v2c", "-c", "trap-c0mm")
