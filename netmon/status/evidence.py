@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netmon.inventory import Inventory, LinkEnd, Site
-from netmon.store import Store
+from netmon.store import Store, TargetEntry
 
 #: a battery below this, or a site off the grid, is power evidence
 LOW_BATTERY = 0.3
@@ -44,14 +44,20 @@ class Evidence:
     def __init__(self) -> None:
         self.first_fail: dict[str, float] = {}  # target key -> start of its current failure
         self.power: dict[str, Power] = {}  # site -> last power readings
+        #: site -> its polled MQTT sources and ICMP probes, rebuilt by observe(); own()
+        #: must not scan every target for every site (O(sites x targets) per evaluation)
+        self.streams: dict[str, list[TargetEntry]] = {}
 
     def observe(self, store: Store, now: float) -> None:
         """Track failure starts and power readings from the store's current state."""
+        self.streams = {}
         for key, entry in store.entries().items():
             if entry.state == "down":
                 self.first_fail.setdefault(key, entry.last_started)
             else:
                 self.first_fail.pop(key, None)
+            if entry.target.collector in ("mqtt", "icmp") and entry.polls > 0:
+                self.streams.setdefault(entry.target.site, []).append(entry)
             if entry.target.collector != "mqtt":
                 continue
             on_grid = store.value(key, "netmon_power_on_grid")
@@ -83,16 +89,9 @@ class Evidence:
         entries = store.entries()
         snmp = [entries[k] for k in _keys(site, "snmp") if k in entries]
         snmp = [e for e in snmp if e.polls > 0]
-        mqtt = [
-            e
-            for e in entries.values()
-            if e.target.site == site.id and e.target.collector == "mqtt" and e.polls > 0
-        ]
-        probes = [
-            e
-            for e in entries.values()
-            if e.target.site == site.id and e.target.collector == "icmp" and e.polls > 0
-        ]
+        others = self.streams.get(site.id, [])
+        mqtt = [e for e in others if e.target.collector == "mqtt"]
+        probes = [e for e in others if e.target.collector == "icmp"]
         watched = snmp + probes
         cut_at = trap_cut(site, inventory, store)
         if cut_at is not None and not any(
