@@ -201,14 +201,8 @@ class Daemon:
         return self.scheduler.poll_now(key)
 
     def ifname(self, key: str, ifindex: str) -> str | None:
-        entry = self.store.entries().get(key)
-        if entry is None:
-            return None
-        for kept in entry.parts.values():
-            for sample in kept.part.samples:
-                if sample.name == "netmon_interface_info" and ("ifindex", ifindex) in sample.labels:
-                    return dict(sample.labels).get("ifname")
-        return None
+        info = self.store.sample(key, "netmon_interface_info", ifindex=ifindex)
+        return None if info is None else dict(info.labels).get("ifname")
 
     def _polls(self, device: Device) -> list[tuple[TargetRef, Any, Device]]:
         """(target, its settings, device) for each way this device is watched."""

@@ -116,8 +116,8 @@ class Store:
             self._dirty.discard(key)
             self._cache = None
 
-    def value(self, key: str, name: str, **labels: str) -> float | None:
-        """The current value of one series of a target (None when absent)."""
+    def sample(self, key: str, name: str, **labels: str) -> Sample | None:
+        """The current sample of one series of a target whose labels include ``labels``."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -125,8 +125,13 @@ class Store:
         for kept in entry.parts.values():
             for sample in kept.part.samples:
                 if sample.name == name and all(pair in sample.labels for pair in want):
-                    return sample.value
+                    return sample
         return None
+
+    def value(self, key: str, name: str, **labels: str) -> float | None:
+        """The current value of one series of a target (None when absent)."""
+        found = self.sample(key, name, **labels)
+        return None if found is None else found.value
 
     def keys(self) -> set[str]:
         return set(self._entries)
