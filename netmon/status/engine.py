@@ -83,6 +83,7 @@ class StatusEngine:
     def set_inventory(self, inventory: Inventory, restored: dict[str, SiteState]) -> None:
         self.inventory = inventory
         self.order = parents_first(inventory)
+        self.evidence.set_inventory(inventory)
         previous = {**restored, **self.published}
         self.published = {sid: previous.get(sid, SiteState("unknown")) for sid in inventory.sites}
         self._candidates = {k: v for k, v in self._candidates.items() if k in inventory.sites}
@@ -104,7 +105,7 @@ class StatusEngine:
 
     def _compute(self, sid: str, computed: dict[str, SiteState], now: float) -> SiteState:
         site = self.inventory.sites[sid]
-        own: Own = self.evidence.own(site, self.inventory, self.store)
+        own: Own = self.evidence.own(site, self.store)
         parents = [p for p in site.uplinks if p in computed]
         failed = [p for p in parents if computed[p].failed]
         previous = self.published[sid]

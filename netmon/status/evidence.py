@@ -47,6 +47,11 @@ class Evidence:
         #: site -> its polled MQTT sources and ICMP probes, rebuilt by observe(); own()
         #: must not scan every target for every site (O(sites x targets) per evaluation)
         self.streams: dict[str, list[TargetEntry]] = {}
+        #: site -> the parent's end of its uplink link (set_inventory)
+        self.uplink_ends: dict[str, LinkEnd] = {}
+
+    def set_inventory(self, inventory: Inventory) -> None:
+        self.uplink_ends = uplink_ends(inventory)
 
     def observe(self, store: Store, now: float) -> None:
         """Track failure starts and power readings from the store's current state."""
@@ -85,7 +90,7 @@ class Evidence:
         low = power.battery is not None and power.battery < LOW_BATTERY
         return low or (power.had_grid and power.on_grid == 0.0)
 
-    def own(self, site: Site, inventory: Inventory, store: Store) -> Own:
+    def own(self, site: Site, store: Store) -> Own:
         entries = store.entries()
         snmp = [entries[k] for k in _keys(site, "snmp") if k in entries]
         snmp = [e for e in snmp if e.polls > 0]
@@ -93,7 +98,7 @@ class Evidence:
         mqtt = [e for e in others if e.target.collector == "mqtt"]
         probes = [e for e in others if e.target.collector == "icmp"]
         watched = snmp + probes
-        cut_at = trap_cut(site, inventory, store)
+        cut_at = trap_cut(self.uplink_ends.get(site.id), store)
         if cut_at is not None and not any(
             e.state != "down" and e.last_started > cut_at for e in watched
         ):
@@ -105,7 +110,7 @@ class Evidence:
         telemetry_alive = any(e.state != "down" for e in mqtt)
         if watched and len(down) == len(watched) and not telemetry_alive:
             since = max(self.first_fail.get(e.target.key, e.last_started) for e in down)
-            return Own("down", self._cause(site, inventory, store, since), since)
+            return Own("down", self._cause(site, store, since), since)
         if not watched and mqtt and not telemetry_alive:
             since = max(self.first_fail.get(e.target.key, e.last_started) for e in mqtt)
             cause = "power" if self.power_failed(site.id, since) else "unknown"
@@ -120,10 +125,10 @@ class Evidence:
                 return Own("degraded", "link")
         return Own("up")
 
-    def _cause(self, site: Site, inventory: Inventory, store: Store, since: float) -> str:
+    def _cause(self, site: Site, store: Store, since: float) -> str:
         if self.power_failed(site.id, since):
             return "power"
-        if link_down(site, inventory, store):
+        if link_down(self.uplink_ends.get(site.id), store):
             return "link"
         return "device"
 
@@ -132,32 +137,34 @@ def _keys(site: Site, collector: str) -> list[str]:
     return [f"{collector}:{site.id}/{device}" for device in site.devices]
 
 
-def _uplink_end(site: Site, inventory: Inventory) -> LinkEnd | None:
-    """The parent's end of the link to this site's primary uplink, if declared."""
-    if not site.uplinks:
-        return None
-    parent = site.uplinks[0]
+def uplink_ends(inventory: Inventory) -> dict[str, LinkEnd]:
+    """site -> the parent's end of the link to its primary uplink, where one is declared.
+
+    Depends on the inventory only: computed once per load, not per site and evaluation.
+    """
+    by_pair: dict[tuple[str, str], LinkEnd] = {}
     for link in inventory.links.values():
-        ends = {link.a.site: link.a, link.b.site: link.b}
-        if site.id in ends and parent in ends:
-            return ends[parent]
-    return None
+        by_pair.setdefault((link.b.site, link.a.site), link.a)
+        by_pair.setdefault((link.a.site, link.b.site), link.b)
+    out: dict[str, LinkEnd] = {}
+    for sid, site in inventory.sites.items():
+        if site.uplinks and (sid, site.uplinks[0]) in by_pair:
+            out[sid] = by_pair[(sid, site.uplinks[0])]
+    return out
 
 
-def link_down(site: Site, inventory: Inventory, store: Store) -> bool:
+def link_down(end: LinkEnd | None, store: Store) -> bool:
     """The parent's end of the uplink reports oper down (by poll or by trap)."""
-    end = _uplink_end(site, inventory)
     if end is None:
         return False
     key = f"snmp:{end.site}/{end.device}"
     polled = store.value(key, "netmon_interface_oper_up", ifname=end.ifname)
-    return polled == 0.0 or trap_cut(site, inventory, store) is not None
+    return polled == 0.0 or trap_cut(end, store) is not None
 
 
-def trap_cut(site: Site, inventory: Inventory, store: Store) -> float | None:
+def trap_cut(end: LinkEnd | None, store: Store) -> float | None:
     """When a linkDown trap on the parent's end of the uplink arrived, if no later
     poll of the parent contradicts it; else None."""
-    end = _uplink_end(site, inventory)
     if end is None:
         return None
     trap_key = f"trap:{end.site}/{end.device}"
