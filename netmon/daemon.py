@@ -97,6 +97,8 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
+        self._by_engine: dict[str, TargetRef] = {}
+        self._by_address: dict[str, TargetRef] = {}
 
     # -- config ------------------------------------------------------------------
     def load_initial(self) -> LoadedConfig:
@@ -139,6 +141,13 @@ class Daemon:
                         self.pollers[target.collector].forget(target)
         for target, _, device in polls:
             self.store.ensure(target, device.interval)
+        # trap look-ups, once per load rather than a scan of every device per trap (floods)
+        self._by_engine, self._by_address = {}, {}
+        for device in inv.devices.values():
+            ref = TargetRef(device.site, device.id, "snmp")
+            if device.trap_engine_id:
+                self._by_engine.setdefault(device.trap_engine_id, ref)
+            self._by_address.setdefault(device.snmp.address, ref)
         for name, stream in self.streams.items():
             stream.configure(config.sections.get(name), config.path.parent)
             stream.sites_changed()
@@ -185,17 +194,9 @@ class Daemon:
         return found is not None and found.site == site
 
     def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
-        if self.config is None:
-            return None
-        devices = self.config.inventory.devices.values()
-        if engine_id:
-            for device in devices:
-                if device.trap_engine_id and device.trap_engine_id == engine_id.lower():
-                    return TargetRef(device.site, device.id, "snmp")
-        for device in devices:
-            if device.snmp.address == address:
-                return TargetRef(device.site, device.id, "snmp")
-        return None
+        if engine_id and engine_id.lower() in self._by_engine:
+            return self._by_engine[engine_id.lower()]
+        return self._by_address.get(address)
 
     def poll_now(self, key: str) -> bool:
         return self.scheduler.poll_now(key)
