@@ -107,7 +107,8 @@ class Store:
         if entry is None or entry.target != target:
             entry = TargetEntry(target, interval)
             self._entries[target.key] = entry
-            self._render(entry, time.time())
+            self._dirty.add(target.key)  # rendered at the next scrape, like every change
+            self._cache = None
         entry.interval = interval
         return entry
 
