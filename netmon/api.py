@@ -213,6 +213,10 @@ class Directory(Protocol):
 
     def site_exists(self, site: str) -> bool: ...
 
+    def site_elsewhere(self, site: str) -> bool:
+        """A site another shard monitors: its messages are not for this instance."""
+        ...
+
     def device_exists(self, site: str, device: str) -> bool: ...
 
     def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
@@ -237,6 +241,9 @@ class StaticDirectory:
 
     def site_exists(self, site: str) -> bool:
         return site in self.sites
+
+    def site_elsewhere(self, site: str) -> bool:
+        return False
 
     def device_exists(self, site: str, device: str) -> bool:
         return False

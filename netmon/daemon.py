@@ -68,6 +68,11 @@ class DaemonMetrics:
         self.devices = Gauge(
             "netmon_inventory_devices", "Devices in the inventory.", registry=self.registry
         )
+        self.shard = Info(
+            "netmon_shard",
+            "The shard of the province this instance monitors (all: no sharding).",
+            registry=self.registry,
+        )
         self.scrape_bytes = Gauge(
             "netmon_exposition_bytes", "Size of the last /metrics answer.", registry=self.registry
         )
@@ -141,6 +146,9 @@ class Daemon:
                         self.pollers[target.collector].forget(target)
         for target, _, device in polls:
             self.store.ensure(target, device.interval)
+        # a shard polls its sites' ancestors for their status; their owners export them
+        self.store.hide_sites(frozenset(s for s in inv.sites if not inv.exported(s)))
+        self.metrics.shard.info({"shard": inv.shard or "all"})
         # trap look-ups, once per load rather than a scan of every device per trap (floods)
         self._by_engine, self._by_address = {}, {}
         for device in inv.devices.values():
@@ -186,6 +194,9 @@ class Daemon:
     # -- Directory, for streaming collectors -----------------------------------------
     def site_exists(self, site: str) -> bool:
         return self.config is not None and site in self.config.inventory.sites
+
+    def site_elsewhere(self, site: str) -> bool:
+        return self.config is not None and site in self.config.inventory.elsewhere
 
     def device_exists(self, site: str, device: str) -> bool:
         if self.config is None:

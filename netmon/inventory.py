@@ -77,6 +77,22 @@ class Inventory:
     devices: Mapping[str, Device]
     links: Mapping[str, Link]
     files: tuple[str, ...] = field(default=())
+    #: the shard this instance runs ("" when it monitors the whole province)
+    shard: str = ""
+    #: sites this instance exports; None: all. Others in ``sites`` are ancestors of owned
+    #: sites, polled read-only for their status
+    owned: frozenset[str] | None = None
+    #: sites of other shards: known to exist, not monitored here
+    elsewhere: frozenset[str] = frozenset()
+
+    def exported(self, site: str) -> bool:
+        return self.owned is None or site in self.owned
+
+    @property
+    def exported_sites(self) -> Mapping[str, Site]:
+        if self.owned is None:
+            return self.sites
+        return {sid: site for sid, site in self.sites.items() if sid in self.owned}
 
     def devices_of(self, site: str) -> Iterator[Device]:
         for device_id in self.sites[site].devices:

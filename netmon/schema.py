@@ -56,7 +56,9 @@ class Strict(BaseModel):
 class SecretRef(Strict):
     """Where a secret comes from: an environment variable or a file."""
 
+    #: name of the environment variable that holds the secret
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    #: file that holds the secret (a relative path: relative to the folder of netmon.yaml)
     file: str | None = None
 
     @model_validator(mode="before")

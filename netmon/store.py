@@ -93,6 +93,14 @@ class Store:
         self._dirty: set[str] = set()
         self._meta: dict[str, MetricMeta] = {m.name: m for m in (*HEALTH_META, *meta)}
         self._cache: str | None = None
+        #: sites polled here but exported by another shard (read-only ancestors)
+        self._hidden: frozenset[str] = frozenset()
+
+    def hide_sites(self, sites: frozenset[str]) -> None:
+        """Keep polling these sites' targets for status, leave them out of /metrics."""
+        if sites != self._hidden:
+            self._hidden = sites
+            self._cache = None
 
     def add_meta(self, meta: Iterable[MetricMeta]) -> None:
         for m in meta:
@@ -222,5 +230,8 @@ class Store:
                     self._render(entry, now)
             self._dirty.clear()
         if self._cache is None:
-            self._cache = join_families(self._meta, (e.rendered for e in self._entries.values()))
+            self._cache = join_families(
+                self._meta,
+                (e.rendered for e in self._entries.values() if e.target.site not in self._hidden),
+            )
         return self._cache

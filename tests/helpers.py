@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from collectors.snmp.engine import RawPoll, TableWalk, Varbinds
 from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
+from netmon.inventory import Site
 from netmon.simulate import recordings_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,3 +159,30 @@ def write_config(
         yaml.safe_dump({"kabupaten": "Kabupaten Uji", "sites": sites})
     )
     return root / "netmon.yaml"
+
+
+def make_site(sid: str, **changes: Any) -> Site:
+    """A village office with plain defaults; a test overrides what it is about."""
+    base = Site(
+        id=sid,
+        name=f"Kantor Desa {sid}",
+        kind="village_office",
+        kabupaten="Berau",
+        kecamatan="Sambaliung",
+        network="public",
+        timezone="Asia/Makassar",
+        lat=None,
+        lon=None,
+        uplinks=(),
+        uplink_kind="",
+        maintenance=False,
+        contact_name="",
+        contact_phone="",
+        isp_name="",
+        isp_circuit="",
+        devices=(f"rtr-{sid}",),
+        source="t.yaml",
+    )
+    if changes.get("uplinks") and "uplink_kind" not in changes:
+        changes["uplink_kind"] = "fiber"
+    return dataclasses.replace(base, **changes)

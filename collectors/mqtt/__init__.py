@@ -13,7 +13,14 @@ from prometheus_client import CollectorRegistry
 from collectors.mqtt.config import MqttConfig
 from collectors.mqtt.runner import MqttMetrics, MqttRunner
 from collectors.mqtt.sources import META, Sources
-from netmon.api import Directory, MetricMeta, MetricType, Sink, StreamSpec, register_stream
+from netmon.api import (
+    Directory,
+    MetricMeta,
+    MetricType,
+    Sink,
+    StreamSpec,
+    register_stream,
+)
 
 
 class MqttCollector:
@@ -22,6 +29,7 @@ class MqttCollector:
     def __init__(self, sink: Sink, directory: Directory, registry: CollectorRegistry) -> None:
         self.sink = sink
         self.site_exists = directory.site_exists
+        self.site_elsewhere = directory.site_elsewhere
         self.metrics = MqttMetrics(registry)
         self.config: MqttConfig | None = None
         self.base = Path()
@@ -52,7 +60,7 @@ class MqttCollector:
         if config is None:
             self.runner = self.sources = None
             return
-        self.sources = Sources(config, self.sink, self.site_exists)
+        self.sources = Sources(config, self.sink, self.site_exists, elsewhere=self.site_elsewhere)
         self.runner = MqttRunner(config, base, self.sources, self.metrics)
         self._tasks = [
             asyncio.create_task(self.runner.run(), name="mqtt"),

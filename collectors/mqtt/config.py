@@ -8,6 +8,7 @@ or the source's device name.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Literal
 from urllib.parse import urlsplit
@@ -21,8 +22,14 @@ _TEMPLATE_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 class TlsConfig(Strict):
+    """TLS to the broker (mqtts:// uses TLS with the system's CAs even without this).
+    Relative paths are relative to the folder of netmon.yaml."""
+
+    #: CA bundle (PEM) the broker's certificate is checked against; unset: the system's
     ca: str | None = None  # CA bundle path; None = the system's
+    #: client certificate (PEM), for brokers that require one; needs key
     cert: str | None = None  # client certificate (brokers that require one)
+    #: the client certificate's private key (PEM)
     key: str | None = None
     #: only for lab brokers with self-signed certs and no CA at hand
     insecure: bool = False
@@ -38,13 +45,20 @@ class TlsConfig(Strict):
 class FieldMetric(Strict):
     """One payload field -> one metric."""
 
+    #: the payload field: a dotted path in JSON ("battery.voltage"), "value" for the
+    #: formats number, victron and tasmota text
     field: str = Field(min_length=1)  # dotted path in JSON ("battery.voltage"), "value" otherwise
+    #: the metric's name
     name: MetricName
+    #: gauge, or counter for cumulative device values only (the name ends in _total)
     type: Literal["gauge", "counter"] = "gauge"
+    #: HELP text of the metric (empty: the field and the subscription's name)
     help: str = ""
+    #: the value is multiplied by this (0.01: percent to ratio, 3600: Wh to J)
     scale: float = 1.0
     #: text or boolean payload values -> numbers ({"ON": 1, "OFF": 0, "true": 1})
     map: dict[str, float] | None = None
+    #: extra labels of this metric; values may use the topic's names ("{sensor}")
     labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -56,10 +70,18 @@ class FieldMetric(Strict):
 
 
 class Subscription(Strict):
+    """One topic filter, and how its payloads become metrics."""
+
+    #: unique name; the subscription label of netmon_mqtt_messages_total
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     #: MQTT levels; "{name}" captures one level; a final "#" matches the rest
     topic: str
+    #: payload format: json (fields by dotted path), number (one number, field "value"),
+    #: victron ({"value": x}), tasmota (JSON SENSOR, or ON/OFF text as field "value"),
+    #: status (online/offline or {"state": ...}: a site agent's Last Will; offline takes
+    #: all the site's MQTT sources down)
     format: Literal["json", "number", "tasmota", "victron", "status"] = "json"
+    #: 1: at least once; 0 only for data you can afford to lose
     qos: Literal[0, 1] = 1
     #: MQTT 5 shared subscription group: several netmon instances split the stream.
     #: Only for stateless topics (the same source must reach the same instance otherwise).
@@ -75,7 +97,9 @@ class Subscription(Strict):
     timestamp: str | None = None
     #: distinct sources this subscription may create (cardinality budget)
     max_sources: int = Field(default=5000, ge=1)
+    #: extra labels of all its metrics; values may use the topic's names ("{sensor}")
     labels: dict[str, str] = Field(default_factory=dict)
+    #: payload fields to metrics (none needed with format status)
     metrics: list[FieldMetric] = Field(default_factory=list)
 
     @field_validator("topic")
@@ -129,25 +153,55 @@ class Subscription(Strict):
     @property
     def mqtt_filter(self) -> str:
         """The filter sent to the broker: names become "+", shared groups get their prefix."""
-        plain = "/".join("+" if _NAMED.match(lvl) else lvl for lvl in self.topic.split("/"))
-        return f"$share/{self.shared_group}/{plain}" if self.shared_group else plain
+        return self.mqtt_filters({})[0]
+
+    def mqtt_filters(self, narrow: dict[str, list[str]]) -> list[str]:
+        """The filters sent to the broker, one per combination of the ``narrow`` values of
+        named levels (a shard's own kabupaten); other names become "+"."""
+        options: list[list[str]] = []
+        for level in self.topic.split("/"):
+            named = _NAMED.match(level)
+            if named is None:
+                options.append([level])
+            else:
+                options.append(list(narrow.get(named.group(1)) or ["+"]))
+        plain = ["/".join(combo) for combo in itertools.product(*options)]
+        prefix = f"$share/{self.shared_group}/" if self.shared_group else ""
+        return [prefix + p for p in plain]
 
 
 class MqttConfig(Strict):
+    """MQTT telemetry: the broker, the session and the subscriptions. The delivery
+    guarantee is in collectors/mqtt/README.md, the broker settings it needs in
+    docs/mqtt-broker.md."""
+
+    #: the broker: mqtt://host[:port] (port 1883) or mqtts://host[:port] (TLS, port 8883),
+    #: without credentials
     url: str = "mqtt://127.0.0.1:1883"
     #: fixed, so the broker keeps this instance's persistent session across restarts
     client_id: str = Field(default="netmon-1", min_length=1, max_length=64)
+    #: user name at the broker
     username: str | None = None
+    #: password at the broker
     password: SecretRef | None = None
     tls: TlsConfig | None = None
+    #: MQTT protocol version
     protocol: Literal["3.1.1", "5"] = "5"
     #: MQTT 5: how long the broker keeps the session (and queues QoS 1) while netmon is away
     session_expiry: Duration = 7 * 86400.0
+    #: MQTT keepalive: pings when idle, so a dead connection is noticed
     keepalive: Duration = 30.0
+    #: larger messages are refused (result too_large)
     max_payload_bytes: int = Field(default=64 * 1024, ge=16)
+    #: first wait before reconnecting; it doubles (jittered) up to reconnect_max
     reconnect_min: Duration = 0.5
+    #: longest wait between attempts to reconnect
     reconnect_max: Duration = 30.0
+    #: what to subscribe to, and how payloads become metrics
     subscriptions: list[Subscription] = Field(default_factory=list)
+    #: subscribe only where named topic levels take these values; set from the running
+    #: shard's mqtt_topics (shards[] in netmon.yaml), rarely by hand
+    narrow: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("url")
     @classmethod

@@ -3,7 +3,7 @@
 Every way a message can be bad has a name (the ``result`` label of
 ``netmon_mqtt_messages_total``): ``malformed`` (not the format promised),
 ``bad_value`` (NaN, Inf, a field of the wrong type), ``too_large``,
-``unknown_topic``, ``unknown_site``, ``over_budget``, ``duplicate``.
+``unknown_topic``, ``unknown_site``, ``other_shard``, ``over_budget``, ``duplicate``.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class MqttMetrics:
         self.messages = Counter(
             "netmon_mqtt_messages",
             "Messages by subscription and result (applied, duplicate, malformed, bad_value, "
-            "too_large, unknown_topic, unknown_site, over_budget).",
+            "too_large, unknown_topic, unknown_site, other_shard, over_budget).",
             ["subscription", "result"],
             registry=registry,
         )
@@ -179,7 +179,9 @@ class MqttRunner:
     async def _session(self) -> None:
         async with self.client() as client:
             subs: list[tuple[str, int]] = [
-                (sub.mqtt_filter, sub.qos) for sub in self.config.subscriptions
+                (topic, sub.qos)
+                for sub in self.config.subscriptions
+                for topic in sub.mqtt_filters(self.config.narrow)
             ]
             if subs:
                 await client.subscribe(subs)

@@ -71,10 +71,13 @@ class Sources:
         sink: Sink,
         site_exists: Callable[[str], bool],
         clock: Callable[[], float] = time.time,
+        *,
+        elsewhere: Callable[[str], bool] = lambda _site: False,
     ) -> None:
         self.config = config
         self.sink = sink
         self.site_exists = site_exists
+        self.elsewhere = elsewhere
         self.clock = clock
         self.matchers = [(sub, TopicMatcher(sub.topic)) for sub in config.subscriptions]
         self.sources: dict[tuple[str, str], Source] = {}
@@ -90,7 +93,8 @@ class Sources:
         sub, names = found
         site = names["site"]
         if not self.site_exists(site):
-            return "unknown_site", sub.name
+            # another shard's site: expected on a shared topic filter, not an error
+            return ("other_shard" if self.elsewhere(site) else "unknown_site"), sub.name
         try:
             decoded = decode(sub, payload)
         except PayloadError as exc:

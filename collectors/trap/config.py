@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from netmon.api import SecretRef, Strict
 
@@ -13,12 +13,26 @@ class TrapUser(Strict):
     """An SNMPv3 trap sender. Traps are sent by the agent's engine, so the receiver
     needs the user once per sending engine id (the devices' trap_engine_id)."""
 
+    #: user name the agents send with
     name: str = Field(min_length=1, max_length=32)
+    #: authentication protocol
     auth_protocol: Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] = "sha256"
+    #: the authentication passphrase
     auth_key: SecretRef
+    #: encryption protocol; unset: authNoPriv
     priv_protocol: Literal["des", "aes128", "aes192", "aes256"] | None = None
+    #: the privacy (encryption) passphrase, with priv_protocol
     priv_key: SecretRef | None = None
+    #: engine ids (hex, 0x optional) of the agents that send with this user
     engine_ids: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _priv_both_or_neither(self) -> TrapUser:
+        # one without the other would quietly downgrade the user to authNoPriv
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            msg = "give priv_protocol and priv_key together (or neither, for authNoPriv)"
+            raise ValueError(msg)
+        return self
 
     @field_validator("engine_ids")
     @classmethod
@@ -34,8 +48,15 @@ class TrapUser(Strict):
 
 
 class TrapConfig(Strict):
+    """SNMP trap and inform receiver: where it listens, which communities and SNMPv3
+    users it accepts. A trap is mapped to its device by snmpTrapAddress.0, then by the
+    v3 engine id (the devices' trap_engine_id), and only then by its source address."""
+
+    #: host:port of the UDP listener (port 162 needs root or CAP_NET_BIND_SERVICE)
     listen: str = "0.0.0.0:162"
+    #: SNMP v1/v2c communities accepted; traps with another are refused and counted
     communities: list[SecretRef] = Field(default_factory=list)
+    #: SNMPv3 users accepted
     users: list[TrapUser] = Field(default_factory=list)
 
     @field_validator("listen")

@@ -13,14 +13,13 @@ from pathlib import Path
 
 from netmon.api import IcmpParams, Secret, SnmpParams, V3User
 from netmon.config.models import (
-    DeviceConfig,
-    IcmpConfig,
     KindDefaults,
     LinkKind,
     MainConfig,
     SnmpOverrides,
     V3UserConfig,
 )
+from netmon.config.site_models import DeviceConfig, IcmpConfig
 from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position, dotted
 from netmon.inventory import Device
 from netmon.schema import SecretError, SecretRef, read_secret

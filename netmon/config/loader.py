@@ -18,12 +18,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from netmon.api import streams
+from netmon.config import shards
 from netmon.config.devices import DeviceBuilder
-from netmon.config.models import (
-    LinkConfig,
-    MainConfig,
-    SiteFile,
-)
+from netmon.config.models import LogConfig, MainConfig
+from netmon.config.site_models import LinkConfig, SiteFile
 from netmon.config.topology import (
     Placed,
     check_links,
@@ -132,7 +130,7 @@ def load(
     if main is None:
         raise ConfigErrors(errors)
     if env:
-        main = _apply_env(main)
+        main = _apply_env(main, main_doc, errors)
     sections = _sections(main_doc, base, errors, secrets)
     files = _site_files(main, base)
     if not files:
@@ -159,6 +157,17 @@ def load(
             "references between files (uplinks, links) not checked until the errors above are fixed"
         )
         errors.append(main_doc.error(("inventory",), message, note=True))
+    if complete:
+        errors.extend(shards.check(main, main_doc, inventory))
+    # not an override of a key: it picks one of the shards (docs/configuration.md)
+    wanted = os.environ.get("NETMON_SHARD") if env else None
+    if wanted and not errors:
+        chosen = shards.pick(main.shards, wanted)
+        if chosen is None:
+            errors.append(main_doc.error(("shards",), shards.unknown(main.shards, wanted)))
+        else:
+            inventory = shards.select(inventory, chosen)
+            sections = shards.for_shard(sections, chosen)
     if errors:
         raise ConfigErrors(errors)
     return LoadedConfig(
@@ -210,8 +219,30 @@ def _display(file: Path) -> str:
         return str(file)
 
 
-def _apply_env(main: MainConfig) -> MainConfig:
-    env = EnvOverrides()
+def _apply_env(main: MainConfig, doc: MarkedDoc, errors: list[ConfigError]) -> MainConfig:
+    """NETMON_* overrides, validated like the keys they replace (a bad value is a config
+    error naming the variable, never a crash or a silently ignored value)."""
+    try:
+        env = EnvOverrides()
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            name = f"NETMON_{str(err['loc'][0]).upper()}"
+            errors.append(doc.error((), f"environment {name}: {err['msg']}"))
+        return main
+    # the strings are checked by the models of the keys they replace
+    checks = (
+        ("NETMON_LISTEN", env.listen, MainConfig, "listen"),
+        ("NETMON_LOG_LEVEL", env.log_level, LogConfig, "level"),
+    )
+    for name, value, model, key in checks:
+        if not value:
+            continue
+        try:
+            model.model_validate({key: value})
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                errors.append(doc.error((), f"environment {name}: {err['msg']}"))
+            return main
     update: dict[str, Any] = {}
     if env.listen:
         update["listen"] = env.listen

@@ -7,8 +7,6 @@ community string does not end up in git.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -39,18 +37,31 @@ class PrivProtocol(StrEnum):
 
 
 class V3Auth(Strict):
+    """SNMPv3 authentication: a protocol and its passphrase."""
+
+    #: authentication protocol (the same as the device's user has)
     protocol: AuthProtocol = AuthProtocol.sha256
+    #: the authentication passphrase
     key: SecretRef
 
 
 class V3Priv(Strict):
+    """SNMPv3 privacy (encryption): a protocol and its passphrase."""
+
+    #: encryption protocol (the same as the device's user has)
     protocol: PrivProtocol = PrivProtocol.aes128
+    #: the privacy (encryption) passphrase
     key: SecretRef
 
 
 class V3UserConfig(Strict):
+    """An SNMPv3 (USM) user: no auth is noAuthNoPriv, auth alone authNoPriv, both authPriv."""
+
+    #: user name, as configured on the device
     name: str = Field(min_length=1, max_length=32)
+    #: authentication; unset: noAuthNoPriv
     auth: V3Auth | None = None
+    #: encryption; needs auth (SNMPv3 has no noAuthPriv)
     priv: V3Priv | None = None
 
     @model_validator(mode="after")
@@ -72,21 +83,36 @@ def _version_text(value: Any) -> Any:
 class SnmpOverrides(Strict):
     """Per-device SNMP settings; anything left out comes from the defaults."""
 
+    #: SNMP version ("3" needs user, "1" and 2c need community)
     version: Annotated[SnmpVersionName | None, BeforeValidator(_version_text)] = None
+    #: community for SNMP v1 and v2c
     community: SecretRef | None = None
+    #: SNMPv3 user (version "3")
     user: V3UserConfig | None = None
+    #: how long to wait for each response before sending the request again
     timeout: Duration | None = None
+    #: how often a request that timed out is sent again
     retries: int | None = Field(default=None, ge=0, le=10)
+    #: rows asked for per GETBULK request; lower it for slow links or weak agents
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
 
 
 class SnmpDefaults(Strict):
+    """SNMP settings of every device that does not set its own."""
+
+    #: SNMP version ("3" needs user, "1" and 2c need community)
     version: Annotated[SnmpVersionName, BeforeValidator(_version_text)] = "2c"
+    #: community for SNMP v1 and v2c
     community: SecretRef | None = None
+    #: SNMPv3 user (version "3")
     user: V3UserConfig | None = None
+    #: UDP port of the SNMP agents (a device may set its own port)
     port: int = Field(default=161, ge=1, le=65535)
+    #: how long to wait for each response before sending the request again
     timeout: Duration = 2.0
+    #: how often a request that timed out is sent again
     retries: int = Field(default=1, ge=0, le=10)
+    #: rows asked for per GETBULK request; lower it for slow links or weak agents
     max_repetitions: int = Field(default=25, ge=1, le=200)
 
 
@@ -101,55 +127,118 @@ class LinkKind(StrEnum):
 class KindDefaults(Strict):
     """Settings for every device whose site hangs off a link of this kind (e.g. vsat)."""
 
+    #: poll period of these devices (instead of defaults.interval)
     interval: Duration | None = None
+    #: time limit of one whole poll of these devices (instead of defaults.deadline)
     deadline: Duration | None = None
+    #: SNMP settings of these devices; anything left out comes from defaults.snmp
     snmp: SnmpOverrides = SnmpOverrides()
 
 
 class Defaults(Strict):
+    """What every device gets unless its uplink kind or the device itself says otherwise."""
+
+    #: how often each device is polled
     interval: Duration = 60.0
+    #: a whole poll of a device (all its profiles) must end within this (at most the interval)
     deadline: Duration = 30.0
+    #: SNMP settings of every device
     snmp: SnmpDefaults = SnmpDefaults()
+    #: settings by the kind of the link to a site's first uplink; they win over the ones
+    #: above (a device's own settings win over them);
     #: e.g. vsat: {interval: 5m, deadline: 2m, snmp: {timeout: 5s, retries: 2}}
     by_uplink_kind: dict[LinkKind, KindDefaults] = Field(default_factory=dict)
+    #: at most this many rows of one SNMP table per device and poll; the rest are dropped
+    #: and counted (netmon_samples_dropped_total, reason label_cap)
     max_label_values: int = Field(default=4096, ge=1)
 
 
 class SchedulerConfig(Strict):
+    """How many polls run at once."""
+
+    #: polls running at the same time at most; the others wait their turn
     max_concurrency: int = Field(default=64, ge=1, le=10_000)
 
 
 class StatusConfig(Strict):
     """Site state: how long a new state must hold, and where it survives restarts."""
 
+    #: a site's new state is published only after it held this long (0: at once)
     hold: Delay = 30.0
+    #: site states are recomputed at least this often (and after every poll result)
     interval: Duration = 1.0
+    #: file of the site states, relative to the folder of netmon.yaml;
     #: saved atomically on every change and restored at start (None: not kept)
     state_file: str | None = None
 
 
 class HttpConfig(Strict):
+    """The HTTP server: the status page, /metrics, the API and /-/reload."""
+
+    #: accept POST /-/reload (off: reload with SIGHUP, e.g. systemctl reload netmon)
     reload_enabled: bool = False
 
 
 class LogConfig(Strict):
+    """Logging."""
+
+    #: the least severe messages written
     level: Literal["debug", "info", "warning", "error"] = "info"
+    #: json (one object per line), console (for people), auto: console on a terminal
     format: Literal["auto", "json", "console"] = "auto"
+
+
+class ShardConfig(Strict):
+    """One netmon instance's share of the province: whole kabupaten."""
+
+    #: the shard's name; an instance picks its shard with NETMON_SHARD or `run --shard`
+    name: Id
+    #: kabupaten (as the site files name them) whose sites this shard polls and exports
+    kabupaten: list[str] = Field(min_length=1)
+    #: MQTT: subscribe only where a named topic level takes these values, e.g.
+    #: {kabupaten: [berau, kutai-timur]} turns desa/{kabupaten}/{site}/... into
+    #: desa/berau/+/... and desa/kutai-timur/+/...; unset: the whole topic tree
+    #: (other shards' messages are then dropped and counted as other_shard)
+    mqtt_topics: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class MainConfig(Strict):
     """config/netmon.yaml"""
 
+    #: host:port of the HTTP server (the status page, /metrics, the API)
     listen: str = "127.0.0.1:9800"
+    #: the site files: globs relative to the folder of netmon.yaml (** matches any
+    #: subfolders); a single glob may be written as a string
     inventory: list[str] = Field(default_factory=lambda: ["sites/*.yaml"])
     defaults: Defaults = Defaults()
     scheduler: SchedulerConfig = SchedulerConfig()
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
     status: StatusConfig = StatusConfig()
+    #: split the province over several netmon instances (empty: one instance does all);
+    #: each kabupaten in exactly one shard; a shard also polls its sites' ancestors
+    #: (read-only: used for their status, never exported), see docs/operations.md
+    shards: list[ShardConfig] = Field(default_factory=list)
     #: streaming collectors' sections, validated by the collector's own model (see loader)
     mqtt: dict[str, Any] | None = None
     traps: dict[str, Any] | None = None
+
+    @field_validator("shards")
+    @classmethod
+    def _shards_disjoint(cls, value: list[ShardConfig]) -> list[ShardConfig]:
+        names: set[str] = set()
+        owner: dict[str, str] = {}
+        for shard in value:
+            if shard.name in names:
+                msg = f"duplicate shard name {shard.name!r}"
+                raise ValueError(msg)
+            names.add(shard.name)
+            for kab in shard.kabupaten:
+                if kab in owner:
+                    msg = f"kabupaten {kab!r} is in shards {owner[kab]!r} and {shard.name!r}"
+                    raise ValueError(msg)
+                owner[kab] = shard.name
+        return value
 
     @field_validator("inventory", mode="before")
     @classmethod
@@ -164,132 +253,3 @@ class MainConfig(Strict):
             msg = f"listen must be host:port, got {value!r}"
             raise ValueError(msg)
         return value
-
-
-class SiteKind(StrEnum):
-    village_office = "village_office"
-    puskesmas = "puskesmas"
-    school = "school"
-    public_area = "public_area"
-    gov_office = "gov_office"
-    pop = "pop"
-    noc = "noc"
-    isp = "isp"
-
-
-class Network(StrEnum):
-    public = "public"
-    intranet = "intranet"
-
-
-class Location(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-
-class Contact(Strict):
-    name: str
-    phone: str | None = None
-
-
-class Isp(Strict):
-    name: str
-    circuit_id: str | None = None
-
-
-class IcmpConfig(Strict):
-    count: int = Field(default=3, ge=1, le=100)
-    interval: Duration = 0.2
-    timeout: Duration = 1.0
-
-
-class DeviceConfig(Strict):
-    id: Id
-    address: str
-    port: int | None = Field(default=None, ge=1, le=65535)
-    #: SNMP profiles; [] for a device that is only probed (VSAT modem, CCTV, ISP CPE)
-    profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"])
-    #: an ICMP heartbeat between SNMP polls (true, or {count, interval, timeout})
-    icmp: IcmpConfig | bool = False
-    #: SNMPv3 engine id (hex) of its traps: maps them even behind NAT
-    trap_engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
-    interval: Duration | None = None
-    deadline: Duration | None = None
-    snmp: SnmpOverrides = SnmpOverrides()
-
-    @model_validator(mode="after")
-    def _watched(self) -> DeviceConfig:
-        if not self.profiles and self.icmp is False:
-            msg = "a device needs SNMP profiles or icmp (or both)"
-            raise ValueError(msg)
-        return self
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            msg = f"not an IP address: {value!r}"
-            raise ValueError(msg) from None
-        return value
-
-
-class SiteConfig(Strict):
-    id: Id
-    name: str = Field(min_length=1)
-    kind: SiteKind
-    kecamatan: str | None = None
-    network: Network = Network.public
-    location: Location | None = None
-    uplinks: list[Id] = Field(default_factory=list)
-    uplink: Id | None = None
-    contact: Contact | None = None
-    isp: Isp | None = None
-    maintenance: bool = False
-    devices: list[DeviceConfig] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _one_uplink_form(self) -> SiteConfig:
-        if self.uplink is not None and self.uplinks:
-            msg = "give uplink (one parent) or uplinks (a list), not both"
-            raise ValueError(msg)
-        return self
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        return (self.uplink,) if self.uplink else tuple(self.uplinks)
-
-
-# ifnames may hold spaces and slashes: Huawei calls a port "GPON 0/1/0"
-_ENDPOINT = re.compile(r"^([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*):(\S.*)$")
-
-
-class LinkConfig(Strict):
-    id: Id
-    kind: LinkKind
-    a: str
-    b: str
-
-    @field_validator("a", "b")
-    @classmethod
-    def _endpoint(cls, value: str) -> str:
-        if not _ENDPOINT.match(value):
-            msg = f"endpoint must be site/device:ifname, got {value!r}"
-            raise ValueError(msg)
-        return value
-
-    @staticmethod
-    def split(endpoint: str) -> tuple[str, str, str]:
-        match = _ENDPOINT.match(endpoint)
-        assert match is not None  # validated above
-        return match.group(1), match.group(2), match.group(3)
-
-
-class SiteFile(Strict):
-    """config/sites/<kabupaten>.yaml"""
-
-    kabupaten: str = Field(min_length=1)
-    timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = "Asia/Makassar"
-    sites: list[SiteConfig] = Field(default_factory=list)
-    links: list[LinkConfig] = Field(default_factory=list)

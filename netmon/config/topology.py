@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netmon.config.models import LinkConfig, SiteConfig
+from netmon.config.site_models import LinkConfig, SiteConfig
 from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey
 from netmon.inventory import Link, LinkEnd
 

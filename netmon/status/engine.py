@@ -170,10 +170,13 @@ class StatusEngine:
         return sid
 
     def outages(self) -> dict[str, list[str]]:
-        """root -> sites it takes down (itself first), for roots that are down."""
+        """root -> sites it takes down (itself first), for roots that are down.
+
+        A shard counts only its own sites (the root may be a read-only ancestor):
+        summed over the shards, netmon_outage_sites is the whole outage."""
         out: dict[str, list[str]] = {}
         for sid, state in self.published.items():
-            if state.failed:
+            if state.failed and self.inventory.exported(sid):
                 out.setdefault(self.root(sid), []).append(sid)
         return {
             root: sorted(sites, key=lambda s: (s != root, s))

@@ -82,7 +82,7 @@ def _site_labels(site: Site) -> Labels:
 def render(engine: StatusEngine) -> str:
     inv = engine.inventory
     samples: list[Sample] = []
-    for sid, site in inv.sites.items():
+    for sid, site in inv.exported_sites.items():
         state = engine.published[sid]
         base = (("site", sid),)
         samples.append(Sample("netmon_site_info", _site_labels(site), 1.0))
@@ -101,6 +101,8 @@ def render(engine: StatusEngine) -> str:
     for root, sites in engine.outages().items():
         samples.append(Sample("netmon_outage_sites", (("root", root),), float(len(sites))))
     for link in inv.links.values():
+        if not (inv.exported(link.a.site) or inv.exported(link.b.site)):
+            continue  # between two read-only ancestors: another shard exports it
         labels = (
             ("link", link.id),
             ("kind", link.kind),

@@ -221,6 +221,36 @@ def test_env_overrides_daemon_settings(tmp_path: Path, monkeypatch: pytest.Monke
     assert config.main.http.reload_enabled is True
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NETMON_RELOAD_ENABLED", "bogus", "environment NETMON_RELOAD_ENABLED: Input should be"),
+        ("NETMON_LOG_LEVEL", "verbose", "environment NETMON_LOG_LEVEL: Input should be 'debug'"),
+        ("NETMON_LISTEN", "nope", "environment NETMON_LISTEN: Value error, listen must be"),
+    ],
+)
+def test_a_bad_environment_override_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    found = errors_of(write(tmp_path, kutim=GOOD_SITES))
+    assert len(found) == 1
+    assert message in found[0]
+
+
+def test_trap_user_encryption_needs_protocol_and_key_together() -> None:
+    from pydantic import ValidationError
+
+    from collectors.trap.config import TrapUser
+
+    user = {"name": "u", "auth_key": {"env": "K"}, "engine_ids": ["0x8000000001020304"]}
+    with pytest.raises(ValidationError, match="priv_protocol and priv_key together"):
+        TrapUser.model_validate({**user, "priv_protocol": "aes128"})
+    with pytest.raises(ValidationError, match="priv_protocol and priv_key together"):
+        TrapUser.model_validate({**user, "priv_key": {"env": "P"}})
+    assert TrapUser.model_validate(user).priv_protocol is None
+
+
 def test_v3_user_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTHK", "authkey123")
     monkeypatch.setenv("PRIVK", "privkey123")
@@ -321,7 +351,7 @@ def test_check_without_secrets_validates_the_layout(
 def test_the_collector_sample_is_a_valid_site_file() -> None:
     import yaml
 
-    from netmon.config.models import SiteFile
+    from netmon.config.site_models import SiteFile
 
     data = yaml.safe_load((ROOT / "collectors/snmp/sample.yaml").read_text())
     model = SiteFile.model_validate(data)

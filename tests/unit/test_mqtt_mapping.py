@@ -168,6 +168,17 @@ def test_rejected_messages_change_nothing(topic: str, payload: bytes, result: st
     assert "netmon_power" not in store.render(now=clock.now)
 
 
+def test_another_shards_site_is_not_an_error() -> None:
+    config = MqttConfig.model_validate({"subscriptions": [POWER]})
+    store = Store()
+    sources = Sources(
+        config, store, SITES.__contains__, Clock(), elsewhere={"desa-zz"}.__contains__
+    )
+    assert sources.handle("desa/kutim/desa-zz/power/mppt", power(1, 1.8e9))[0] == "other_shard"
+    assert sources.handle("desa/kutim/desa-yy/power/mppt", power(1, 1.8e9))[0] == "unknown_site"
+    assert "netmon_power" not in store.render()
+
+
 def test_repeats_are_dropped_by_sequence_and_by_time() -> None:
     sources, _store, clock = make()
     topic = "desa/kutim/desa-a/power/mppt"

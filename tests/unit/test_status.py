@@ -9,29 +9,18 @@ from netmon.inventory import Device, Inventory, Link, LinkEnd, Site
 from netmon.status.engine import SiteState, StatusEngine
 from netmon.status.view import load, outages_json, render, save
 from netmon.store import Store
-from tests.helpers import parse_exposition, values
+from tests.helpers import make_site, parse_exposition, values
 
 
 def site(sid: str, uplinks: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> Site:
-    return Site(
-        id=sid,
+    return make_site(
+        sid,
         name=sid.title(),
-        kind="village_office",
-        kabupaten="Berau",
         kecamatan="K",
-        network="public",
-        timezone="Asia/Makassar",
         lat=2.1,
         lon=117.5,
         uplinks=uplinks,
-        uplink_kind="fiber" if uplinks else "",
-        maintenance=False,
-        contact_name="",
-        contact_phone="",
-        isp_name="",
-        isp_circuit="",
         devices=devices or (f"rtr-{sid}",),
-        source="t.yaml",
     )
 
 

@@ -1,0 +1,203 @@
+"""The site files as admins write them (config/sites/*.yaml): sites, devices, links.
+
+Strict and frozen like the rest of the configuration (netmon/config/models.py holds
+netmon.yaml's models): unknown keys are errors, secrets are references.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from netmon.config.models import (
+    LinkKind,
+    SnmpOverrides,
+)
+from netmon.schema import Duration, Id, Strict
+
+
+class SiteKind(StrEnum):
+    village_office = "village_office"
+    puskesmas = "puskesmas"
+    school = "school"
+    public_area = "public_area"
+    gov_office = "gov_office"
+    pop = "pop"
+    noc = "noc"
+    isp = "isp"
+
+
+class Network(StrEnum):
+    public = "public"
+    intranet = "intranet"
+
+
+class Location(Strict):
+    """Where the site is (WGS 84), for the map in alerts and the status page."""
+
+    #: latitude in decimal degrees (south is negative)
+    lat: float = Field(ge=-90, le=90)
+    #: longitude in decimal degrees (east is positive)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Contact(Strict):
+    """The person technicians call about the site (shown in alerts)."""
+
+    #: name and role of the contact person
+    name: str
+    #: phone number, with the country code
+    phone: str | None = None
+
+
+class Isp(Strict):
+    """The site's provider and circuit (shown in alerts)."""
+
+    #: the provider's name
+    name: str
+    #: the provider's circuit id, to quote when reporting a fault
+    circuit_id: str | None = None
+
+
+class IcmpConfig(Strict):
+    """ICMP echo heartbeat: count echoes, interval apart, each waiting up to timeout."""
+
+    #: echo requests per probe
+    count: int = Field(default=3, ge=1, le=100)
+    #: time between the echoes of one probe
+    interval: Duration = 0.2
+    #: how long to wait for each reply
+    timeout: Duration = 1.0
+
+
+class DeviceConfig(Strict):
+    """A device netmon polls (SNMP) or probes (ICMP)."""
+
+    #: unique across all site files; the device label of its series
+    id: Id
+    #: IP address (IPv4 or IPv6) it is polled at
+    address: str
+    #: SNMP UDP port when not defaults.snmp.port (e.g. a router's port forward to a modem)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: SNMP profiles; [] for a device that is only probed (VSAT modem, CCTV, ISP CPE)
+    profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"])
+    #: an ICMP heartbeat between SNMP polls (true, or {count, interval, timeout})
+    icmp: IcmpConfig | bool = False
+    #: SNMPv3 engine id (hex) of its traps: maps them even behind NAT
+    trap_engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
+    #: poll period of this device (instead of its uplink kind's or defaults.interval)
+    interval: Duration | None = None
+    #: time limit of one whole poll of this device
+    deadline: Duration | None = None
+    #: this device's SNMP settings; anything left out comes from its uplink kind's,
+    #: then from defaults.snmp
+    snmp: SnmpOverrides = SnmpOverrides()
+
+    @model_validator(mode="after")
+    def _watched(self) -> DeviceConfig:
+        if not self.profiles and self.icmp is False:
+            msg = "a device needs SNMP profiles or icmp (or both)"
+            raise ValueError(msg)
+        return self
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            msg = f"not an IP address: {value!r}"
+            raise ValueError(msg) from None
+        return value
+
+
+class SiteConfig(Strict):
+    """A site: one place and its devices."""
+
+    #: unique across all site files; the site label of every series
+    id: Id
+    #: full name, as alerts and the status page show it
+    name: str = Field(min_length=1)
+    #: what the site is; isp: a provider as a pseudo-site with its own probe targets
+    kind: SiteKind
+    #: the district (kecamatan), shown in alerts
+    kecamatan: str | None = None
+    #: public internet access or the closed government intranet
+    network: Network = Network.public
+    location: Location | None = None
+    #: sites this site's traffic goes through, primary first (none for the NOC); any
+    #: working path keeps it reachable, on a backup path it is degraded
+    uplinks: list[Id] = Field(default_factory=list)
+    #: a single uplink, instead of uplinks (not both)
+    uplink: Id | None = None
+    contact: Contact | None = None
+    isp: Isp | None = None
+    #: in maintenance: no site alerts, and left out of the SLA figures
+    maintenance: bool = False
+    #: the devices netmon polls or probes at this site
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_uplink_form(self) -> SiteConfig:
+        if self.uplink is not None and self.uplinks:
+            msg = "give uplink (one parent) or uplinks (a list), not both"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return (self.uplink,) if self.uplink else tuple(self.uplinks)
+
+
+# ifnames may hold spaces and slashes: Huawei calls a port "GPON 0/1/0"
+_ENDPOINT = re.compile(r"^([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*):(\S.*)$")
+
+
+class LinkConfig(Strict):
+    """A link between two devices' interfaces; the sites may be in different files."""
+
+    #: unique across all site files; the link label of netmon_link_info
+    id: Id
+    #: the medium; a site's uplink kind is the kind of the link to its first uplink
+    kind: LinkKind
+    #: one end, written site/device:ifname with the interface name as the device reports
+    #: it (spaces and slashes allowed: pop-a/olt-a:GPON 0/1/0)
+    a: str
+    #: the other end, written like a
+    b: str
+
+    @field_validator("a", "b")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if not _ENDPOINT.match(value):
+            msg = f"endpoint must be site/device:ifname, got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @staticmethod
+    def split(endpoint: str) -> tuple[str, str, str]:
+        match = _ENDPOINT.match(endpoint)
+        assert match is not None  # validated above
+        return match.group(1), match.group(2), match.group(3)
+
+
+class SiteFile(Strict):
+    """config/sites/<kabupaten>.yaml"""
+
+    #: the kabupaten or kota, shown in alerts (the kabupaten label)
+    kabupaten: str = Field(min_length=1)
+    #: local time of these sites in alerts and for SLA days: Asia/Jakarta is WIB (UTC+7),
+    #: Asia/Makassar WITA (UTC+8), Asia/Jayapura WIT (UTC+9)
+    timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = "Asia/Makassar"
+    #: the sites of this kabupaten or kota
+    sites: list[SiteConfig] = Field(default_factory=list)
+    #: links between devices; one end may be a site of another file
+    links: list[LinkConfig] = Field(default_factory=list)
