@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import icmplib
@@ -35,6 +36,37 @@ META = (
 )
 
 
+CAP_NET_RAW = 13  # linux/capability.h
+
+
+def can_open_raw_sockets() -> bool:
+    """Root, or CAP_NET_RAW in the effective set (the systemd unit's dynamic user)."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
+    return False
+
+
+def icmp_available() -> bool:
+    """Whether this process can probe at all: raw sockets, or ICMP datagram sockets that
+    net.ipv4.ping_group_range allows its group (Debian's default allows nobody)."""
+    if can_open_raw_sockets():
+        return True
+    try:
+        low, high = (
+            int(v) for v in Path("/proc/sys/net/ipv4/ping_group_range").read_text().split()
+        )
+    except (OSError, ValueError):
+        return False
+    return low <= os.getgid() <= high
+
+
 class IcmpCollector:
     """Polls with icmplib. Unprivileged ICMP sockets where the kernel allows them
     (net.ipv4.ping_group_range), raw sockets otherwise (root or CAP_NET_RAW)."""
@@ -42,7 +74,7 @@ class IcmpCollector:
     kind = "icmp"
 
     def __init__(self, privileged: bool | None = None) -> None:
-        self.privileged = os.geteuid() == 0 if privileged is None else privileged
+        self.privileged = can_open_raw_sockets() if privileged is None else privileged
 
     def metadata(self) -> Sequence[MetricMeta]:
         return META

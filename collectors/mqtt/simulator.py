@@ -92,9 +92,11 @@ def make_sites(sites: Sequence[tuple[str, str]], seed: int = 7) -> list[SitePowe
                 site=site,
                 kabupaten=kabupaten,
                 panel_watts=rng.choice([200.0, 300.0, 450.0]),
-                battery_wh=rng.choice([1200.0, 2400.0]),
-                load_watts=rng.uniform(25, 60),
-                soc=rng.uniform(0.5, 0.95),
+                # sized for a night (12 h x 45 W < 60 % of 2400 Wh): only the script's
+                # victim, whose load grows, runs flat
+                battery_wh=rng.choice([2400.0, 3600.0]),
+                load_watts=rng.uniform(25, 45),
+                soc=rng.uniform(0.6, 0.95),
                 grid_available=grid,
                 on_grid=grid,
             )
@@ -132,6 +134,10 @@ class TelemetrySimulator:
         self.on_dead = on_dead
         self._agents: dict[str, asyncio.Task[None]] = {}
         self._queues: dict[str, asyncio.Queue[bytes | None]] = {}
+        #: set while the site's uplink works: its agent can reach the broker
+        self._online = {site.site: asyncio.Event() for site in self.sites}
+        for event in self._online.values():
+            event.set()
 
     def site(self, name: str) -> SitePower:
         return next(s for s in self.sites if s.site == name)
@@ -141,6 +147,20 @@ class TelemetrySimulator:
         site = self.site(name)
         site.grid_available = site.on_grid = False
         site.drain_factor = drain
+
+    def isolate(self, names: Sequence[str]) -> None:
+        """Scripted incident: the sites' uplink is gone; their agents lose the broker
+        (it publishes their wills) and wait, still measuring, until reconnect()."""
+        for name in names:
+            if name in self._online and self._online[name].is_set():
+                self._online[name].clear()
+                if name in self._queues:
+                    self._queues[name].put_nowait(None)
+
+    def reconnect(self, names: Sequence[str]) -> None:
+        for name in names:
+            if name in self._online:
+                self._online[name].set()
 
     async def run(self, duration: float | None = None) -> None:
         for site in self.sites:
@@ -159,7 +179,8 @@ class TelemetrySimulator:
                     payload = site.payload(now) if site.alive else None
                     if payload is None and self.on_dead is not None:
                         self.on_dead(site.site)
-                    self._queues[site.site].put_nowait(payload)
+                    if payload is None or self._online[site.site].is_set():
+                        self._queues[site.site].put_nowait(payload)
                 await asyncio.sleep(self.interval)  # the telemetry period itself, not a sync
         finally:
             for task in self._agents.values():
@@ -177,6 +198,7 @@ class TelemetrySimulator:
         base = f"desa/{site.kabupaten}/{site.site}"
         will = aiomqtt.Will(f"{base}/status", b"offline", qos=1, retain=True)
         while site.alive:
+            await self._online[site.site].wait()  # cut off: no way to the broker
             try:
                 async with aiomqtt.Client(
                     self.host, self.port, identifier=f"agent-{site.site}", will=will, keepalive=10

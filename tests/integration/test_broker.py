@@ -39,16 +39,9 @@ from aiomqtt.exceptions import MqttConnectError  # not re-exported by aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from collectors.mqtt.broker import (
-    Mosquitto,
-    TlsFiles,
-    broker_config,
-    deploy_config,
-    make_tls,
-    start_mosquitto,
-    write_acl,
-    write_password_file,
-)
+from collectors.mqtt.broker import Mosquitto, start_mosquitto
+from collectors.mqtt.broker_config import broker_config, deploy_config
+from collectors.mqtt.broker_files import TlsFiles, make_tls, write_acl, write_password_file
 from netmon.simulate import free_tcp_port
 from tests.helpers import ROOT
 
