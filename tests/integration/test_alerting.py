@@ -79,7 +79,7 @@ def test_amtool_accepts_the_alertmanager_config() -> None:
     result = tool("amtool", "check-config", str(ALERTMANAGER / "alertmanager.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 templates" in result.stdout
-    assert "3 inhibit rules" in result.stdout
+    assert "4 inhibit rules" in result.stdout
 
 
 def test_no_secret_is_inline_in_the_alertmanager_config() -> None:
@@ -371,6 +371,59 @@ async def test_one_cut_is_one_page_and_unrelated_outages_still_page(
     assert "Affected sites: 200 behind it (201 including this one)" in english
     subject = await asyncio.to_thread(render_template, "netmon.subject.id", data)
     assert subject.startswith("[netmon] GANGGUAN: UPLINK PUTUS: POP Sangkulirang")
+
+
+async def test_a_stale_shard_holds_back_only_its_own_sites(am_setup: AlertmanagerSetup) -> None:
+    """MonitoringStale of netmon-0 suppresses the site alerts netmon-0 exports; netmon-1's
+    still page. Without any netmon target (no instance) everything is held back."""
+
+    def on(alert: dict[str, Any], instance: str) -> dict[str, Any]:
+        return {**alert, "labels": {**alert["labels"], "instance": instance}}
+
+    stale = {
+        "labels": {
+            "alertname": "MonitoringStale",
+            "severity": "noc",
+            "stale": "scrape",
+            "job": "netmon",
+            "instance": "netmon-0:9800",
+        },
+        "annotations": {"summary": "Pemantauan terhenti: netmon netmon-0:9800"},
+    }
+    mine = on(site_alert("SiteDown", "desa-a", "desa-a", "Kantor Desa A"), "netmon-0:9800")
+    other = on(site_alert("SiteDown", "desa-b", "desa-b", "Kantor Desa B"), "netmon-1:9800")
+    async with (
+        fake_receivers(am_setup.hook_port),
+        running_alertmanager(am_setup) as url,
+        aiohttp.ClientSession() as http,
+    ):
+
+        async def states() -> dict[str, str]:
+            async with http.get(f"{url}/api/v2/alerts") as resp:
+                body: list[dict[str, Any]] = await resp.json()
+            return {a["labels"].get("site", "stale"): a["status"]["state"] for a in body}
+
+        async with http.post(f"{url}/api/v2/alerts", json=[stale, mine, other]) as resp:
+            assert resp.status == 200, await resp.text()
+
+        async def settled() -> bool:
+            return await states() == {
+                "stale": "active",
+                "desa-a": "suppressed",
+                "desa-b": "active",
+            }
+
+        await async_wait_for(settled, within=10, what="netmon-0's site held back, netmon-1's not")
+
+        absent = {**stale, "labels": {k: v for k, v in stale["labels"].items() if k != "instance"}}
+        async with http.post(f"{url}/api/v2/alerts", json=[absent]) as resp:
+            assert resp.status == 200, await resp.text()
+
+        async def all_held() -> bool:
+            got = await states()
+            return got.get("desa-a") == got.get("desa-b") == "suppressed"
+
+        await async_wait_for(all_held, within=10, what="no netmon at all: every site held")
 
 
 def test_local_time_falls_back_to_the_alert_start_in_the_site_zone(tmp_path: Path) -> None:
