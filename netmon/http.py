@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from netmon.daemon import Daemon
+from netmon.status import page as status_page
 from netmon.status import view as status_view
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
@@ -86,7 +87,7 @@ async def sites(request: web.Request) -> web.Response:
     status = request.query.get("status")
     data = [
         status_view.site_json(inv, daemon.status, sid)
-        for sid, site in sorted(inv.sites.items())
+        for sid, site in sorted(inv.exported_sites.items())
         if (kabupaten is None or site.kabupaten == kabupaten)
         and (status is None or daemon.status.published[sid].status == status)
     ]
@@ -100,9 +101,15 @@ async def outages(request: web.Request) -> web.Response:
     return web.json_response({"status": "success", "data": data})
 
 
+async def index(request: web.Request) -> web.Response:
+    """The status page (HTML, no JavaScript); HEAD too."""
+    return status_page.respond(request, request.app[DAEMON])
+
+
 def make_app(daemon: Daemon) -> web.Application:
     app = web.Application()
     app[DAEMON] = daemon
+    app.router.add_get("/", index)  # add_get serves HEAD as well
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
