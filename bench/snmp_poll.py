@@ -159,14 +159,9 @@ def _sample_value(text: str, name: str) -> float | None:
 
 
 def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+    from netmon.simulate import stop_process
+
+    stop_process(proc, grace=5)
 
 
 def _raise_on_sigterm() -> None:

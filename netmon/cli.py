@@ -17,6 +17,9 @@ from netmon import logging as nlog
 from netmon.api import Secret, V3User
 from netmon.config import ConfigErrors, load
 
+#: --log-level/--log-format as given (None: not given), for serve() to weigh against the config
+_LOG_FROM_CLI: dict[str, str | None] = {}
+
 
 def _profiles() -> dict[str, str]:
     import collectors  # noqa: F401 - registers collectors
@@ -45,6 +48,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  {'kabupaten':<{width}}  sites  devices")
     for kabupaten, (sites, devices) in inv.summary().items():
         print(f"  {kabupaten:<{width}}  {sites:>5}  {devices:>7}")
+    if inv.owned is not None:
+        print(
+            f"shard {inv.shard} (NETMON_SHARD): exports {len(inv.owned)} sites, polls "
+            f"{len(inv.sites) - len(inv.owned)} ancestor site(s) read-only, leaves "
+            f"{len(inv.elsewhere)} to the other shards"
+        )
+    else:
+        summary = inv.summary()
+        for shard in config.main.shards:
+            sites = sum(summary.get(k, (0, 0))[0] for k in shard.kabupaten)
+            devices = sum(summary.get(k, (0, 0))[1] for k in shard.kabupaten)
+            print(f"shard {shard.name}: {sites} sites, {devices} devices")
     for name, section in config.sections.items():
         subs = getattr(section, "subscriptions", [])
         print(f"{name}: {len(subs)} subscriptions ({', '.join(s.name for s in subs)})")
@@ -75,6 +90,11 @@ async def serve(
         for error in exc.errors:
             log.error("config error", error=str(error))
         return 1
+    # the config's log section, unless the command line said otherwise
+    nlog.configure(
+        _LOG_FROM_CLI.get("level") or config.main.log.level,
+        _LOG_FROM_CLI.get("format") or config.main.log.format,
+    )
     host, _, port = (listen or config.main.listen).rpartition(":")
     runner = web.AppRunner(make_app(daemon), access_log=None)
     await runner.setup()
@@ -105,6 +125,8 @@ async def serve(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.shard:
+        os.environ["NETMON_SHARD"] = args.shard  # read with the config, also on reload
     return asyncio.run(serve(args.config, args.listen))
 
 
@@ -189,7 +211,17 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reference(_args: argparse.Namespace) -> int:
+def cmd_reference(args: argparse.Namespace) -> int:
+    if args.what == "config":
+        from netmon.configref import render
+
+        sys.stdout.write(render())
+        return 0
+    if args.what == "alerts":
+        from netmon.alertref import alert_reference
+
+        sys.stdout.write(alert_reference())
+        return 0
     from netmon.reference import metric_reference
 
     sys.stdout.write(metric_reference())
@@ -203,13 +235,23 @@ def cmd_profiles(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from netmon.demo import run_demo
+    from netmon.demo import Options, run_demo
 
-    if args.sites < 4:
-        print("--sites must be at least 4 (the NOC and a POP per kabupaten)", file=sys.stderr)
+    if args.sites < 16:
+        print("--sites must be at least 16 (the NOC, 5 POPs and their villages)", file=sys.stderr)
         return 2
     return run_demo(
-        sites=args.sites, duration=args.duration, listen=args.listen, interval=args.interval
+        Options(
+            sites=args.sites,
+            duration=args.duration,
+            listen=args.listen,
+            interval=args.interval,
+            speed=args.speed,
+            prometheus_port=args.prometheus_port,
+            alertmanager_port=args.alertmanager_port,
+            alerting=not args.no_alerting,
+            broker=args.broker,
+        )
     )
 
 
@@ -218,10 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netmon {__version__}")
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("NETMON_LOG_LEVEL", "info"),
+        default=None,
         choices=["debug", "info", "warning", "error"],
+        help="default: $NETMON_LOG_LEVEL, else the config's log.level, else info",
     )
-    parser.add_argument("--log-format", default="auto", choices=["auto", "json", "console"])
+    parser.add_argument(
+        "--log-format",
+        default=None,
+        choices=["auto", "json", "console"],
+        help="default: the config's log.format, else auto",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="validate the config and print a summary")
@@ -236,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("-c", "--config", default="config/netmon.yaml")
     run.add_argument("--listen", help="host:port, overrides the config")
+    run.add_argument(
+        "--shard",
+        help="run this shard of the config's shards: name, index or pod name (NETMON_SHARD)",
+    )
     run.set_defaults(func=cmd_run)
 
     poll = sub.add_parser("poll", help="poll one device once and print its metrics")
@@ -268,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll.set_defaults(func=cmd_poll)
 
     demo = sub.add_parser("demo", help="a simulated province monitored end to end")
-    demo.add_argument("--sites", type=int, default=60, help="sites in all (at least 4)")
+    demo.add_argument("--sites", type=int, default=200, help="sites in all (at least 16)")
     demo.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     demo.add_argument("--listen", default="127.0.0.1:9800")
     demo.add_argument("--interval", type=float, default=30.0, help="SNMP poll interval, s")
@@ -278,19 +330,47 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="simulated seconds per real second for the solar/battery telemetry",
     )
+    demo.add_argument("--prometheus-port", type=int, default=9090, help="0 or busy: any free port")
+    demo.add_argument(
+        "--alertmanager-port", type=int, default=9093, help="0 or busy: any free port"
+    )
+    demo.add_argument(
+        "--no-alerting", action="store_true", help="do not start Prometheus and Alertmanager"
+    )
+    demo.add_argument(
+        "--broker",
+        choices=["auto", "mosquitto", "embedded", "none"],
+        default="auto",
+        help="MQTT broker: mosquitto when installed, else the embedded amqtt (auto)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     profiles = sub.add_parser("profiles", help="list the SNMP profiles")
     profiles.set_defaults(func=cmd_profiles)
 
-    reference = sub.add_parser("reference", help="print the metric reference (docs/metrics.md)")
+    reference = sub.add_parser(
+        "reference",
+        help="print the metric reference (docs/metrics.md) or the configuration reference",
+    )
+    reference.add_argument(
+        "what",
+        nargs="?",
+        default="metrics",
+        choices=["metrics", "config", "alerts"],
+        help="metrics: docs/metrics.md; config: docs/configuration.md; alerts: docs/alerts.md",
+    )
     reference.set_defaults(func=cmd_reference)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    nlog.configure(args.log_level, args.log_format)
+    env_level = os.environ.get("NETMON_LOG_LEVEL", "").lower()
+    if args.log_level is None and env_level not in ("", "debug", "info", "warning", "error"):
+        print(f"NETMON_LOG_LEVEL={env_level!r} is not a log level", file=sys.stderr)
+        return 2
+    _LOG_FROM_CLI.update(level=args.log_level, format=args.log_format)
+    nlog.configure(args.log_level or env_level or "info", args.log_format or "auto")
     code: int = args.func(args)
     return code
 

@@ -24,6 +24,38 @@ from typing import cast
 RECORDINGS_ENV = "NETMON_RECORDINGS"
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
+    """SIGTERM, ``grace`` seconds to exit, then SIGKILL; never waits unbounded."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def poll_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``condition`` until true or the deadline: readiness checks, never a fixed wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def tcp_accepts(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port`` (a connection is accepted)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -75,13 +107,7 @@ class SnmpSim:
         return (self.workdir / "snmpsim.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> SnmpSim:
@@ -122,11 +148,13 @@ def start_snmpsim(
     port: int | None = None,
     extra: dict[str, str] | None = None,
     timeout: float = 60.0,
+    quiet: bool = False,
 ) -> SnmpSim:
     """Start snmpsim on 127.0.0.1 with copies of the recordings; wait until it listens.
 
     ``extra`` adds recordings by community name -> file text (tests use it for
-    hostile agents).
+    hostile agents). ``quiet`` logs errors only: at its default level snmpsim
+    writes every request and answer to its log, which halves what it can serve.
     """
     port = port or free_udp_port()
     workdir = Path(tempfile.mkdtemp(prefix="netmon-snmpsim-"))
@@ -149,10 +177,12 @@ def start_snmpsim(
         f"--cache-dir={cache}",
         f"--agent-udpv4-endpoint=127.0.0.1:{port}",
     ]
+    if quiet:
+        cmd.append("--log-level=error")
     if os.geteuid() == 0:
         cmd += ["--process-user=nobody", "--process-group=nogroup"]
-    logfile = (workdir / "snmpsim.log").open("wb")
-    process = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=workdir)
+    with (workdir / "snmpsim.log").open("wb") as logfile:  # the child keeps its own copy
+        process = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=workdir)
     sim = SnmpSim(port, workdir, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,7 +191,7 @@ def start_snmpsim(
             sim.stop()
             msg = f"snmpsim exited with {process.returncode}:\n{log[-2000:]}"
             raise RuntimeError(msg)
-        if "Listening at" in sim.log and _answers(port, communities, deadline):
+        if (quiet or "Listening at" in sim.log) and _answers(port, communities, deadline):
             return sim
         time.sleep(0.05)  # polling for readiness, bounded by the deadline
     sim.stop()
@@ -182,6 +212,11 @@ class UdpRelay(asyncio.DatagramProtocol):
         self.requests = 0
         self.transport: asyncio.DatagramTransport | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        #: (old, new): requests carry ``new`` instead of ``old``, answers the reverse; the
+        #: demo moves a device to another recording this way (same length: no re-encoding)
+        self.swap: tuple[bytes, bytes] | None = None
+        #: while set, every request is dropped (the demo's fibre cut or flat battery)
+        self.dark = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # the selector UDP transport is not an instance of the DatagramTransport ABC
@@ -189,7 +224,11 @@ class UdpRelay(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.requests += 1
+        if self.dark:
+            return
         fate = self.fate(self.requests)
+        if self.swap is not None:
+            data = data.replace(self.swap[0], self.swap[1], 1)
         if fate == "drop":
             return
         if fate == "garbage":
@@ -215,6 +254,8 @@ class UdpRelay(asyncio.DatagramProtocol):
             answer = await asyncio.wait_for(reply, 5)
             if delay:
                 await asyncio.sleep(delay)  # the fault itself: an answer that arrives late
+            if self.swap is not None:
+                answer = answer.replace(self.swap[1], self.swap[0], 1)
             assert self.transport is not None
             self.transport.sendto(answer, client)
         finally:

@@ -14,6 +14,12 @@ command -v prometheus-snmp-exporter >/dev/null || need_apt+=(prometheus-snmp-exp
 command -v amtool >/dev/null || need_apt+=(prometheus-alertmanager)
 command -v mosquitto >/dev/null || need_apt+=(mosquitto)
 command -v ip >/dev/null || need_apt+=(iproute2)
+# the status page test drives a real headless browser
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# the deploy file checks: systemd-analyze verify/security on the unit, setpriv for its capabilities
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+command -v setpriv >/dev/null || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need_apt[*]}" >&2
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

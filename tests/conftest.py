@@ -1,4 +1,4 @@
-"""Fixtures that start real agents: snmpsim with the recordings, net-snmp snmpd."""
+"""Fixtures that start real agents: snmpsim with the recordings, net-snmp snmpd, the demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from netmon.simulate import SnmpSim, free_udp_port, recordings_dir, start_snmpsim
+from tests.demo_harness import DemoStack, session_demo
 
 #: a community that must never show up in logs, metrics, /api output or errors
 SECRET_COMMUNITY = "s3cr3t-Zq9xK"
@@ -20,6 +21,14 @@ def snmpsim() -> Iterator[SnmpSim]:
     routeros = (recordings_dir() / "routeros.snmprec").read_text()
     with start_snmpsim(extra={SECRET_COMMUNITY: routeros}) as sim:
         yield sim
+
+
+@pytest.fixture(scope="session")
+def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    """`netmon demo` with Prometheus and Alertmanager, shared by the tests that need it:
+    attributes netmon, prometheus, alertmanager (base URLs) and plan (the incidents)."""
+    with session_demo(tmp_path_factory.mktemp("demo")) as stack:
+        yield stack
 
 
 @pytest.fixture

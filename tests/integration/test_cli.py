@@ -1,4 +1,4 @@
-"""The netmon command as a user runs it: check, poll, run with SIGHUP, demo."""
+"""The netmon command as a user runs it: check, poll, run with SIGHUP (demo: test_demo)."""
 
 from __future__ import annotations
 
@@ -178,57 +178,3 @@ def test_run_reloads_on_sighup_and_stops_on_sigterm(tmp_path: Path, snmpsim: Snm
     assert "config reloaded" in events
     assert events[-1] == "stopping"
     assert SECRET_COMMUNITY not in stderr
-
-
-def test_demo_runs_a_simulated_province_and_stops_by_itself() -> None:
-    port = free_tcp_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netmon",
-            "demo",
-            "--sites",
-            "12",
-            "--duration",
-            "25",
-            "--interval",
-            "3",
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-
-        def states() -> dict[str, str]:
-            if not reachable(base + "/-/ready"):
-                return {}
-            data: list[dict[str, Any]] = json.loads(get(base + "/api/v1/targets"))["data"]
-            return {t["device"]: t["state"] for t in data}
-
-        wait_for(
-            lambda: "down" in states().values() and "up" in states().values(),
-            30,
-            "the demo's devices polled, the dead CPE down",
-        )
-        wait_for(
-            lambda: bool(values(get(base + "/metrics"), "netmon_power_battery_ratio")),
-            15,
-            "the villages' power telemetry over MQTT",
-        )
-        text = get(base + "/metrics")
-        assert values(text, "netmon_optical_rx_power_dbm")
-        assert values(text, "netmon_mqtt_connected") == [1.0]
-        assert values(text, "netmon_inventory_sites")[0] >= 12
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stdout, _ = proc.communicate(timeout=10)
-    assert "netmon demo: a simulated province is being monitored" in stdout
-    assert f"{base}/metrics" in stdout

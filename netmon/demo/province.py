@@ -1,32 +1,40 @@
-"""`netmon demo`: a simulated province monitored end to end, no set-up needed.
+"""The demo's province: a generated inventory over five kabupaten of East Kalimantan.
 
-snmpsim serves the five real recordings; a generated inventory spreads a
-few dozen sites over three kabupaten (NOC, POPs with OLT and core switch,
-villages with MikroTik routers and airOS radios, servers), all pointing at
-that one agent with the recording's name as community. One device is given a
-community nobody serves, so the demo also shows what a dead device looks like.
+The provincial NOC in Samarinda; per kabupaten a POP (OLT and router) on a fibre
+from the NOC; below it villages in groups of four: a village office (kantor desa) on
+a radio, VSAT or fibre link from the POP, sharing its connection on to a Puskesmas, a
+school and a public area. Every device points at the one snmpsim with a recording's
+name as community. One CPE is given a community nobody serves, so the demo also shows
+what a dead device looks like.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from netmon.simulate import free_udp_port, relay, start_snmpsim
-
 KABUPATEN = [
     ("Kutai Timur", "kutai-timur", 0.51, 117.55, ["Sangatta Utara", "Bengalon", "Muara Wahau"]),
     ("Berau", "berau", 2.15, 117.49, ["Tanjung Redeb", "Talisayan", "Kelay"]),
     ("Kutai Barat", "kutai-barat", -0.23, 115.70, ["Barong Tongkok", "Melak", "Long Iram"]),
+    (
+        "Kutai Kartanegara",
+        "kutai-kartanegara",
+        -0.41,
+        116.99,
+        ["Tenggarong", "Loa Kulu", "Muara Badak"],
+    ),
+    ("Paser", "paser", -1.90, 116.20, ["Tanah Grogot", "Long Kali", "Batu Sopang"]),
 ]
 VILLAGE_KINDS = ["village_office", "puskesmas", "school", "public_area"]
+KIND_NAMES = {
+    "village_office": "Kantor Desa",
+    "puskesmas": "Puskesmas",
+    "school": "SD Negeri",
+    "public_area": "Area Publik",
+}
 
 
 def _device(dev_id: str, community: str, profiles: list[str], port: int) -> dict[str, Any]:
@@ -40,12 +48,18 @@ def _device(dev_id: str, community: str, profiles: list[str], port: int) -> dict
 
 
 def province(
-    sites: int, port: int, ports: dict[str, int] | None = None
+    sites: int,
+    port: int,
+    ports: dict[str, int] | None = None,
+    communities: dict[str, str] | None = None,
+    probed: set[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """kabupaten slug -> site file content, ``sites`` sites in all.
 
-    ``ports``: site -> the port its devices answer on instead (a relay the demo
-    can cut when the site loses its power)."""
+    ``ports``: site -> the port its devices answer on instead (a relay the demo's
+    script cuts or rewires); ``communities``: device -> the recording it gets;
+    ``probed``: sites whose first device also gets an ICMP probe (loopback answers
+    every echo, so only sites the script leaves alone)."""
     files: dict[str, dict[str, Any]] = {
         "provinsi": {
             "kabupaten": "Samarinda",
@@ -98,53 +112,75 @@ def province(
             }
         ]
         for i in range(count):
-            sid = f"desa-{slug}-{i + 1:03d}"
-            kind = VILLAGE_KINDS[i % len(VILLAGE_KINDS)]
-            radio = i % 3 == 0
-            here = (ports or {}).get(sid, port)
-            devices = [
-                _device(
-                    f"rtr-{slug}-{i + 1:03d}", "routeros", ["system", "if_mib", "mikrotik"], here
-                )
-            ]
-            if radio:
-                devices.append(
-                    _device(
-                        f"radio-{slug}-{i + 1:03d}",
-                        "airos_airos8",
-                        ["system", "if_mib", "airos"],
-                        here,
-                    )
-                )
-                links.append(
-                    {
-                        "id": f"radio-{slug}-{i + 1:03d}",
-                        "kind": "radio",
-                        "a": f"{pop}/rtr-{slug}:wlan1",
-                        "b": f"{sid}/radio-{slug}-{i + 1:03d}:ath0",
-                    }
-                )
+            site, link = _village(slug, pop, lat, lon, kecamatan, i, port)
+            site_list.append(site)
+            links.extend(link)
             if k == 0 and i == 1:
                 # a device whose agent never answers: shows a down target in the demo
-                devices.append(
+                site["devices"].append(
                     _device(f"cpe-{slug}-{i + 1:03d}", "no-such-agent", ["system"], port)
                 )
-            site_list.append(
-                {
-                    "id": sid,
-                    "name": f"{kind.replace('_', ' ').title()} {kecamatan[i % 3]} {i + 1}",
-                    "kind": kind,
-                    "kecamatan": kecamatan[i % 3],
-                    "location": {
-                        "lat": round(lat + 0.01 * (i % 9), 4),
-                        "lon": round(lon + 0.01 * (i // 9), 4),
-                    },
-                    "uplinks": [pop],
-                    "devices": devices,
-                }
-            )
         files[slug] = {"kabupaten": name, "sites": site_list, "links": links}
+    for content in files.values():
+        for site in content["sites"]:
+            for device in site["devices"]:
+                device["port"] = (ports or {}).get(site["id"], port)
+                community = (communities or {}).get(device["id"])
+                if community:
+                    device["snmp"]["community"]["file"] = f"secrets/{community}"
+            if site["id"] in (probed or set()):
+                site["devices"][0]["icmp"] = True
     return files
+
+
+def _village(
+    slug: str, pop: str, lat: float, lon: float, kecamatan: list[str], i: int, port: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Site ``i`` of a kabupaten: groups of four, a village office (kantor desa) on a
+    link from the POP (every other one a radio link) sharing its connection on to
+    a Puskesmas, a school and a public area, which therefore sit behind it."""
+    sid = f"desa-{slug}-{i + 1:03d}"
+    kind = VILLAGE_KINDS[i % len(VILLAGE_KINDS)]
+    office = f"desa-{slug}-{i - i % 4 + 1:03d}"
+    where = kecamatan[(i // 4) % len(kecamatan)]
+    devices = [
+        _device(f"rtr-{slug}-{i + 1:03d}", "routeros", ["system", "if_mib", "mikrotik"], port)
+    ]
+    links: list[dict[str, Any]] = []
+    if kind == "village_office" and (i // 4) % 2 == 0:
+        radio = f"radio-{slug}-{i + 1:03d}"
+        devices.append(_device(radio, "airos_airos8", ["system", "if_mib", "airos"], port))
+        links.append(
+            {
+                "id": radio,
+                "kind": "radio",
+                "a": f"{pop}/rtr-{slug}:wlan1",
+                "b": f"{sid}/{radio}:ath0",
+            }
+        )
+    elif kind == "village_office":
+        link_kind = "vsat" if (i // 4) % 4 == 1 else "fiber"
+        links.append(
+            {
+                "id": f"{link_kind}-{slug}-{i + 1:03d}",
+                "kind": link_kind,
+                "a": f"{pop}/rtr-{slug}:ether{2 + i // 4}",
+                "b": f"{sid}/rtr-{slug}-{i + 1:03d}:ether1",
+            }
+        )
+    site = {
+        "id": sid,
+        "name": f"{KIND_NAMES[kind]} {where} {i // 4 + 1}",
+        "kind": kind,
+        "kecamatan": where,
+        "location": {
+            "lat": round(lat + 0.02 * ((i // 4) % 6) + 0.003 * (i % 4), 4),
+            "lon": round(lon + 0.02 * (i // 24) + 0.003 * (i % 4), 4),
+        },
+        "uplinks": [pop if kind == "village_office" else office],
+        "devices": devices,
+    }
+    return site, links
 
 
 POWER_SUBSCRIPTIONS: list[dict[str, Any]] = [
@@ -202,31 +238,27 @@ POWER_SUBSCRIPTIONS: list[dict[str, Any]] = [
 
 def write_config(
     root: Path,
-    sites: int,
-    port: int,
+    content: dict[str, dict[str, Any]],
     interval: float,
     listen: str,
     mqtt_port: int | None = None,
-    ports: dict[str, int] | None = None,
+    mqtt_protocol: str = "5",
 ) -> Path:
+    """netmon.yaml, sites/*.yaml and the community files (one per recording in use)."""
     (root / "sites").mkdir(parents=True)
     (root / "secrets").mkdir()
-    for community in (
-        "routeros",
-        "airos_airos8",
-        "vrp_ce12804-withvrf",
-        "smartax",
-        "linux",
-        "no-such-agent",
-    ):
-        (root / "secrets" / community).write_text(community + "\n")
+    for data in content.values():
+        for site in data["sites"]:
+            for device in site["devices"]:
+                path = root / device["snmp"]["community"]["file"]
+                path.write_text(path.name + "\n")
     main = {
         "listen": listen,
         "inventory": ["sites/*.yaml"],
         "defaults": {
             "interval": f"{interval}s",
             "deadline": f"{max(interval - 1, 1)}s",
-            "snmp": {"version": "2c", "timeout": "1s", "retries": 1},
+            "snmp": {"version": "2c", "timeout": "2s", "retries": 1},
         },
         "http": {"reload_enabled": True},
         "status": {"hold": "5s", "state_file": "state/sites.json"},
@@ -234,29 +266,14 @@ def write_config(
     if mqtt_port is not None:
         main["mqtt"] = {
             "url": f"mqtt://127.0.0.1:{mqtt_port}",
+            "protocol": mqtt_protocol,
             "client_id": "netmon-demo",
             "subscriptions": POWER_SUBSCRIPTIONS,
         }
     (root / "netmon.yaml").write_text(yaml.safe_dump(main, sort_keys=False))
-    for slug, content in province(sites, port, ports).items():
-        (root / "sites" / f"{slug}.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
+    for slug, data in content.items():
+        (root / "sites" / f"{slug}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return root / "netmon.yaml"
-
-
-TOUR = """
-netmon demo: a simulated province is being monitored.
-  metrics        {base}/metrics
-  targets (JSON) {base}/api/v1/targets
-  health         {base}/-/healthy
-  config         {config}   (edit, then: curl -X POST {base}/-/reload)
-Try:
-  curl -s {base}/metrics | grep netmon_optical_rx_power_dbm
-  curl -s {base}/api/v1/targets | python3 -m json.tool | less
-  curl -s {base}/metrics | grep netmon_power_battery_ratio
-  (one CPE never answers on purpose: look for state "down"; after 20 s a village
-   loses its power, its battery runs flat and its agent's Last Will takes it down)
-Ctrl-C stops everything this demo started.
-"""
 
 
 def villages(content: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
@@ -267,57 +284,3 @@ def villages(content: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         for site in data["sites"]
         if site["kind"] not in ("pop", "noc")
     ]
-
-
-def run_demo(
-    sites: int, duration: float | None, listen: str, interval: float, speed: float = 120.0
-) -> int:
-    from collectors.mqtt.broker import Mosquitto, start_mosquitto
-    from collectors.mqtt.simulator import TelemetrySimulator
-    from netmon.cli import serve
-
-    with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="netmon-demo-")))
-        sim = stack.enter_context(start_snmpsim())
-        broker: Mosquitto | None = None
-        if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
-            broker = stack.enter_context(start_mosquitto(tmp / "mosquitto"))
-        else:
-            print("mosquitto is not installed: the demo runs without MQTT power telemetry")
-        all_villages = villages(province(sites, sim.port))
-        victim = all_villages[min(2, len(all_villages) - 1)][0]
-        victim_port = free_udp_port()  # the victim's devices answer through a relay
-        dark = {"on": False}
-        config = write_config(
-            tmp,
-            sites,
-            sim.port,
-            interval,
-            listen,
-            broker.port if broker else None,
-            {victim: victim_port},
-        )
-
-        async def victim_relay() -> None:
-            await relay(sim.port, lambda _n: "drop" if dark["on"] else "send", port=victim_port)
-            await asyncio.Event().wait()  # serve until the demo stops
-
-        def flat(site: str) -> None:
-            if site == victim and not dark["on"]:
-                dark["on"] = True  # no power: its router and radio go dark with the agent
-                print(f"incident: {victim}'s battery is flat; the site is dark", flush=True)
-
-        background: list[Callable[[], Coroutine[Any, Any, None]]] = [victim_relay]
-        if broker is not None:
-            telemetry = TelemetrySimulator(
-                "127.0.0.1", broker.port, all_villages, interval=5.0, speed=speed, on_dead=flat
-            )
-
-            async def incidents() -> None:
-                await asyncio.sleep(20)  # the script's clock: 20 s into the demo
-                telemetry.cut_power(victim)
-                print(f"incident: {victim} lost its grid power; its battery drains", flush=True)
-
-            background += [telemetry.run, incidents]
-        print(TOUR.format(base=f"http://{listen}", config=config), flush=True)
-        return asyncio.run(serve(str(config), listen, duration, background))

@@ -1,0 +1,221 @@
+"""`netmon demo`: a simulated province monitored end to end, no set-up needed.
+
+It starts, on local ports, and stops again on Ctrl-C (or after ``--duration``):
+snmpsim serving the real recordings with counters that advance, an MQTT broker
+(mosquitto when installed, else amqtt in a thread) with every village's
+solar/battery telemetry, Prometheus
+with the project's recording and alert rules and Alertmanager with its routes (when
+installed; timings scaled to the demo's pace), a stand-in for the technicians'
+phones that prints every page, and netmon itself. A script then plays the incidents
+of a bad day in the province (see netmon/demo/script.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netmon import stack
+from netmon.demo import province as prov
+from netmon.demo import recordings, script
+from netmon.demo.embedded_broker import embedded_broker
+from netmon.demo.pager import serve_pager
+from netmon.simulate import free_tcp_port, free_udp_port, relay, start_snmpsim
+
+TOUR = """
+netmon demo: a simulated province is being monitored ({sites} sites, 5 kabupaten).
+  status page    {base}/
+  sites (JSON)   {base}/api/v1/sites        outages: {base}/api/v1/outages
+  metrics        {base}/metrics             targets: {base}/api/v1/targets
+  prometheus     {prometheus}
+  alertmanager   {alertmanager}
+  config         {config}   (edit, then: curl -X POST {base}/-/reload)
+  dashboards     grafana/dashboards/*.json (import into a Grafana pointed at the Prometheus)
+The script of the day (polls every {interval:g} s; alert timings: {step:g} s = 1 minute):
+  +{power:>4.0f}s  {plan.power} loses its grid power; its battery drains and runs flat
+  +{reboot:>4.0f}s  {plan.reboot[1]} at {plan.reboot[0]} reboots
+  +{fade:>4.0f}s  the radio link to {plan.fade[0]} starts to fade
+  +{cut:>4.0f}s  fibre cut to {plan.cut}: every site behind it becomes unreachable
+  +{repair:>4.0f}s  the fibre is spliced again
+  (and cpe-kutai-timur-002 never answers: a dead device from the start)
+Pages that would reach a technician's phone are printed below as "page -> receiver".
+Ctrl-C stops everything this demo started.
+"""
+
+
+@dataclass(frozen=True)
+class Options:
+    sites: int = 200
+    duration: float | None = None
+    listen: str = "127.0.0.1:9800"
+    interval: float = 30.0
+    speed: float = 120.0
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    alerting: bool = True
+    #: auto: mosquitto when installed, else the embedded amqtt; or mosquitto, embedded, none
+    broker: str = "auto"
+
+
+def _port(preferred: int) -> int:
+    """``preferred`` when it is free on 127.0.0.1, else any free port (0: any)."""
+    if preferred:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", preferred))
+            except OSError:
+                return free_tcp_port()
+            return preferred
+    return free_tcp_port()
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def run_demo(options: Options) -> int:
+    from collectors.icmp import icmp_available
+    from collectors.mqtt.broker import Mosquitto, start_mosquitto
+    from collectors.mqtt.simulator import TelemetrySimulator
+    from netmon.cli import serve
+
+    # the script's step and the alert timings' minute: the poll interval, at most 10 s
+    step = min(options.interval, 10.0)
+    draft = prov.province(options.sites, 0)  # who is where; ports are filled in later
+    plan = script.plan(draft, step)
+    with contextlib.ExitStack() as stack_:
+        tmp = Path(stack_.enter_context(tempfile.TemporaryDirectory(prefix="netmon-demo-")))
+        origin = time.time()  # snmpsim's variations count from (about) now
+        agents = recordings.demo_recordings(
+            reboot_at=plan.at(script.REBOOT_AT),
+            fade_at=plan.at(script.FADE_AT),
+            fade_for=plan.at(script.FADE_STEPS),
+        )
+        # one snmpsim serves ~15 polls/s on a core: big provinces get one per 100 sites,
+        # each serving whole kabupaten (at most two: this is a 2-core demo, not a benchmark)
+        background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        sims = [
+            stack_.enter_context(start_snmpsim(files=[], extra=agents, quiet=True))
+            for _ in range(1 if options.sites <= 100 else 2)
+        ]
+        home: dict[str, int] = {}  # site -> the snmpsim port of its kabupaten
+        for k, data in enumerate(draft.values()):
+            home |= {site["id"]: sims[k % len(sims)].port for site in data["sites"]}
+        broker_port, protocol = None, "5"
+        have_mosquitto = bool(shutil.which("mosquitto")) or Path("/usr/sbin/mosquitto").exists()
+        if options.broker == "mosquitto" or (options.broker == "auto" and have_mosquitto):
+            broker: Mosquitto = stack_.enter_context(start_mosquitto(tmp / "mosquitto"))
+            broker_port = broker.port
+        elif options.broker in ("auto", "embedded"):
+            if options.broker == "auto":
+                say("mosquitto is not installed: using the embedded amqtt broker (MQTT 3.1.1)")
+            broker_port, protocol = stack_.enter_context(embedded_broker()), "3.1.1"
+        else:
+            say("--broker none: the demo runs without MQTT power telemetry")
+        ports = {"power": free_udp_port(), "reboot": free_udp_port(), "cut": free_udp_port()}
+        site_ports = dict(home)
+        site_ports |= {site: ports["power"] for site in plan.power_sites}
+        site_ports[plan.reboot[0]] = ports["reboot"]
+        site_ports |= {site: ports["cut"] for site in plan.cut_sites}
+        # ICMP heartbeats where they can run (raw sockets or ping_group_range), on sites
+        # the script leaves alone: loopback would answer even behind a "cut" fibre
+        probed = set(home) - set(plan.relayed) if icmp_available() else set()
+        if not probed:
+            say("ICMP probes off: no raw sockets and net.ipv4.ping_group_range excludes us")
+        content = prov.province(
+            options.sites, sims[0].port, site_ports, {plan.fade[1]: recordings.FADING}, probed
+        )
+        config = prov.write_config(tmp, content, step, options.listen, broker_port, protocol)
+        urls = {"prometheus": "(not started)", "alertmanager": "(not started)"}
+        why_not = stack.available() if options.alerting else "--no-alerting"
+        if why_not is None:
+            factor = step / 60
+            hook = free_tcp_port()
+            am = stack_.enter_context(
+                stack.start_alertmanager(
+                    tmp / "alertmanager",
+                    _port(options.alertmanager_port),
+                    f"http://127.0.0.1:{hook}",
+                    factor,
+                )
+            )
+            prom = stack_.enter_context(
+                stack.start_prometheus(
+                    tmp / "prometheus",
+                    _port(options.prometheus_port),
+                    options.listen,
+                    am.url.removeprefix("http://"),
+                    scrape_interval=max(1.0, min(15.0, step / 2)),
+                    factor=factor,
+                )
+            )
+            urls = {"prometheus": prom.url + "/alerts", "alertmanager": am.url}
+            background.append(lambda: serve_pager(hook, say))
+        else:
+            say(f"Prometheus and Alertmanager not started: {why_not}")
+
+        holder: dict[str, script.Relays] = {}
+        telemetry: TelemetrySimulator | None = None
+
+        def flat(site: str) -> None:
+            relays = holder.get("relays")
+            if site == plan.power and relays is not None and not relays.power.dark:
+                script.battery_flat(plan, relays, telemetry)
+                say(f"incident: {site}'s battery is flat: it and the sites behind it are dark")
+
+        if broker_port is not None:
+            telemetry = TelemetrySimulator(
+                "127.0.0.1",
+                broker_port,
+                prov.villages(content),
+                interval=min(5.0, step),
+                speed=options.speed,
+                on_dead=flat,
+            )
+            background.append(telemetry.run)
+
+        async def incidents() -> None:
+            relays = script.Relays(
+                power=(await relay(home[plan.power], _send, port=ports["power"]))[0],
+                reboot=(await relay(home[plan.reboot[0]], _send, port=ports["reboot"]))[0],
+                cut=(await relay(home[plan.cut], _send, port=ports["cut"]))[0],
+                swap=(
+                    script.community_tlv(recordings.REBOOTING),
+                    script.community_tlv(recordings.REBOOTED),
+                ),
+            )
+            holder["relays"] = relays
+            await script.run_script(plan, relays, origin, say, telemetry)
+            await asyncio.Event().wait()  # keep the relays serving until the demo stops
+
+        background.append(incidents)
+        print(
+            TOUR.format(
+                sites=options.sites,
+                base=f"http://{options.listen}",
+                config=config,
+                step=step,
+                interval=options.interval,
+                plan=plan,
+                power=plan.at(script.POWER_AT),
+                reboot=plan.at(script.REBOOT_AT),
+                fade=plan.at(script.FADE_AT),
+                cut=plan.at(script.CUT_AT),
+                repair=plan.at(script.REPAIR_AT),
+                **urls,
+            ),
+            flush=True,
+        )
+        return asyncio.run(serve(str(config), options.listen, options.duration, background))
+
+
+def _send(_n: int) -> str:
+    return "send"

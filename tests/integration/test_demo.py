@@ -1,0 +1,119 @@
+"""`netmon demo`, the README's main command: the whole stack started, the scripted
+incidents seen where a NOC operator would look (the sites API, Prometheus alerts, the
+pages Alertmanager sends), and everything stopped again."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from netmon.demo import script
+from tests.demo_harness import DemoStack, fetch, running_demo
+from tests.helpers import values, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_stops_by_itself_and_leaves_nothing_running(tmp_path: Path) -> None:
+    """Also the fallback broker: amqtt in-process, as on a machine without mosquitto."""
+    args = ("--sites=16", "--interval=4", "--duration=25", "--broker=embedded")
+    with running_demo(tmp_path, *args) as demo:
+        text = fetch(demo.netmon + "/metrics")
+        assert values(text, "netmon_inventory_sites")[0] >= 16
+        wait_for(
+            lambda: bool(values(fetch(demo.netmon + "/metrics"), "netmon_power_battery_ratio")),
+            20,
+            "battery telemetry through the embedded broker",
+        )
+        assert values(fetch(demo.netmon + "/metrics"), "netmon_mqtt_connected") == [1.0]
+        assert demo.process.wait(timeout=60) == 0
+    out = demo.stdout
+    assert "netmon demo: a simulated province is being monitored" in out
+    assert f"{demo.netmon}/" in out
+    assert demo.prometheus in out
+    for url in (demo.netmon, demo.prometheus, demo.alertmanager):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.socket() as s:
+            # SO_REUSEADDR: closed connections in TIME_WAIT allow the bind, a listener not
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))  # nothing the demo started still listens
+
+
+def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoStack) -> None:
+    plan = demo_stack.plan
+    behind = [site for site in plan.cut_sites if site != plan.cut]
+
+    def cut_seen() -> bool:
+        sites = demo_stack.sites()
+        return sites[plan.cut]["status"] == "down" and all(
+            sites[s]["status"] == "unreachable" and sites[s]["upstream"] == plan.cut for s in behind
+        )
+
+    wait_for(cut_seen, 120, f"{plan.cut} down, its {len(behind)} villages unreachable behind it")
+    outages = {o["root"]: o for o in demo_stack_outages(demo_stack)}
+    assert outages[plan.cut]["sites_affected"] == len(plan.cut_sites)
+    wait_for(lambda: demo_stack.firing("UplinkDown", site=plan.cut), 120, "UplinkDown firing")
+    # one page for the cut: the villages behind it are inhibited, not paged one by one
+    wait_for(lambda: "UplinkDown" in demo_stack.stdout, 60, "the UplinkDown page printed")
+    names = {demo_stack.sites()[s]["name"] for s in behind}
+    pages = [line for line in demo_stack.stdout.splitlines() if "page -> " in line]
+    assert not [p for p in pages if "SiteUnreachable" in p or any(n in p for n in names)]
+
+
+def test_a_flat_battery_takes_its_village_and_the_sites_it_feeds_down(
+    demo_stack: DemoStack,
+) -> None:
+    plan = demo_stack.plan
+
+    def dark() -> bool:
+        sites = demo_stack.sites()
+        return (sites[plan.power]["status"], sites[plan.power]["cause"]) == (
+            "down",
+            "power",
+        ) and all(sites[s]["status"] == "unreachable" for s in plan.power_sites[1:])
+
+    wait_for(dark, 150, f"{plan.power} down for lack of power, the sites it feeds unreachable")
+    assert "battery is flat" in demo_stack.stdout
+
+
+def test_a_reboot_and_a_fading_radio_raise_their_alerts(demo_stack: DemoStack) -> None:
+    _site, router = demo_stack.plan.reboot
+    wait_for(
+        lambda: demo_stack.firing("DeviceRebooted", device=router), 120, "DeviceRebooted firing"
+    )
+    _site, radio = demo_stack.plan.fade
+
+    def faded() -> bool:
+        signal = values(
+            fetch(demo_stack.netmon + "/metrics"),
+            "netmon_wireless_signal_dbm",
+            device=radio,
+            stat="link",
+        )
+        return bool(signal) and signal[0] < -80
+
+    wait_for(faded, 150, f"{radio}'s signal below -80 dBm")
+    wait_for(
+        lambda: demo_stack.firing("RadioSignalWeak", device=radio), 150, "RadioSignalWeak firing"
+    )
+
+
+def test_the_fibre_is_repaired_and_the_outage_ends(demo_stack: DemoStack) -> None:
+    plan = demo_stack.plan
+    repaired_by = plan.at(script.REPAIR_AT) + 90  # after the start, and a few polls
+
+    def repaired() -> bool:
+        sites = demo_stack.sites()
+        return all(sites[s]["status"] in ("up", "degraded") for s in plan.cut_sites)
+
+    wait_for(repaired, repaired_by, f"{plan.cut} and its villages back up after the splice")
+    assert plan.cut not in {o["root"] for o in demo_stack_outages(demo_stack)}
+
+
+def demo_stack_outages(demo: DemoStack) -> list[dict[str, object]]:
+    from tests.demo_harness import fetch_json
+
+    outages: list[dict[str, object]] = fetch_json(demo.netmon + "/api/v1/outages")["data"]
+    return outages
