@@ -1,0 +1,1 @@
+"""Grafana dashboards for netmon, built as JSON models by code (see generate.py)."""
