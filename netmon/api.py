@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # config building blocks for collectors' own config models (they import only this module)
 from netmon.schema import Duration, MetricName, SecretError, SecretRef, Strict, read_secret
+from netmon.tasks import cancel_and_wait
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -161,6 +162,7 @@ __all__ = [
     "Strict",
     "TargetRef",
     "V3User",
+    "cancel_and_wait",
     "clean_label_value",
     "collector_factory",
     "polling_kinds",

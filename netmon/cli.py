@@ -14,7 +14,7 @@ from typing import Any
 
 from netmon import __version__
 from netmon import logging as nlog
-from netmon.api import Secret, V3User
+from netmon.api import Secret, V3User, cancel_and_wait
 from netmon.config import ConfigErrors, load
 
 #: --log-level/--log-format as given (None: not given), for serve() to weigh against the config
@@ -116,9 +116,7 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), duration)
     finally:
         log.info("stopping")
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await daemon.stop()
         await runner.cleanup()
     return 0

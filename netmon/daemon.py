@@ -33,6 +33,7 @@ from netmon.scheduler import Job, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
 from netmon.status import view as status_view
 from netmon.store import Change, Store
+from netmon.tasks import cancel_and_wait
 
 log = nlog.get("netmon.daemon")
 
@@ -296,15 +297,16 @@ class Daemon:
         status.interval (telemetry, traps and the clock move states too)."""
         while True:
             assert self.config is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.config.main.status.interval)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see Scheduler._loop
+                async with asyncio.timeout(self.config.main.status.interval):
+                    await self._changed.wait()
                 await asyncio.sleep(debounce)  # a burst of polls finishing: one evaluation
             self._changed.clear()
             self.evaluate_status()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        await cancel_and_wait(self._tasks)
+        self._tasks = []
         for stream in self.streams.values():
             await stream.stop()
         await self.scheduler.stop()

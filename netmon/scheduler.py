@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from netmon.tasks import cancel_and_wait
+
 log = structlog.get_logger("netmon.scheduler")
 
 
@@ -101,8 +103,11 @@ class Scheduler:
             due += job.interval
         wake = self._wake[job.key]
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+            # that lands in the same loop turn as a wake, and stop() then never ends
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), max(0.0, due - self._clock()))
+                async with asyncio.timeout(max(0.0, due - self._clock())):
+                    await wake.wait()
             woken = wake.is_set()
             wake.clear()
             async with self._sem:
@@ -140,6 +145,4 @@ class Scheduler:
     async def stop(self) -> None:
         tasks = [task for _, task in self._tasks.values()]
         self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)

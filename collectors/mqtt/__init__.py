@@ -19,6 +19,7 @@ from netmon.api import (
     MetricType,
     Sink,
     StreamSpec,
+    cancel_and_wait,
     register_stream,
 )
 
@@ -78,10 +79,8 @@ class MqttCollector:
 
     async def stop(self) -> None:
         tasks = self._tasks
-        self._cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._tasks = []
+        await cancel_and_wait(tasks)
 
 
 register_stream(

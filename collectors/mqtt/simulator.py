@@ -15,7 +15,6 @@ Topics (the demo's and the example config's subscriptions):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import random
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from collectors.mqtt.session import drop_connection
+from netmon.api import cancel_and_wait
 
 WITA = 8 * 3600  # local time of East Kalimantan, for the sun
 
@@ -183,11 +183,7 @@ class TelemetrySimulator:
                         self._queues[site.site].put_nowait(payload)
                 await asyncio.sleep(self.interval)  # the telemetry period itself, not a sync
         finally:
-            for task in self._agents.values():
-                task.cancel()
-            for task in self._agents.values():
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                    await task
+            await cancel_and_wait(self._agents.values())
 
     async def _agent(self, site: SitePower, queue: asyncio.Queue[bytes | None]) -> None:
         """One site's agent: its own connection with a Last Will, like the real ones.

@@ -94,3 +94,31 @@ async def test_a_crashing_job_stays_scheduled() -> None:
     await async_wait_for(thrice, within=3, what="three runs despite the crashes")
     assert metrics.crashed._value.get() >= 3
     await scheduler.stop()
+
+
+async def stop_after_a_wake(turns: int) -> None:
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+    runs: list[int] = []
+
+    async def job() -> None:
+        runs.append(1)
+
+    async def polled() -> bool:
+        return len(runs) >= 1
+
+    scheduler.sync([Job("a", 3600, job)])
+    assert scheduler.poll_now("a")
+    await async_wait_for(polled, 5, "the first poll")
+    assert scheduler.poll_now("a")
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    await asyncio.wait_for(scheduler.stop(), 5)
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "poll:a"] == []
+
+
+async def test_stop_is_not_lost_when_a_wake_meets_it() -> None:
+    """On Python 3.11, asyncio.wait_for returns its result when a cancel lands in the
+    same loop turn as the awaited event: the poll loop then ran on and stop() hung
+    (a CI run of the trap tests never ended). Cancel at every turn after a wake."""
+    for turns in range(6):
+        await stop_after_a_wake(turns)
