@@ -102,12 +102,15 @@ class Scheduler:
         if due < now:
             due += job.interval
         wake = self._wake[job.key]
-        while True:
+        # a loop that is no longer scheduled ends even if a library swallowed its cancel
+        while self._owns(job.key):
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
             # that lands in the same loop turn as a wake, and stop() then never ends
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, due - self._clock())):
                     await wake.wait()
+            if not self._owns(job.key):
+                return
             woken = wake.is_set()
             wake.clear()
             async with self._sem:
@@ -133,6 +136,11 @@ class Scheduler:
                 self.metrics.skipped.inc(missed)
                 due += missed * job.interval
 
+    def _owns(self, key: str) -> bool:
+        """Whether the running task is still the scheduled one for ``key``."""
+        entry = self._tasks.get(key)
+        return entry is not None and entry[1] is asyncio.current_task()
+
     def poll_now(self, key: str) -> bool:
         """Poll this target as soon as a concurrency slot is free (the status engine
         asks for a parent's fresh result when a child fails). False if unknown."""
@@ -145,4 +153,6 @@ class Scheduler:
     async def stop(self) -> None:
         tasks = [task for _, task in self._tasks.values()]
         self._tasks.clear()
+        self._wake.clear()
+        self.metrics.jobs.set(0)
         await cancel_and_wait(tasks)

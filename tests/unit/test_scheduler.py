@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from prometheus_client import CollectorRegistry
@@ -122,3 +123,31 @@ async def test_stop_is_not_lost_when_a_wake_meets_it() -> None:
     (a CI run of the trap tests never ended). Cancel at every turn after a wake."""
     for turns in range(6):
         await stop_after_a_wake(turns)
+
+
+async def test_a_job_whose_cancel_was_swallowed_stops_polling_anyway() -> None:
+    """A library that eats a cancel (a poll in flight when stop() comes) must not leave
+    a poll loop running: the loop ends at its next turn once it is no longer scheduled."""
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+    runs: list[int] = []
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        runs.append(1)
+        inside.set()
+        while not release.is_set():  # swallows cancels, as wait_for on 3.11 can
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+
+    scheduler.sync([Job("a", 3600, stubborn)])  # after this poll, the next is an hour away
+    assert scheduler.poll_now("a")
+    await asyncio.wait_for(inside.wait(), 5)
+    (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "poll:a"]
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait([task], timeout=5)  # it may end cancelled or returned: it ends
+    assert task.done()
+    await stopping
+    assert runs == [1]
