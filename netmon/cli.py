@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from netmon import __version__
 from netmon import logging as nlog
@@ -71,11 +71,13 @@ async def serve(
     listen: str | None = None,
     duration: float | None = None,
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    log_stream: TextIO | None = None,
 ) -> int:
     """Run the daemon until SIGINT/SIGTERM (or ``duration`` seconds).
 
     ``background``: coroutines to run beside it on the same loop (the demo's
-    simulators), cancelled when it stops.
+    simulators), cancelled when it stops. ``log_stream``: where the log goes once
+    the config is read (default stderr; the demo keeps its terminal for the story).
     """
     from aiohttp import web
 
@@ -83,6 +85,8 @@ async def serve(
     from netmon.http import make_app
 
     log = nlog.get("netmon")
+    if log_stream is not None:  # from the first line, config errors included
+        nlog.configure(_LOG_FROM_CLI.get("level") or "info", "json", log_stream)
     daemon = Daemon(config_path, _profiles())
     try:
         config = daemon.load_initial()
@@ -94,6 +98,7 @@ async def serve(
     nlog.configure(
         _LOG_FROM_CLI.get("level") or config.main.log.level,
         _LOG_FROM_CLI.get("format") or config.main.log.format,
+        log_stream,
     )
     host, _, port = (listen or config.main.listen).rpartition(":")
     runner = web.AppRunner(make_app(daemon), access_log=None)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
@@ -38,6 +39,7 @@ netmon demo: a simulated province is being monitored ({sites} sites, 5 kabupaten
   prometheus     {prometheus}
   alertmanager   {alertmanager}
   config         {config}   (edit, then: curl -X POST {base}/-/reload)
+  netmon's log   {log}   (tail -f it; this terminal tells the story)
   dashboards     grafana/dashboards/*.json (import into a Grafana pointed at the Prometheus)
 The script of the day (polls every {interval:g} s; alert timings: {step:g} s = 1 minute):
   +{power:>4.0f}s  {plan.power} loses its grid power; its battery drains and runs flat
@@ -134,6 +136,7 @@ def run_demo(options: Options) -> int:
             options.sites, sims[0].port, site_ports, {plan.fade[1]: recordings.FADING}, probed
         )
         config = prov.write_config(tmp, content, step, options.listen, broker_port, protocol)
+        log_path = tmp / "netmon.log"
         urls = {"prometheus": "(not started)", "alertmanager": "(not started)"}
         why_not = stack.available() if options.alerting else "--no-alerting"
         if why_not is None:
@@ -210,11 +213,19 @@ def run_demo(options: Options) -> int:
                 fade=plan.at(script.FADE_AT),
                 cut=plan.at(script.CUT_AT),
                 repair=plan.at(script.REPAIR_AT),
+                log=log_path,
                 **urls,
             ),
             flush=True,
         )
-        return asyncio.run(serve(str(config), options.listen, options.duration, background))
+        with log_path.open("a", buffering=1) as log:
+            code = asyncio.run(
+                serve(str(config), options.listen, options.duration, background, log)
+            )
+        if code != 0:  # the temporary folder goes with the demo: show why it stopped
+            tail = log_path.read_text().splitlines()[-20:]
+            print("netmon stopped with an error; its log ends:", *tail, sep="\n", file=sys.stderr)
+        return code
 
 
 def _send(_n: int) -> str:

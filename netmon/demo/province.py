@@ -138,7 +138,8 @@ def _village(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Site ``i`` of a kabupaten: groups of four, a village office (kantor desa) on a
     link from the POP (every other one a radio link) sharing its connection on to
-    a Puskesmas, a school and a public area, which therefore sit behind it."""
+    a Puskesmas, a school and a public area over cables from its router, which
+    therefore sit behind it."""
     sid = f"desa-{slug}-{i + 1:03d}"
     kind = VILLAGE_KINDS[i % len(VILLAGE_KINDS)]
     office = f"desa-{slug}-{i - i % 4 + 1:03d}"
@@ -166,6 +167,15 @@ def _village(
                 "kind": link_kind,
                 "a": f"{pop}/rtr-{slug}:ether{2 + i // 4}",
                 "b": f"{sid}/rtr-{slug}-{i + 1:03d}:ether1",
+            }
+        )
+    else:  # a cable from a port of the office's router to this site's WAN port
+        links.append(
+            {
+                "id": f"lan-{slug}-{i + 1:03d}",
+                "kind": "copper",
+                "a": f"{office}/rtr-{slug}-{i - i % 4 + 1:03d}:ether{1 + i % 4}",
+                "b": f"{sid}/rtr-{slug}-{i + 1:03d}:WAN",
             }
         )
     site = {

@@ -4,6 +4,7 @@ pages Alertmanager sends), and everything stopped again."""
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -28,8 +29,11 @@ def test_demo_stops_by_itself_and_leaves_nothing_running(tmp_path: Path) -> None
             "battery telemetry through the embedded broker",
         )
         assert values(fetch(demo.netmon + "/metrics"), "netmon_mqtt_connected") == [1.0]
+        log = Path(re.findall(r"netmon's log +(\S+)", demo.stdout)[0])
+        assert '"event": "config loaded"' in log.read_text()  # netmon logs there...
         assert demo.process.wait(timeout=60) == 0
     out = demo.stdout
+    assert '"event"' not in out  # ...so the terminal keeps the tour, incidents and pages
     assert "netmon demo: a simulated province is being monitored" in out
     assert f"{demo.netmon}/" in out
     assert demo.prometheus in out
