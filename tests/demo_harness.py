@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -97,8 +98,13 @@ def running_demo(workdir: Path, *extra: str, within: float = 90.0) -> Iterator[D
     workdir.mkdir(parents=True, exist_ok=True)
     output = workdir / "demo.out"
     with output.open("wb") as out:
+        # its own process group: whatever it started can be found and stopped afterwards
         proc = subprocess.Popen(
-            demo_command(port, prom, am, *extra), stdout=out, stderr=out, cwd=ROOT
+            demo_command(port, prom, am, *extra),
+            stdout=out,
+            stderr=out,
+            cwd=ROOT,
+            start_new_session=True,
         )
     stack = DemoStack(
         f"http://127.0.0.1:{port}",
@@ -122,9 +128,16 @@ def running_demo(workdir: Path, *extra: str, within: float = 90.0) -> Iterator[D
         code = proc.wait(timeout=60)
         assert code == 0, f"the demo exited with {code}:\n{stack.stdout[-3000:]}"
     finally:
+        # a failed test still stops the demo as Ctrl-C does, so that it stops what it
+        # started; then anything left of its group (a snmpsim at 80 % CPU would slow
+        # every later test) is killed
         if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def session_demo(workdir: Path) -> contextlib.AbstractContextManager[DemoStack]:
