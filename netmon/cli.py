@@ -72,12 +72,14 @@ async def serve(
     duration: float | None = None,
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     log_stream: TextIO | None = None,
+    hangup_stops: bool = False,
 ) -> int:
     """Run the daemon until SIGINT/SIGTERM (or ``duration`` seconds).
 
     ``background``: coroutines to run beside it on the same loop (the demo's
     simulators), cancelled when it stops. ``log_stream``: where the log goes once
     the config is read (default stderr; the demo keeps its terminal for the story).
+    ``hangup_stops``: SIGHUP stops instead of reloading (the demo: its terminal closed).
     """
     from aiohttp import web
 
@@ -111,7 +113,10 @@ async def serve(
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
+    if hangup_stops:
+        loop.add_signal_handler(signal.SIGHUP, stop.set)
+    else:
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
     tasks = [asyncio.create_task(make()) for make in background]
     try:
         if duration is None:

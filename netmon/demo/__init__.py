@@ -220,7 +220,14 @@ def run_demo(options: Options) -> int:
         )
         with log_path.open("a", buffering=1) as log:
             code = asyncio.run(
-                serve(str(config), options.listen, options.duration, background, log)
+                serve(
+                    str(config),
+                    options.listen,
+                    options.duration,
+                    background,
+                    log,
+                    hangup_stops=True,  # a closed terminal ends the demo and all it started
+                )
             )
         if code != 0:  # the temporary folder goes with the demo: show why it stopped
             tail = log_path.read_text().splitlines()[-20:]

@@ -5,6 +5,7 @@ pages Alertmanager sends), and everything stopped again."""
 from __future__ import annotations
 
 import re
+import signal
 import socket
 from pathlib import Path
 
@@ -37,12 +38,29 @@ def test_demo_stops_by_itself_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "netmon demo: a simulated province is being monitored" in out
     assert f"{demo.netmon}/" in out
     assert demo.prometheus in out
-    for url in (demo.netmon, demo.prometheus, demo.alertmanager):
+    assert no_listener(demo.netmon, demo.prometheus, demo.alertmanager)
+
+
+def no_listener(*urls: str) -> bool:
+    """Nothing listens on these URLs' ports any more (binding one raises if so)."""
+    for url in urls:
         port = int(url.rsplit(":", 1)[1])
         with socket.socket() as s:
             # SO_REUSEADDR: closed connections in TIME_WAIT allow the bind, a listener not
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", port))  # nothing the demo started still listens
+            s.bind(("127.0.0.1", port))
+    return True
+
+
+def test_a_closed_terminal_ends_the_demo_and_all_it_started(tmp_path: Path) -> None:
+    """SIGHUP reloads `netmon run`, but the demo is not a service: a closed SSH session
+    must not leave it (and its snmpsim at most of a core) running unseen."""
+    args = ("--sites=16", "--interval=4", "--broker=embedded")
+    with running_demo(tmp_path, *args) as demo:
+        demo.process.send_signal(signal.SIGHUP)
+        assert demo.process.wait(timeout=60) == 0
+    assert "Ctrl-C stops everything" in demo.stdout
+    assert no_listener(demo.netmon, demo.prometheus, demo.alertmanager)
 
 
 def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoStack) -> None:
