@@ -80,11 +80,22 @@ async def targets(request: web.Request) -> web.Response:
 async def sites(request: web.Request) -> web.Response:
     """Every site: status, cause, upstream, root, since. ?kabupaten= and ?status= filter."""
     daemon = request.app[DAEMON]
+    kabupaten = request.query.get("kabupaten")
+    status = request.query.get("status")
+    if status is not None:
+        status = status.strip().lower()
+        if status not in status_view.STATUSES:
+            return web.json_response(
+                {
+                    "status": "error",
+                    "error": f"unknown status {status[:40]!r}; one of "
+                    + ", ".join(status_view.STATUSES),
+                },
+                status=400,
+            )
     if daemon.status is None or daemon.config is None:
         return web.json_response({"status": "success", "data": []})
     inv = daemon.config.inventory
-    kabupaten = request.query.get("kabupaten")
-    status = request.query.get("status")
     data = [
         status_view.site_json(inv, daemon.status, sid)
         for sid, site in sorted(inv.exported_sites.items())

@@ -192,8 +192,9 @@ class LinkConfig(Strict):
 class SiteFile(Strict):
     """config/sites/<kabupaten>.yaml"""
 
-    #: the kabupaten or kota, shown in alerts (the kabupaten label)
-    kabupaten: str = Field(min_length=1)
+    #: the kabupaten or kota, shown in alerts (the kabupaten label); spaces around it are
+    #: dropped (the status page's filter and Grafana's variable match it exactly)
+    kabupaten: str = Field(min_length=1, max_length=100)
     #: local time of these sites in alerts and for SLA days: Asia/Jakarta is WIB (UTC+7),
     #: Asia/Makassar WITA (UTC+8), Asia/Jayapura WIT (UTC+9)
     timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = "Asia/Makassar"
@@ -201,3 +202,8 @@ class SiteFile(Strict):
     sites: list[SiteConfig] = Field(default_factory=list)
     #: links between devices; one end may be a site of another file
     links: list[LinkConfig] = Field(default_factory=list)
+
+    @field_validator("kabupaten", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value

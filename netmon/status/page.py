@@ -144,7 +144,10 @@ class _Page:
     def since(self, ts: float | None, tz_name: str) -> str:
         if not ts:
             return ""
-        when = local_time(ts, tz_name, self.q.lang, self.now)
+        try:
+            when = local_time(ts, tz_name, self.q.lang, self.now)
+        except (ValueError, OverflowError, OSError):  # one absurd time must not cost the page
+            return ""
         return f"{self.t('since')} {when} ({duration(self.now - ts, self.q.lang)})"
 
     def site_name(self, sid: str) -> str:
@@ -348,5 +351,26 @@ def respond(request: web.Request, daemon: Daemon) -> web.Response:
         progress=progress(daemon.ready, daemon.status, now, daemon.pollers),
     )
     resp = web.Response(text=text, content_type="text/html", charset="utf-8", headers=HEADERS)
-    resp.enable_compression()
+    resp.headers["Vary"] = "Accept-Encoding"
+    if accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        resp.enable_compression(web.ContentCoding.gzip)
     return resp
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (RFC 9110: ``gzip;q=0`` refuses it,
+    ``*`` stands for any coding not named)."""
+    weights: dict[str, float] = {}
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if coding:
+            weights[coding.strip()] = q
+    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0

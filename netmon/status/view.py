@@ -13,6 +13,8 @@ from netmon.exposition import join_families, render_samples
 from netmon.inventory import Inventory, Site
 from netmon.status.engine import SiteState, StatusEngine
 
+#: 2100-01-01 UTC: a saved ``since`` beyond it is not seconds (milliseconds, say)
+LATEST_SINCE = 4_102_444_800.0
 STATUSES = ("up", "degraded", "down", "unreachable", "unknown")
 
 META = {
@@ -186,10 +188,13 @@ def load(path: Path) -> dict[str, SiteState]:
     try:
         data = json.loads(path.read_text())
         sites = data["sites"]
-        return {
+        states = {
             sid: SiteState(str(s["status"]), str(s["cause"]), str(s["upstream"]), float(s["since"]))
             for sid, s in sites.items()
             if s.get("status") in STATUSES
         }
+        # a since that is not a time netmon could have written (NaN, milliseconds, a
+        # zero) would be shown and alerted on as such: start that site afresh
+        return {sid: st for sid, st in states.items() if 0 < st.since < LATEST_SINCE}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}

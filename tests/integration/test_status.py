@@ -97,6 +97,11 @@ async def test_a_pop_cut_is_one_outage_and_states_survive_a_restart(
         _, body = await running.get("/api/v1/outages")
         outages = json.loads(body)["data"]
         assert [(o["root"], o["sites_affected"]) for o in outages] == [("pop", 4)]
+        _, body = await running.get("/api/v1/sites?status=UNREACHABLE")  # as the page does
+        assert sorted(s["site"] for s in json.loads(body)["data"]) == sorted(VILLAGES)
+        code, body = await running.get("/api/v1/sites?status=kaput")
+        assert code == 400, body
+        assert "one of up, degraded, down, unreachable, unknown" in body
         _, text = await running.get("/metrics")
         assert values(text, "netmon_outage_sites", root="pop") == [4.0]
         assert values(text, "netmon_site_root", site="desa-2", root="pop") == [1.0]

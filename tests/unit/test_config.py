@@ -75,6 +75,14 @@ def test_valid_config_builds_the_inventory(tmp_path: Path) -> None:
     assert inv.summary() == {"Kutai Timur": (2, 2)}
 
 
+def test_spaces_around_a_kabupaten_are_dropped(tmp_path: Path) -> None:
+    """An invisible trailing space would make a kabupaten the status page's filter and
+    Grafana's variable can never select."""
+    text = GOOD_SITES.replace("kabupaten: Kutai Timur", 'kabupaten: "  Kutai Timur "')
+    config = load(write(tmp_path, kutim=text), PROFILES)
+    assert {s.kabupaten for s in config.inventory.sites.values()} == {"Kutai Timur"}
+
+
 def test_secrets_never_print(tmp_path: Path) -> None:
     config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
     device = config.inventory.devices["rtr-a"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from netmon.api import Part, Sample, Snapshot, SnmpParams, TargetRef
@@ -252,6 +253,24 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     assert load(tmp_path / "missing.json") == {}
     (tmp_path / "bad.json").write_text("{not json")
     assert load(tmp_path / "bad.json") == {}
+
+
+def test_a_saved_time_netmon_could_not_have_written_starts_that_site_afresh(
+    tmp_path: Path,
+) -> None:
+    """Milliseconds, NaN or the far future in a hand-edited state file would be shown
+    on the status page (once, as a 500 for every visitor) and alerted on."""
+    good = {"status": "down", "cause": "device", "upstream": "", "since": 1_700_000_000.0}
+    saved = {
+        "sites": {
+            "ok": good,
+            "millis": {**good, "since": 1_700_000_000_000},
+            "nan": {**good, "since": float("nan")},
+            "zero": {**good, "since": 0},
+        }
+    }
+    (tmp_path / "state.json").write_text(json.dumps(saved))
+    assert set(load(tmp_path / "state.json")) == {"ok"}
 
 
 def test_site_info_and_links_are_exposed() -> None:

@@ -17,7 +17,15 @@ from netmon.api import Secret, SnmpParams, TargetRef
 from netmon.daemon import Daemon
 from netmon.inventory import Device, Inventory, Site
 from netmon.status.engine import SiteState, StatusEngine
-from netmon.status.page import Progress, Query, duration, progress, render, respond
+from netmon.status.page import (
+    Progress,
+    Query,
+    accepts_gzip,
+    duration,
+    progress,
+    render,
+    respond,
+)
 from netmon.store import Store
 from tests.helpers import make_site
 
@@ -177,6 +185,31 @@ def test_since_is_the_sites_local_time_and_how_long_ago() -> None:
     assert "since 23 Nov 13:05 WIB (2 h 55 m)" in english.row("paser-1 ")[1]
 
 
+def test_a_time_out_of_any_calendar_costs_its_since_not_the_page() -> None:
+    """datetime cannot show the year 55840 (a since saved in milliseconds): that site
+    shows no since, and every other site still renders."""
+    sites = [site("pop"), site("desa-1", uplinks=("pop",))]
+    states = {
+        "pop": SiteState("down", "device", "", 1_700_000_000_000.0),
+        "desa-1": SiteState("unreachable", "uplink", "pop", SINCE),
+    }
+    parsed = Parsed(page(engine(sites, states)))
+    assert "sejak" not in parsed.row("pop | ")[1]
+    assert "sejak 23 Nov 14:05 WITA" in parsed.row("desa-1 ")[1]
+
+
+def test_gzip_only_where_the_client_allows_it() -> None:
+    assert accepts_gzip("gzip, deflate, br")
+    assert accepts_gzip("br;q=1.0, gzip;q=0.8")
+    assert accepts_gzip("*")
+    assert accepts_gzip("identity, *;q=0.5")
+    assert not accepts_gzip("")
+    assert not accepts_gzip("identity")
+    assert not accepts_gzip("gzip;q=0")
+    assert not accepts_gzip("identity, gzip;q=0, *;q=1")
+    assert not accepts_gzip("gzip;q=nonsense")
+
+
 def test_durations_keep_the_two_largest_units() -> None:
     assert duration(3 * 3600 + 5 * 60 + 9, "id") == "3 j 5 m"
     assert duration(2 * 86400 + 3600, "id") == "2 hr 1 j"
@@ -306,6 +339,7 @@ async def test_served_gzip_compressed_uncached_for_get_and_head() -> None:
         resp = await client.get("/", headers={"Accept-Encoding": "gzip"})
         assert resp.status == 200
         assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.headers["Vary"] == "Accept-Encoding"  # a cache must not mix the two
         assert resp.headers["Cache-Control"] == "no-store"
         assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
         assert "script-src" not in resp.headers["Content-Security-Policy"]
@@ -314,6 +348,9 @@ async def test_served_gzip_compressed_uncached_for_get_and_head() -> None:
         assert plain.status == 200
         assert "Content-Encoding" not in plain.headers
         assert "tidak ada di inventaris" in await plain.text()
+        refused = await client.get("/", headers={"Accept-Encoding": "gzip;q=0"})
+        assert "Content-Encoding" not in refused.headers
+        assert refused.headers["Vary"] == "Accept-Encoding"
         head = await client.head("/")
         assert head.status == 200
         assert await head.read() == b""
