@@ -22,6 +22,7 @@ import tokenize
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
@@ -303,7 +304,8 @@ class _Walker:
                 return "metric name"
             ids = any(getattr(m, "pattern", None) == schema.ID_PATTERN for m in meta)
             return "id" if ids else "text"
-        return {bool: "boolean", int: "integer", float: "number"}.get(tp, "any value")
+        simple = {bool: "boolean", int: "integer", float: "number", datetime: "date and time"}
+        return simple.get(tp, "any value")
 
 
 def _snake(name: str) -> str:

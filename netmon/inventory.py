@@ -54,6 +54,8 @@ class Site:
     isp_circuit: str
     devices: tuple[str, ...]
     source: str  # the file it came from, for messages
+    #: declared power cuts covering the site: (start, end) Unix seconds, end exclusive
+    power_cuts: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,15 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+#: Indonesia keeps no daylight saving time: fixed offsets (hours, abbreviation), no tz
+#: database needed (slim container images have none)
+ZONES: dict[str, tuple[int, str]] = {
+    "Asia/Jakarta": (7, "WIB"),
+    "Asia/Pontianak": (7, "WIB"),
+    "Asia/Makassar": (8, "WITA"),
+    "Asia/Jayapura": (9, "WIT"),
+}
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from netmon.api import streams
-from netmon.config import shards
+from netmon.config import power_cuts, shards
 from netmon.config.devices import DeviceBuilder
 from netmon.config.models import LogConfig, MainConfig
 from netmon.config.site_models import LinkConfig, SiteFile
@@ -267,6 +267,7 @@ def _build(
     """Sites, links and devices; returns the inventory and the warnings."""
     placed: dict[str, Placed] = {}
     kabupaten: dict[str, tuple[str, str]] = {}  # site -> (kabupaten, timezone)
+    cuts: dict[str, power_cuts.Windows] = {}  # site -> its declared power cuts
     raw_links: list[tuple[MarkedDoc, PathKey, LinkConfig]] = []
     for doc, model in docs:
         for si, site in enumerate(model.sites):
@@ -280,6 +281,12 @@ def _build(
                 continue
             placed[site.id] = here
             kabupaten[site.id] = (model.kabupaten, model.timezone)
+        windows, problems = power_cuts.resolve(
+            model.power_cuts, model.timezone, {s.id: s.kecamatan or "" for s in model.sites}
+        )
+        errors.extend(doc.error(p.path, p.message) for p in problems)
+        for sid, declared in windows.items():
+            cuts.setdefault(sid, declared)  # a duplicate site id is an error already
         raw_links.extend((doc, ("links", li), link) for li, link in enumerate(model.links))
     # references into a file that failed its own checks would only add phantom errors
     checked = errors if complete else []
@@ -302,13 +309,19 @@ def _build(
             first_device[dev.id] = here.doc.position(dpath)
             devices[dev.id] = builder.device(dev, sid, kinds[sid], here.doc, dpath)
             ids.append(dev.id)
-        sites[sid] = _site(here, kabupaten[sid], kinds[sid], tuple(ids))
+        sites[sid] = _site(here, kabupaten[sid], kinds[sid], tuple(ids), cuts.get(sid, ()))
     errors.extend(builder.errors)
     files = tuple(dict.fromkeys(d.file for d, _ in docs))
     return Inventory(sites=sites, devices=devices, links=links, files=files), warnings
 
 
-def _site(here: Placed, kab: tuple[str, str], uplink_kind: str, devices: tuple[str, ...]) -> Site:
+def _site(
+    here: Placed,
+    kab: tuple[str, str],
+    uplink_kind: str,
+    devices: tuple[str, ...],
+    declared: power_cuts.Windows,
+) -> Site:
     site = here.site
     return Site(
         id=site.id,
@@ -329,4 +342,5 @@ def _site(here: Placed, kab: tuple[str, str], uplink_kind: str, devices: tuple[s
         isp_circuit=(site.isp.circuit_id or "") if site.isp else "",
         devices=devices,
         source=here.doc.file,
+        power_cuts=declared,
     )

@@ -21,6 +21,7 @@ from netmon.config.models import (
     LinkKind,
     SnmpOverrides,
 )
+from netmon.config.power_cuts import PowerCutConfig
 from netmon.schema import Duration, Id, Strict
 
 
@@ -202,6 +203,8 @@ class SiteFile(Strict):
     sites: list[SiteConfig] = Field(default_factory=list)
     #: links between devices; one end may be a site of another file
     links: list[LinkConfig] = Field(default_factory=list)
+    #: PLN's announced power cuts for these sites: left out of the SLA figures
+    power_cuts: list[PowerCutConfig] = Field(default_factory=list)
 
     @field_validator("kabupaten", mode="before")
     @classmethod

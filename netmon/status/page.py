@@ -214,7 +214,7 @@ class _Page:
     def problem(self, row: dict[str, Any], tz_name: str) -> str:
         """A site that is not up, in three short lines: who, where, why and since when.
         Unreachable ones are listed under the failed site they sit behind."""
-        maint = f' <span class="m">{_e(self.t("maint"))}</span>' if row["maintenance"] else ""
+        maint = self.badges(row)
         place = f"{row['kabupaten']} / {row['kecamatan']}" if row["kecamatan"] else row["kabupaten"]
         if row["status"] == "degraded" and row["upstream"]:
             why = self.t("backup").format(name=self.site_name(row["upstream"]))
@@ -230,11 +230,23 @@ class _Page:
             + "</li>"
         )
 
+    def badges(self, row: dict[str, Any]) -> str:
+        """Maintenance, and a power cut PLN announced: outages with a known reason."""
+        keys = [
+            k
+            for k, on in (
+                ("maint", row["maintenance"]),
+                ("power_cut", row.get("power_cut_declared")),
+            )
+            if on
+        ]
+        return "".join(f' <span class="m">{_e(self.t(k))}</span>' for k in keys)
+
     def up_list(self, rows: list[dict[str, Any]]) -> str:
         """The many up sites, folded, by kabupaten; one short line each."""
         by_kab: dict[str, list[str]] = {}
         for r in sorted(rows, key=lambda r: (r["kabupaten"], r["name"], r["site"])):
-            maint = f' <span class="m">{_e(self.t("maint"))}</span>' if r["maintenance"] else ""
+            maint = self.badges(r)
             place = f" · {_e(r['kecamatan'])}" if r["kecamatan"] else ""
             by_kab.setdefault(r["kabupaten"], []).append(
                 f"<li>{_e(r['name'])} <small>{_e(r['site'])}{place}</small>{maint}</li>"

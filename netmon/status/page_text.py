@@ -3,17 +3,14 @@ zones, the stylesheet and the response headers (the page itself: page.py)."""
 
 from __future__ import annotations
 
+from netmon.schema import ZONES
+
+__all__ = ["ZONES"]  # the page's zones are the config's
+
 REFRESH_SECONDS = 30
 MAX_PARAM = 100  # longer query values are cut before they are echoed back
 ORDER = ("down", "unreachable", "degraded", "unknown", "up")  # worst first
 PROBLEMS = ORDER[:-1]
-#: Indonesia keeps no daylight saving time: fixed offsets, no tz database needed
-ZONES: dict[str, tuple[int, str]] = {
-    "Asia/Jakarta": (7, "WIB"),
-    "Asia/Pontianak": (7, "WIB"),
-    "Asia/Makassar": (8, "WITA"),
-    "Asia/Jayapura": (9, "WIT"),
-}
 DEFAULT_ZONE = "Asia/Makassar"
 
 #: label -> (Bahasa Indonesia, English); states, causes and site kinds by their prefix
@@ -44,6 +41,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "behind": ("di belakang", "behind"),
     "backup": ("lewat jalur cadangan, {name} gagal", "on its backup path, {name} failed"),
     "maint": ("pemeliharaan", "maintenance"),
+    "power_cut": ("pemadaman PLN terjadwal", "scheduled power cut"),
     "sites": ("{n} situs", "{n} sites"),
     "none": ("Tidak ada situs yang cocok dengan filter.", "No site matches the filters."),
     "all_up": ("Semua situs normal.", "All sites are up."),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from netmon.api import Labels, MetricMeta, MetricType, Sample
+from netmon.config import power_cuts
 from netmon.exposition import join_families, render_samples
 from netmon.inventory import Inventory, Site
 from netmon.status.engine import SiteState, StatusEngine
@@ -52,6 +54,12 @@ META = {
             "Sites an open outage takes down, by its root (the root included).",
         ),
         MetricMeta(
+            "netmon_site_power_cut_declared",
+            MetricType.GAUGE,
+            "1 during a power cut declared in the site files (PLN's announced outages), else "
+            "0; only for sites with one declared. The SLA rules leave those minutes out.",
+        ),
+        MetricMeta(
             "netmon_link_info",
             MetricType.GAUGE,
             "Links between device interfaces, from the inventory.",
@@ -81,13 +89,17 @@ def _site_labels(site: Site) -> Labels:
     )
 
 
-def render(engine: StatusEngine) -> str:
+def render(engine: StatusEngine, now: float | None = None) -> str:
     inv = engine.inventory
+    now = time.time() if now is None else now
     samples: list[Sample] = []
     for sid, site in inv.exported_sites.items():
         state = engine.published[sid]
         base = (("site", sid),)
         samples.append(Sample("netmon_site_info", _site_labels(site), 1.0))
+        if site.power_cuts:
+            cut = 1.0 if power_cuts.active(site.power_cuts, now) else 0.0
+            samples.append(Sample("netmon_site_power_cut_declared", base, cut))
         samples.extend(
             Sample("netmon_site_status", (*base, ("status", s)), 1.0 if state.status == s else 0.0)
             for s in STATUSES
@@ -135,6 +147,7 @@ def site_json(inventory: Inventory, engine: StatusEngine, sid: str) -> dict[str,
         "root": engine.root(sid),
         "since": state.since or None,
         "maintenance": site.maintenance,
+        "power_cut_declared": power_cuts.active(site.power_cuts, time.time()),
         "location": None if site.lat is None else {"lat": site.lat, "lon": site.lon},
     }
 

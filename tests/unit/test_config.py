@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,66 @@ def test_spaces_around_a_kabupaten_are_dropped(tmp_path: Path) -> None:
     text = GOOD_SITES.replace("kabupaten: Kutai Timur", 'kabupaten: "  Kutai Timur "')
     config = load(write(tmp_path, kutim=text), PROFILES)
     assert {s.kabupaten for s in config.inventory.sites.values()} == {"Kutai Timur"}
+
+
+POWER_CUT_SITES = """\
+kabupaten: Kutai Timur
+timezone: Asia/Makassar
+sites:
+  - {id: pop-sangatta, name: POP Sangatta, kind: pop, kecamatan: Sangatta Utara,
+     devices: [{id: sw-sangatta, address: 10.20.0.1}]}
+  - {id: desa-a, name: Kantor Desa A, kind: village_office, kecamatan: Bengalon,
+     uplinks: [pop-sangatta], devices: [{id: rtr-a, address: 10.20.1.1}]}
+  - {id: desa-b, name: Kantor Desa B, kind: village_office, kecamatan: Rantau Pulung,
+     uplinks: [pop-sangatta], devices: [{id: rtr-b, address: 10.20.1.2}]}
+power_cuts:
+  - {start: 2026-11-24T08:00, end: 2026-11-24T12:00, kecamatan: [Bengalon],
+     note: "PLN: pemeliharaan jaringan"}
+  - {start: "2026-11-25T01:00:00+00:00", end: "2026-11-25T02:00:00+00:00", sites: [desa-b]}
+  - {start: 2026-11-26T22:00, end: 2026-11-27T02:00}
+"""
+
+
+def test_declared_power_cuts_cover_their_kecamatan_sites_or_the_whole_file(
+    tmp_path: Path,
+) -> None:
+    inv = load(write(tmp_path, kutim=POWER_CUT_SITES), PROFILES).inventory
+    wita = 8 * 3600  # a time without an offset is the file's local time
+    morning = (
+        datetime(2026, 11, 24, 8, tzinfo=UTC).timestamp() - wita,
+        datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp() - wita,
+    )
+    night = (
+        datetime(2026, 11, 26, 22, tzinfo=UTC).timestamp() - wita,
+        datetime(2026, 11, 27, 2, tzinfo=UTC).timestamp() - wita,
+    )
+    b_only = (
+        datetime(2026, 11, 25, 1, tzinfo=UTC).timestamp(),
+        datetime(2026, 11, 25, 2, tzinfo=UTC).timestamp(),
+    )
+    assert inv.sites["desa-a"].power_cuts == (morning, night)
+    assert inv.sites["desa-b"].power_cuts == (b_only, night)
+    assert inv.sites["pop-sangatta"].power_cuts == (night,)
+
+
+def test_a_power_cut_naming_nothing_in_its_file_or_ending_first_is_an_error(
+    tmp_path: Path,
+) -> None:
+    text = (
+        POWER_CUT_SITES.split("power_cuts:")[0]
+        + """power_cuts:
+  - {start: 2026-11-24T08:00, end: 2026-11-24T12:00, kecamatan: [Bengalonn]}
+  - {start: 2026-11-24T08:00, end: 2026-11-24T12:00, sites: [desa-z]}
+  - {start: 2026-11-24T12:00, end: 2026-11-24T08:00}
+"""
+    )
+    errors = errors_of(write(tmp_path, kutim=text))
+    assert errors == [
+        "sites/kutim.yaml:11:66: power_cuts.0.kecamatan.0: no site of this file is in "
+        "kecamatan 'Bengalonn'",
+        "sites/kutim.yaml:12:62: power_cuts.1.sites.0: no site 'desa-z' in this file",
+        "sites/kutim.yaml:13:36: power_cuts.2.end: the power cut must end after it starts",
+    ]
 
 
 def test_secrets_never_print(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -298,3 +299,23 @@ def test_site_info_and_links_are_exposed() -> None:
             "b_ifname": "sfp1",
         }
     ]
+
+
+def test_a_declared_power_cut_is_a_series_while_it_lasts() -> None:
+    """0 before and after, 1 during; sites without a declared cut have no such series."""
+    window = (1_800_000_000.0, 1_800_003_600.0)
+    inv = inventory(site("noc"), dataclasses.replace(site("pop", ("noc",)), power_cuts=(window,)))
+    world = World(inv)
+
+    def declared(now: float) -> list[tuple[str, float]]:
+        text = render(world.engine, now=now)
+        return [
+            (dict(ls)["site"], v)
+            for (n, ls), v in parse_exposition(text).items()
+            if n == "netmon_site_power_cut_declared"
+        ]
+
+    assert declared(window[0] - 1) == [("pop", 0.0)]
+    assert declared(window[0]) == [("pop", 1.0)]
+    assert declared(window[1] - 1) == [("pop", 1.0)]
+    assert declared(window[1]) == [("pop", 0.0)]

@@ -3,8 +3,10 @@ time, order, size; and served over HTTP with gzip and no caching."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
+import time
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from types import SimpleNamespace
@@ -196,6 +198,23 @@ def test_a_time_out_of_any_calendar_costs_its_since_not_the_page() -> None:
     parsed = Parsed(page(engine(sites, states)))
     assert "sejak" not in parsed.row("pop | ")[1]
     assert "sejak 23 Nov 14:05 WITA" in parsed.row("desa-1 ")[1]
+
+
+def test_a_site_in_a_declared_power_cut_says_so() -> None:
+    now = time.time()  # the API's view of a declared cut is the wall clock's
+    sites = [
+        dataclasses.replace(site("pop"), power_cuts=((now - 60, now + 3600),)),
+        site("desa-1", uplinks=("pop",)),
+    ]
+    states = {
+        "pop": SiteState("down", "power", "", SINCE),
+        "desa-1": SiteState("unreachable", "uplink", "pop", SINCE),
+    }
+    parsed = Parsed(page(engine(sites, states)))
+    assert parsed.row("pemadaman PLN terjadwal")[1].startswith("Kantor Desa pop pop ")
+    assert "pemadaman" not in parsed.row("desa-1 desa-1")[1]
+    english = Parsed(page(engine(sites, states), lang="en"))
+    assert english.row("scheduled power cut")[1].startswith("Kantor Desa pop pop ")
 
 
 def test_gzip_only_where_the_client_allows_it() -> None:
