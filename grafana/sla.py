@@ -2,8 +2,9 @@
 
 All figures come from the recorded per-site series (site:netmon_site_available:ratio*,
 deploy/prometheus/rules/netmon-recording.yml): up or degraded counts as available,
-unknown counts neither way, maintenance is left out. They are rolling windows; a
-calendar-month report in local time is a query with `@` (see the rules file).
+unknown counts neither way, maintenance and declared power cuts are left out. They are
+rolling windows; a calendar-month report in local time is a query with `@` (see the rules
+file).
 """
 
 from __future__ import annotations
@@ -108,15 +109,22 @@ def panels() -> Grid:
     )
     g.add(
         stat(
-            "Sites in maintenance",
-            "Selected sites flagged maintenance in the inventory now; their time is left "
-            "out of every figure here.",
+            "Left out now: maintenance, declared power cuts",
+            "Selected sites flagged maintenance in the inventory, and sites inside a power "
+            "cut PLN announced (power_cuts in the site files), now. Their time is left out "
+            "of every figure here.",
             [
                 target(
                     f"count({q.sites(MAINTENANCE)}) or vector(0)",
-                    "sites",
+                    "maintenance",
                     instant=True,
-                )
+                ),
+                target(
+                    f"count({q.selected(q.metric('netmon_site_power_cut_declared'))} == 1) "
+                    "or vector(0)",
+                    "power cut",
+                    instant=True,
+                ),
             ],
             color_mode="none",
         ),

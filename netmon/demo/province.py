@@ -10,6 +10,7 @@ what a dead device looks like.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +54,16 @@ def province(
     ports: dict[str, int] | None = None,
     communities: dict[str, str] | None = None,
     probed: set[str] | None = None,
+    power_cut_at: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """kabupaten slug -> site file content, ``sites`` sites in all.
 
     ``ports``: site -> the port its devices answer on instead (a relay the demo's
     script cuts or rewires); ``communities``: device -> the recording it gets;
     ``probed``: sites whose first device also gets an ICMP probe (loopback answers
-    every echo, so only sites the script leaves alone)."""
+    every echo, so only sites the script leaves alone); ``power_cut_at``: when PLN's
+    announced cut in Paser's first kecamatan began (it lasts 8 hours; the sites ride
+    through on batteries and gensets, and the SLA leaves the hours out)."""
     files: dict[str, dict[str, Any]] = {
         "provinsi": {
             "kabupaten": "Samarinda",
@@ -121,6 +125,15 @@ def province(
                     _device(f"cpe-{slug}-{i + 1:03d}", "no-such-agent", ["system"], port)
                 )
         files[slug] = {"kabupaten": name, "sites": site_list, "links": links}
+        if slug == "paser" and power_cut_at is not None:
+            files[slug]["power_cuts"] = [
+                {
+                    "start": _iso(power_cut_at),
+                    "end": _iso(power_cut_at + 8 * 3600),
+                    "kecamatan": [kecamatan[0]],
+                    "note": "PLN: pemeliharaan jaringan (pemadaman terjadwal)",
+                }
+            ]
     for content in files.values():
         for site in content["sites"]:
             for device in site["devices"]:
@@ -131,6 +144,10 @@ def province(
             if site["id"] in (probed or set()):
                 site["devices"][0]["icmp"] = True
     return files
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def _village(

@@ -63,6 +63,21 @@ def test_a_closed_terminal_ends_the_demo_and_all_it_started(tmp_path: Path) -> N
     assert no_listener(demo.netmon, demo.prometheus, demo.alertmanager)
 
 
+def test_the_announced_power_cut_is_declared_for_its_kecamatan_only(
+    demo_stack: DemoStack,
+) -> None:
+    text = fetch(demo_stack.netmon + "/metrics")
+    declared = {
+        site: value
+        for site in demo_stack.sites()
+        for value in values(text, "netmon_site_power_cut_declared", site=site)
+    }
+    assert declared["pop-paser"] == 1.0  # PLN's cut in Tanah Grogot is on now
+    assert set(declared) <= {s for s in demo_stack.sites() if "paser" in s}
+    assert demo_stack.sites()["pop-paser"]["power_cut_declared"] is True
+    assert "pemadaman PLN terjadwal" in fetch(demo_stack.netmon + "/?kabupaten=Paser")
+
+
 def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoStack) -> None:
     plan = demo_stack.plan
     behind = [site for site in plan.cut_sites if site != plan.cut]
