@@ -57,8 +57,12 @@ def target_panels(g: Grid) -> None:
             "Sites and devices in netmon's inventory, targets scheduled and polls running "
             "now (all netmon instances).",
             [
-                target("sum(netmon_inventory_sites)", "sites", instant=True),
-                target("sum(netmon_inventory_devices)", "devices", instant=True),
+                # each site is exported by exactly one shard; the shards' own inventory
+                # counts include the ancestors each polls read-only
+                target("count(group by (site) (netmon_site_info))", "sites", instant=True),
+                target(
+                    "count(group by (site, device) (netmon_device_info))", "devices", instant=True
+                ),
                 target("sum(netmon_scheduler_targets)", "targets", instant=True),
                 target("sum(netmon_scheduler_running_polls)", "polls running", instant=True),
             ],

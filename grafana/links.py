@@ -83,7 +83,7 @@ def worst_links_table() -> Panel:
         f"{_per_interface('max', 'ifname:netmon_interface_utilisation:max_ratio_rate5m')})"
     )
     errors = (
-        f"sum by (link) (({ends}) * on (site, device, ifname) group_left () "
+        f"max by (link) (({ends}) * on (site, device, ifname) group_left () "
         f"({q.errors_per_second(site=False)}))"
     )
     return table(
@@ -91,8 +91,8 @@ def worst_links_table() -> Panel:
         "Fibre and radio links with an end at a selected site, the weakest first. Margin = "
         f"worst end's level above the alarm level ({levels.OPTICAL_LOW_DBM:g} dBm optical "
         f"receive power for fibre, as OpticalPowerLow; {levels.RADIO_LOW_DBM:g} dBm signal "
-        "for radio). Utilisation is the busier direction of the busier end; errors count "
-        "both directions at both ends.",
+        "for radio). Utilisation is the busier direction of the busier end; errors are the "
+        "worse end's, both directions (as LinkErrorsHigh counts an interface).",
         [
             target(_link_names(), table=True),
             target(level, table=True),

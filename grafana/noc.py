@@ -33,8 +33,9 @@ STATE_MAPPINGS = value_mappings({code: (text, color) for code, text, color in q.
 AVAILABILITY_STEPS = thresholds(
     (RED, None), (ORANGE, levels.AVAILABILITY_LOW), (GREEN, levels.AVAILABILITY_GOOD)
 )
-#: the roots (failed sites at the top of an outage) at selected sites
-OUTAGES = f"netmon_outage_sites and on (root) {q.as_label(q.SITES, 'root', 'site')}"
+#: the roots (failed sites at the top of an outage) at selected sites; with shards each
+#: exports its share of one outage under the same root, so the shares are summed first
+OUTAGES = f"sum by (root) (netmon_outage_sites) and on (root) {q.as_label(q.SITES, 'root', 'site')}"
 #: selected sites that are not up, valued by their state code
 NOT_UP = q.selected(f"{q.state_code()} > 0")
 NOT_UP_STATES = 'status!="up"'

@@ -19,9 +19,16 @@ COLUMNS = 24
 GREEN, YELLOW, ORANGE, RED, GREY, BLUE = "green", "yellow", "orange", "red", "#8e8e8e", "blue"
 
 
+#: the Min step of every query that rates a counter. netmon's counters move once per
+#: poll (60 s, VSAT 300 s), not per scrape: with the datasource's 30 s, $__rate_interval
+#: would be 2m and a VSAT link's rate would read 0 or 2.5x by turns. Grafana takes
+#: $__rate_interval >= 4 x Min step = 332 s: one VSAT poll plus a scrape, five 60 s polls.
+RATE_STEP = "83s"
+
+
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> JSON:
     """A Prometheus query; refIds are given by the panel (A, B, ... in order)."""
-    return {
+    query: JSON = {
         "datasource": DATASOURCE,
         "editorMode": "code",
         "expr": expr,
@@ -30,6 +37,9 @@ def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = 
         "legendFormat": legend or "__auto",
         "range": not (instant or table),
     }
+    if "$__rate_interval" in expr:
+        query["interval"] = RATE_STEP
+    return query
 
 
 def thresholds(*steps: tuple[str, float | None]) -> JSON:

@@ -223,7 +223,7 @@ def radio_panels(g: Grid) -> None:
             "Device temperature",
             "Board, processor and line card temperatures the devices report (an OLT "
             "reports one per line card, by slot).",
-            [target(sensors, "{{device}} {{sensor}}")],
+            [target(sensors, "{{device}} {{sensor}} {{frame}}")],
             unit="celsius",
             steps=thresholds((GREEN, None), (ORANGE, 60), (RED, 75)),
             threshold_style="dashed",
