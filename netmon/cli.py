@@ -117,7 +117,25 @@ async def serve(
         loop.add_signal_handler(signal.SIGHUP, stop.set)
     else:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
-    tasks = [asyncio.create_task(make()) for make in background]
+    coros = [make() for make in background]
+    tasks = [
+        asyncio.create_task(coro, name=getattr(coro, "__qualname__", "background"))
+        for coro in coros
+    ]
+    failed: list[str] = []
+
+    def ended(task: asyncio.Task[None]) -> None:
+        """A background task must not die unseen (the demo's relays, pager, simulator)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        failed.append(task.get_name())
+        log.error(
+            "a background task failed; stopping", task=task.get_name(), error=repr(task.exception())
+        )
+        stop.set()
+
+    for task in tasks:
+        task.add_done_callback(ended)
     try:
         if duration is None:
             await stop.wait()
@@ -129,7 +147,7 @@ async def serve(
         await cancel_and_wait(tasks)
         await daemon.stop()
         await runner.cleanup()
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -242,11 +260,40 @@ def cmd_profiles(_args: argparse.Namespace) -> int:
     return 0
 
 
+#: the demo's bounds: one machine runs every agent, village and telemetry connection
+DEMO_MAX_SITES = 1000
+
+
+def demo_option_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the demo's options, each said in a line."""
+    problems = []
+    if not 16 <= args.sites <= DEMO_MAX_SITES:
+        problems.append(
+            f"--sites must be 16 to {DEMO_MAX_SITES} (the NOC, 5 POPs and their villages; "
+            "one machine simulates them all)"
+        )
+    if args.interval < 1:
+        problems.append("--interval must be at least 1 second")
+    if args.speed <= 0:
+        problems.append("--speed must be above 0 (how much faster the sun and batteries run)")
+    if args.duration is not None and args.duration <= 0:
+        problems.append("--duration must be above 0 seconds (leave it out to run until Ctrl-C)")
+    for flag, port in (
+        ("--prometheus-port", args.prometheus_port),
+        ("--alertmanager-port", args.alertmanager_port),
+    ):
+        if not 0 <= port <= 65535:
+            problems.append(f"{flag} must be 0 to 65535 (0: any free port)")
+    return problems
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from netmon.demo import Options, run_demo
 
-    if args.sites < 16:
-        print("--sites must be at least 16 (the NOC, 5 POPs and their villages)", file=sys.stderr)
+    problems = demo_option_problems(args)
+    if problems:
+        for problem in problems:
+            print(f"netmon demo: {problem}", file=sys.stderr)
         return 2
     return run_demo(
         Options(

@@ -117,7 +117,7 @@ class SnmpSim:
         self.stop()
 
 
-def _answers(port: int, communities: list[str], deadline: float) -> bool:
+def _answers(port: int, communities: list[str], deadline: float, alive: Callable[[], bool]) -> bool:
     """Ready means a real answer for every community, not the log line.
 
     snmpsim logs "Listening" a moment before its socket answers, and builds a
@@ -137,8 +137,8 @@ def _answers(port: int, communities: list[str], deadline: float) -> bool:
             except SnmpError:
                 break  # an answer, even "no such object", means it is serving
             except (TimeoutError, OSError):
-                if time.monotonic() > deadline:
-                    return False
+                if time.monotonic() > deadline or not alive():
+                    return False  # a dead snmpsim says why in its log: the caller reads it
                 time.sleep(0.05)
     return True
 
@@ -185,18 +185,25 @@ def start_snmpsim(
         process = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=workdir)
     sim = SnmpSim(port, workdir, process)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log = sim.log
-            sim.stop()
-            msg = f"snmpsim exited with {process.returncode}:\n{log[-2000:]}"
-            raise RuntimeError(msg)
-        if (quiet or "Listening at" in sim.log) and _answers(port, communities, deadline):
-            return sim
-        time.sleep(0.05)  # polling for readiness, bounded by the deadline
-    sim.stop()
-    msg = f"snmpsim did not start within {timeout}s"
-    raise TimeoutError(msg)
+
+    def alive() -> bool:
+        return process.poll() is None
+
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                msg = f"snmpsim exited with {process.returncode}:\n{sim.log[-2000:]}"
+                raise RuntimeError(msg)
+            if (quiet or "Listening at" in sim.log) and _answers(
+                port, communities, deadline, alive
+            ):
+                return sim
+            time.sleep(0.05)  # polling for readiness, bounded by the deadline
+        msg = f"snmpsim did not start within {timeout}s"
+        raise TimeoutError(msg)
+    except BaseException:  # Ctrl-C while waiting too: no process or folder left behind
+        sim.stop()
+        raise
 
 
 class UdpRelay(asyncio.DatagramProtocol):

@@ -135,7 +135,12 @@ def _start(name: str, cmd: list[str], url: str, log: Path, timeout: float) -> Se
     def exited() -> bool:
         return service.process.poll() is not None
 
-    if poll_until(lambda: exited() or _ready(url), timeout, interval=0.1) and not exited():
+    try:
+        ready = poll_until(lambda: exited() or _ready(url), timeout, interval=0.1)
+    except BaseException:  # Ctrl-C while waiting: stop what was started
+        service.stop()
+        raise
+    if ready and not exited():
         return service
     if exited():
         msg = f"{name} exited with {service.process.returncode}: {log.read_text()[-1500:]}"

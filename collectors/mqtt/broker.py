@@ -116,7 +116,11 @@ class Mosquitto:
         def ready() -> bool:
             return not self.running or all(tcp_accepts(self.host, p) for p in ports)
 
-        ok = poll_until(ready, self.start_timeout)
+        try:
+            ok = poll_until(ready, self.start_timeout)
+        except BaseException:  # Ctrl-C while waiting: no broker left behind
+            self._end(signal.SIGKILL)
+            raise
         if self.running and ok:
             return
         code = self.process.poll()

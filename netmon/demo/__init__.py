@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -69,9 +70,10 @@ class Options:
     broker: str = "auto"
 
 
-def _port(preferred: int) -> int:
-    """``preferred`` when it is free on 127.0.0.1, else any free port (0: any)."""
-    if preferred:
+def _port(preferred: int, listen: str) -> int:
+    """``preferred`` when it is free on 127.0.0.1 and not netmon's own (``listen``),
+    else any free port (0: any)."""
+    if preferred and str(preferred) != listen.rpartition(":")[2]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", preferred))
@@ -81,11 +83,52 @@ def _port(preferred: int) -> int:
     return free_tcp_port()
 
 
+def _listen_problem(listen: str) -> str | None:
+    """Why netmon could not listen there, found before anything is started."""
+    host, _, port = listen.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host.strip("[]") or "0.0.0.0", int(port)))
+        except (OSError, ValueError) as exc:
+            return f"cannot listen on {listen}: {exc}"
+    return None
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a closed terminal) before or after netmon runs: unwind like
+    Ctrl-C, so that everything started so far is stopped again."""
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _on_signals(handler: Any) -> dict[int, Any]:
+    """Set ``handler`` for SIGTERM and SIGHUP; returns what was there before."""
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
 def run_demo(options: Options) -> int:
+    problem = _listen_problem(options.listen)
+    if problem is not None:
+        print(f"netmon demo: {problem} (choose another with --listen)", file=sys.stderr)
+        return 2
+    before = _on_signals(_interrupt)  # until serve() takes the signals over
+    try:
+        return _run(options)
+    except Interrupted as exc:
+        print(f"netmon demo: stopped by {exc} while starting or stopping", file=sys.stderr)
+        return 130
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _run(options: Options) -> int:
     from collectors.icmp import icmp_available
     from collectors.mqtt.broker import Mosquitto, start_mosquitto
     from collectors.mqtt.simulator import TelemetrySimulator
@@ -142,7 +185,9 @@ def run_demo(options: Options) -> int:
             probed,
             power_cut_at=origin - 3600,  # PLN's announced cut began an hour ago
         )
-        config = prov.write_config(tmp, content, step, options.listen, broker_port, protocol)
+        config = prov.write_config(
+            tmp, content, options.interval, options.listen, broker_port, protocol
+        )
         log_path = tmp / "netmon.log"
         urls = {"prometheus": "(not started)", "alertmanager": "(not started)"}
         why_not = stack.available() if options.alerting else "--no-alerting"
@@ -152,7 +197,7 @@ def run_demo(options: Options) -> int:
             am = stack_.enter_context(
                 stack.start_alertmanager(
                     tmp / "alertmanager",
-                    _port(options.alertmanager_port),
+                    _port(options.alertmanager_port, options.listen),
                     f"http://127.0.0.1:{hook}",
                     factor,
                 )
@@ -160,7 +205,7 @@ def run_demo(options: Options) -> int:
             prom = stack_.enter_context(
                 stack.start_prometheus(
                     tmp / "prometheus",
-                    _port(options.prometheus_port),
+                    _port(options.prometheus_port, options.listen),
                     options.listen,
                     am.url.removeprefix("http://"),
                     scrape_interval=max(1.0, min(15.0, step / 2)),
@@ -190,6 +235,8 @@ def run_demo(options: Options) -> int:
                 speed=options.speed,
                 on_dead=flat,
             )
+            for site in prov.in_declared_cut(content):  # PLN's cut: their grid is off too
+                telemetry.cut_power(site, drain=1.0)
             background.append(telemetry.run)
 
         async def incidents() -> None:
@@ -236,6 +283,9 @@ def run_demo(options: Options) -> int:
                     hangup_stops=True,  # a closed terminal ends the demo and all it started
                 )
             )
+        # asyncio gave SIGTERM and SIGHUP back to their defaults, which would kill the demo
+        # half-way through stopping what it started; stopping is bounded, so let it finish
+        _on_signals(signal.SIG_IGN)
         if code != 0:  # the temporary folder goes with the demo: show why it stopped
             tail = log_path.read_text().splitlines()[-20:]
             print("netmon stopped with an error; its log ends:", *tail, sep="\n", file=sys.stderr)

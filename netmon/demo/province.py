@@ -303,6 +303,17 @@ def write_config(
     return root / "netmon.yaml"
 
 
+def in_declared_cut(content: dict[str, dict[str, Any]]) -> list[str]:
+    """The village-level sites a declared power cut covers (the demo's: by kecamatan)."""
+    return [
+        site["id"]
+        for data in content.values()
+        for cut in data.get("power_cuts", [])
+        for site in data["sites"]
+        if site["kind"] not in ("pop", "noc") and site.get("kecamatan") in cut["kecamatan"]
+    ]
+
+
 def villages(content: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     """(site, kabupaten slug) of every village-level site: the ones with solar power."""
     return [

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from netmon import logging as nlog
 from netmon.simulate import SnmpSim, free_tcp_port
 from tests.conftest import SECRET_COMMUNITY
 from tests.helpers import ROOT, values, wait_for, write_config
@@ -178,3 +179,28 @@ def test_run_reloads_on_sighup_and_stops_on_sigterm(tmp_path: Path, snmpsim: Snm
     assert "config reloaded" in events
     assert events[-1] == "stopping"
     assert SECRET_COMMUNITY not in stderr
+
+
+async def test_a_background_task_that_fails_stops_serve_with_exit_1(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    """The demo's relays, pager and simulator run beside netmon; one dying (its port
+    taken, say) must stop the demo loudly, not leave it playing a broken script."""
+    from netmon.cli import serve
+
+    config = write_config(tmp_path, snmpsim.port, {"rtr": ("routeros", ["system"])})
+
+    async def broken() -> None:
+        raise OSError(98, "Address already in use")
+
+    log = tmp_path / "netmon.log"
+    try:
+        with log.open("w") as out:
+            code = await serve(
+                str(config), f"127.0.0.1:{free_tcp_port()}", 60, [broken], log_stream=out
+            )
+    finally:
+        nlog.configure("info", "json")  # later tests must not log into the closed file
+    assert code == 1
+    assert "a background task failed; stopping" in log.read_text()
+    assert "Address already in use" in log.read_text()

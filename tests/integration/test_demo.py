@@ -4,16 +4,21 @@ pages Alertmanager sends), and everything stopped again."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from netmon.demo import script
+from netmon.simulate import free_tcp_port
 from tests.demo_harness import DemoStack, fetch, running_demo
-from tests.helpers import values, wait_for
+from tests.helpers import ROOT, values, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +159,81 @@ def demo_stack_outages(demo: DemoStack) -> list[dict[str, object]]:
 
     outages: list[dict[str, object]] = fetch_json(demo.netmon + "/api/v1/outages")["data"]
     return outages
+
+
+def run_demo_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "netmon", "demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_odd_options_are_refused_before_anything_starts() -> None:
+    done = run_demo_command(
+        "--sites=5", "--interval=0", "--speed=0", "--duration=-1", "--prometheus-port=70000"
+    )
+    assert done.returncode == 2
+    for flag in ("--sites", "--interval", "--speed", "--duration", "--prometheus-port"):
+        assert f"netmon demo: {flag} must be" in done.stderr
+
+
+def test_a_taken_listen_port_is_said_at_once(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_demo_command(f"--listen=127.0.0.1:{port}")
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def group_members(pgid: int) -> list[str]:
+    """Command lines of the live processes in process group ``pgid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(cmdline)
+    return found
+
+
+def test_a_hangup_while_starting_stops_all_that_was_started(tmp_path: Path) -> None:
+    """The terminal closes while snmpsim, mosquitto or Prometheus are coming up: nothing
+    they were may be left running, re-parented to init."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "netmon",
+            "demo",
+            "--sites=16",
+            "--interval=4",
+            "--prometheus-port=0",
+            "--alertmanager-port=0",
+            f"--listen=127.0.0.1:{free_tcp_port()}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(
+            lambda: any("snmpsim" in c for c in group_members(proc.pid)), 60, "snmpsim started"
+        )
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(timeout=60) in (0, 130)  # 130: stopped while starting
+        wait_for(lambda: group_members(proc.pid) == [], 30, "nothing of the demo left")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
