@@ -110,12 +110,13 @@ def panels() -> Grid:
     g.add(
         stat(
             "Left out now: maintenance, declared power cuts",
-            "Selected sites flagged maintenance in the inventory, and sites inside a power "
-            "cut PLN announced (power_cuts in the site files), now. Their time is left out "
-            "of every figure here.",
+            "Selected sites in maintenance (the inventory's flag, or an Alertmanager silence "
+            "of whole sites), and sites inside a power cut PLN announced (power_cuts in the "
+            "site files), now. Their time is left out of every figure here.",
             [
                 target(
-                    f"count({q.sites(MAINTENANCE)}) or vector(0)",
+                    f"count(({q.sites(MAINTENANCE)}) or on (site) "
+                    f"({q.selected(q.metric('netmon_site_silenced'))})) or vector(0)",
                     "maintenance",
                     instant=True,
                 ),

@@ -32,6 +32,7 @@ from netmon.inventory import Device
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
 from netmon.status import view as status_view
+from netmon.status.silences import SilenceWatcher
 from netmon.store import Change, Store
 from netmon.tasks import cancel_and_wait
 
@@ -103,6 +104,9 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
+        self.silences = SilenceWatcher(self.metrics.registry)
+        #: what the site series last showed that no state change announces
+        self._shown: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._by_engine: dict[str, TargetRef] = {}
         self._by_address: dict[str, TargetRef] = {}
 
@@ -157,6 +161,9 @@ class Daemon:
             if device.trap_engine_id:
                 self._by_engine.setdefault(device.trap_engine_id, ref)
             self._by_address.setdefault(device.snmp.address, ref)
+        self.silences.configure(
+            config.main.status.silences, {sid: s.kabupaten for sid, s in inv.sites.items()}
+        )
         for name, stream in self.streams.items():
             stream.configure(config.sections.get(name), config.path.parent)
             stream.sites_changed()
@@ -263,15 +270,20 @@ class Daemon:
     def evaluate_status(self, now: float | None = None) -> None:
         """Recompute site states; log, persist and re-render what changed."""
         assert self.status is not None
-        changes = self.status.evaluate(time.time() if now is None else now)
+        now = time.time() if now is None else now
+        self.status.silenced = frozenset(self.silences.sites(now))
+        changes = self.status.evaluate(now)
         for site, before, after in changes:
             fields = {"site": site, "status": after.status, "was": before.status}
             if after.status in ("down", "unreachable"):
                 log.warning("site status", cause=after.cause, upstream=after.upstream, **fields)
             else:
                 log.info("site status", cause=after.cause or None, **fields)
+        shown = status_view.time_dependent(self.status, now)
+        if changes or shown != self._shown:  # a power cut began, a silence ended, ...
+            self._shown = shown
+            self._status_text = status_view.render(self.status, now)
         if changes:
-            self._status_text = status_view.render(self.status)
             path = self._state_file()
             if path is not None:
                 try:
@@ -282,6 +294,7 @@ class Daemon:
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         self.ready = True
+        self.silences.start()
         self._tasks = [
             asyncio.create_task(self._expire_loop()),
             asyncio.create_task(self._status_loop()),
@@ -305,7 +318,7 @@ class Daemon:
             self.evaluate_status()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._tasks)
+        await cancel_and_wait([*self._tasks, *filter(None, [self.silences.cancel()])])
         self._tasks = []
         for stream in self.streams.values():
             await stream.stop()

@@ -28,6 +28,7 @@ def metric_reference() -> str:
     from netmon.api import collector_factory, polling_kinds, streams
     from netmon.daemon import DaemonMetrics
     from netmon.scheduler import SchedulerMetrics
+    from netmon.status.silences import SilenceWatcher
     from netmon.status.view import META as STATUS_META
     from netmon.store import HEALTH_META, Store
 
@@ -54,6 +55,7 @@ def metric_reference() -> str:
     daemon: list[str] = []
     registry = DaemonMetrics().registry
     SchedulerMetrics(registry)
+    SilenceWatcher(registry)
     telemetry: list[MetricMeta] = []
     for name, spec in sorted(streams().items()):
         stream = spec.factory(Store(), StaticDirectory(), registry)  # registers its metrics

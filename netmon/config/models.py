@@ -7,6 +7,7 @@ community string does not end up in git.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -160,6 +161,30 @@ class SchedulerConfig(Strict):
     max_concurrency: int = Field(default=64, ge=1, le=10_000)
 
 
+class SilencesConfig(Strict):
+    """Read Alertmanager's silences: a silence of whole sites counts as maintenance."""
+
+    #: Alertmanager's base URL, e.g. http://127.0.0.1:9093 (the API is under /api/v2)
+    alertmanager: str = Field(min_length=1)
+    #: how often the silences are read
+    interval: Duration = 60.0
+    #: how long one read may take
+    timeout: Duration = 10.0
+    #: while Alertmanager cannot be read, the last known silences count this long
+    hold: Duration = 600.0
+
+    @field_validator("alertmanager")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s@]+(/\S*)?$", value):
+            msg = (
+                "not an http(s) URL without user or password (netmon reads silences "
+                "without credentials; a password in a URL would reach the logs)"
+            )
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+
 class StatusConfig(Strict):
     """Site state: how long a new state must hold, and where it survives restarts."""
 
@@ -170,6 +195,9 @@ class StatusConfig(Strict):
     #: file of the site states, relative to the folder of netmon.yaml;
     #: saved atomically on every change and restored at start (None: not kept)
     state_file: str | None = None
+    #: maintenance by Alertmanager silence: silences of whole sites are read from there
+    #: and left out of the SLA like the inventory's maintenance flag (None: not read)
+    silences: SilencesConfig | None = None
 
 
 class HttpConfig(Strict):

@@ -185,19 +185,27 @@ def _run(options: Options) -> int:
             probed,
             power_cut_at=origin - 3600,  # PLN's announced cut began an hour ago
         )
+        why_not = stack.available() if options.alerting else "--no-alerting"
+        am_port = _port(options.alertmanager_port, options.listen)
         config = prov.write_config(
-            tmp, content, options.interval, options.listen, broker_port, protocol
+            tmp,
+            content,
+            options.interval,
+            options.listen,
+            broker_port,
+            protocol,
+            # a silence of a site in Alertmanager's UI puts it in maintenance
+            alertmanager=f"http://127.0.0.1:{am_port}" if why_not is None else None,
         )
         log_path = tmp / "netmon.log"
         urls = {"prometheus": "(not started)", "alertmanager": "(not started)"}
-        why_not = stack.available() if options.alerting else "--no-alerting"
         if why_not is None:
             factor = step / 60
             hook = free_tcp_port()
             am = stack_.enter_context(
                 stack.start_alertmanager(
                     tmp / "alertmanager",
-                    _port(options.alertmanager_port, options.listen),
+                    am_port,
                     f"http://127.0.0.1:{hook}",
                     factor,
                 )

@@ -270,6 +270,7 @@ def write_config(
     listen: str,
     mqtt_port: int | None = None,
     mqtt_protocol: str = "5",
+    alertmanager: str | None = None,
 ) -> Path:
     """netmon.yaml, sites/*.yaml and the community files (one per recording in use)."""
     (root / "sites").mkdir(parents=True)
@@ -279,7 +280,10 @@ def write_config(
             for device in site["devices"]:
                 path = root / device["snmp"]["community"]["file"]
                 path.write_text(path.name + "\n")
-    main = {
+    status: dict[str, Any] = {"hold": "5s", "state_file": "state/sites.json"}
+    if alertmanager is not None:
+        status["silences"] = {"alertmanager": alertmanager, "interval": "10s"}
+    main: dict[str, Any] = {
         "listen": listen,
         "inventory": ["sites/*.yaml"],
         "defaults": {
@@ -288,7 +292,7 @@ def write_config(
             "snmp": {"version": "2c", "timeout": "2s", "retries": 1},
         },
         "http": {"reload_enabled": True},
-        "status": {"hold": "5s", "state_file": "state/sites.json"},
+        "status": status,
     }
     if mqtt_port is not None:
         main["mqtt"] = {

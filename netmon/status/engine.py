@@ -76,6 +76,8 @@ class StatusEngine:
         self.poll_now = poll_now
         self.evidence = Evidence()
         self.published: dict[str, SiteState] = {}
+        #: sites in maintenance by an Alertmanager silence (the daemon keeps it current)
+        self.silenced: frozenset[str] = frozenset()
         self._candidates: dict[str, _Candidate] = {}
         self._requested: dict[str, float] = {}
         self.set_inventory(inventory, restored or {})

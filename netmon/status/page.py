@@ -235,7 +235,7 @@ class _Page:
         keys = [
             k
             for k, on in (
-                ("maint", row["maintenance"]),
+                ("maint", row["maintenance"] or row.get("silenced")),
                 ("power_cut", row.get("power_cut_declared")),
             )
             if on

@@ -60,6 +60,12 @@ META = {
             "0; only for sites with one declared. The SLA rules leave those minutes out.",
         ),
         MetricMeta(
+            "netmon_site_silenced",
+            MetricType.GAUGE,
+            "1 for a site an active Alertmanager silence of whole sites covers: maintenance "
+            "announced there instead of in the inventory (left out of the SLA too).",
+        ),
+        MetricMeta(
             "netmon_link_info",
             MetricType.GAUGE,
             "Links between device interfaces, from the inventory.",
@@ -89,6 +95,17 @@ def _site_labels(site: Site) -> Labels:
     )
 
 
+def time_dependent(engine: StatusEngine, now: float) -> tuple[frozenset[str], frozenset[str]]:
+    """What the site series show that no state change announces: the sites in a declared
+    power cut now, and the silenced ones. A change of either needs a new render."""
+    cut = frozenset(
+        sid
+        for sid, site in engine.inventory.sites.items()
+        if site.power_cuts and power_cuts.active(site.power_cuts, now)
+    )
+    return cut, engine.silenced
+
+
 def render(engine: StatusEngine, now: float | None = None) -> str:
     inv = engine.inventory
     now = time.time() if now is None else now
@@ -100,6 +117,8 @@ def render(engine: StatusEngine, now: float | None = None) -> str:
         if site.power_cuts:
             cut = 1.0 if power_cuts.active(site.power_cuts, now) else 0.0
             samples.append(Sample("netmon_site_power_cut_declared", base, cut))
+        if sid in engine.silenced:
+            samples.append(Sample("netmon_site_silenced", base, 1.0))
         samples.extend(
             Sample("netmon_site_status", (*base, ("status", s)), 1.0 if state.status == s else 0.0)
             for s in STATUSES
@@ -147,6 +166,7 @@ def site_json(inventory: Inventory, engine: StatusEngine, sid: str) -> dict[str,
         "root": engine.root(sid),
         "since": state.since or None,
         "maintenance": site.maintenance,
+        "silenced": sid in engine.silenced,
         "power_cut_declared": power_cuts.active(site.power_cuts, time.time()),
         "location": None if site.lat is None else {"lat": site.lat, "lon": site.lon},
     }
