@@ -94,3 +94,34 @@ async def test_an_unreachable_alertmanager_is_counted_not_fatal(
         await async_wait_for(counted, 10, "failed reads counted")
         assert await silenced(running) == {}
         assert "cannot read alertmanager silences" in running.logs.getvalue()
+
+
+async def test_a_declared_power_cut_shows_when_it_begins_without_any_state_change(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    """The site series are re-rendered when a cut begins or ends, not only when some
+    site changes state (every site here stays up throughout)."""
+    config = write_config(tmp_path, snmpsim.port, {"rtr-a": ("routeros", ["system"])})
+    begins = time.time() + 5
+    site_file = tmp_path / "sites" / "test.yaml"
+    sites = yaml.safe_load(site_file.read_text())
+    sites["power_cuts"] = [
+        {
+            "start": datetime.fromtimestamp(begins, UTC).isoformat(),
+            "end": datetime.fromtimestamp(begins + 3600, UTC).isoformat(),
+        }
+    ]
+    site_file.write_text(yaml.safe_dump(sites))
+    async with start(config) as running:
+
+        async def declared() -> list[float]:
+            _, text = await running.get("/metrics")
+            return values(text, "netmon_site_power_cut_declared", site="site-rtr-a")
+
+        assert await declared() == [0.0]
+
+        async def begun() -> bool:
+            return await declared() == [1.0]
+
+        await async_wait_for(begun, 15, "the cut shown once it began")
+        assert time.time() >= begins
