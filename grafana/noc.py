@@ -33,9 +33,14 @@ STATE_MAPPINGS = value_mappings({code: (text, color) for code, text, color in q.
 AVAILABILITY_STEPS = thresholds(
     (RED, None), (ORANGE, levels.AVAILABILITY_LOW), (GREEN, levels.AVAILABILITY_GOOD)
 )
-#: the roots (failed sites at the top of an outage) at selected sites; with shards each
-#: exports its share of one outage under the same root, so the shares are summed first
-OUTAGES = f"sum by (root) (netmon_outage_sites) and on (root) {q.as_label(q.SITES, 'root', 'site')}"
+#: the outages that take down a selected site, by their root (the failed site at the
+#: top): with kabupaten=Berau, a dead NOC core that cuts Berau off is one of Berau's
+#: outages although the core is in Samarinda. With shards each exports its share of one
+#: outage under the same root, so the shares are summed first.
+OUTAGES = (
+    "sum by (root) (netmon_outage_sites) and on (root) "
+    f"group by (root) (netmon_site_root and on (site) {q.SITES})"
+)
 #: selected sites that are not up, valued by their state code
 NOT_UP = q.selected(f"{q.state_code()} > 0")
 NOT_UP_STATES = 'status!="up"'
@@ -51,9 +56,10 @@ def state_colors(cell: bool = False) -> list[JSON]:
 
 
 def outage_table() -> Panel:
-    since = q.as_label(
-        f"max by (site) ({q.metric('netmon_site_status_since_timestamp_seconds')})", "root", "site"
-    )
+    # the root may be outside the selection (a POP above the selected villages): its
+    # name and since come from the unfiltered series
+    names = q.as_label("max by (site, name, kabupaten) (netmon_site_info)", "root", "site")
+    since = q.as_label("max by (site) (netmon_site_status_since_timestamp_seconds)", "root", "site")
     cause = q.as_label("max by (site, cause) (netmon_site_status_cause)", "root", "site")
     return table(
         "Open outages",
@@ -62,8 +68,7 @@ def outage_table() -> Panel:
         "site's dashboard.",
         [
             target(
-                f"max by (root) ({OUTAGES}) * on (root) group_left (name, kabupaten) "
-                f"{q.as_label(f'max by (site, name, kabupaten) ({q.SITES})', 'root', 'site')}",
+                f"max by (root) ({OUTAGES}) * on (root) group_left (name, kabupaten) {names}",
                 table=True,
             ),
             target(f"time() - max by (root) ({since}) and on (root) ({OUTAGES})", table=True),
