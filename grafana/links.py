@@ -32,6 +32,9 @@ UTILISATION_STEPS = thresholds(
     (GREEN, None), (ORANGE, levels.UTILISATION_BUSY), (RED, levels.UTILISATION_FULL)
 )
 ERROR_STEPS = thresholds((GREEN, None), (RED, levels.LINK_ERRORS_PER_SECOND))
+CCQ_STEPS = thresholds(
+    (RED, None), (ORANGE, levels.CCQ_LOW_RATIO), (GREEN, levels.CCQ_MARGINAL_RATIO)
+)
 
 
 def _per_interface(stat: str, name: str) -> str:
@@ -234,9 +237,7 @@ def panels() -> Grid:
             unit="percentunit",
             min=0,
             max=1,
-            steps=thresholds(
-                (RED, None), (ORANGE, levels.CCQ_LOW_RATIO), (GREEN, levels.CCQ_MARGINAL_RATIO)
-            ),
+            steps=CCQ_STEPS,
             threshold_style="area",
         ),
         12,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grafana import levels
 from grafana import promql as q
-from grafana.links import OPTICAL_STEPS, RADIO_STEPS, UTILISATION_STEPS
+from grafana.links import CCQ_STEPS, OPTICAL_STEPS, RADIO_STEPS, UTILISATION_STEPS
 from grafana.panels import (
     GREEN,
     ORANGE,
@@ -181,9 +181,7 @@ def radio_panels(g: Grid) -> None:
             unit="percentunit",
             min=0,
             max=1,
-            steps=thresholds(
-                (RED, None), (ORANGE, levels.CCQ_LOW_RATIO), (GREEN, levels.CCQ_MARGINAL_RATIO)
-            ),
+            steps=CCQ_STEPS,
             threshold_style="dashed",
         ),
         12,
