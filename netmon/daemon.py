@@ -271,7 +271,7 @@ class Daemon:
         """Recompute site states; log, persist and re-render what changed."""
         assert self.status is not None
         now = time.time() if now is None else now
-        self.status.silenced = frozenset(self.silences.sites(now))
+        self.status.silenced = self.silences.sites(now)
         changes = self.status.evaluate(now)
         for site, before, after in changes:
             fields = {"site": site, "status": after.status, "was": before.status}
@@ -318,8 +318,9 @@ class Daemon:
             self.evaluate_status()
 
     async def stop(self) -> None:
-        await cancel_and_wait([*self._tasks, *filter(None, [self.silences.cancel()])])
+        await cancel_and_wait(self._tasks)
         self._tasks = []
+        await self.silences.stop()
         for stream in self.streams.values():
             await stream.stop()
         await self.scheduler.stop()

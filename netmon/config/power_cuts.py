@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from pydantic import Field
 
@@ -36,13 +37,11 @@ class PowerCutConfig(Strict):
     note: str = ""
 
 
-class Problem(Exception):
-    """A declared cut that does not fit its file; ``path`` is below the cut's entry."""
+class Problem(NamedTuple):
+    """A declared cut that does not fit its file, at ``path`` in the file."""
 
-    def __init__(self, index: int, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.path: tuple[str | int, ...] = ("power_cuts", index, *path)
-        self.message = message
+    path: tuple[str | int, ...]
+    message: str
 
 
 def _instant(when: datetime, zone: str) -> float:
@@ -64,17 +63,18 @@ def resolve(
     covered: dict[str, list[tuple[float, float]]] = {sid: [] for sid in kecamatan_of}
     for i, cut in enumerate(cuts):
         start, end = _instant(cut.start, zone), _instant(cut.end, zone)
+        at = ("power_cuts", i)
         bad = [
-            Problem(i, ("kecamatan", j), f"no site of this file is in kecamatan {name!r}")
+            Problem((*at, "kecamatan", j), f"no site of this file is in kecamatan {name!r}")
             for j, name in enumerate(cut.kecamatan)
             if name not in known
         ] + [
-            Problem(i, ("sites", j), f"no site {sid!r} in this file")
+            Problem((*at, "sites", j), f"no site {sid!r} in this file")
             for j, sid in enumerate(cut.sites)
             if sid not in kecamatan_of
         ]
         if end <= start:
-            bad.append(Problem(i, ("end",), "the power cut must end after it starts"))
+            bad.append(Problem((*at, "end"), "the power cut must end after it starts"))
         problems.extend(bad)
         if bad:
             continue

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from netmon.schema import ZONES
 from netmon.status.engine import StatusEngine
 from netmon.status.page_text import (
     CSS,
@@ -29,7 +30,6 @@ from netmon.status.page_text import (
     ORDER,
     PROBLEMS,
     REFRESH_SECONDS,
-    ZONES,
     word,
 )
 from netmon.status.view import outages_json, site_json

@@ -3,10 +3,6 @@ zones, the stylesheet and the response headers (the page itself: page.py)."""
 
 from __future__ import annotations
 
-from netmon.schema import ZONES
-
-__all__ = ["ZONES"]  # the page's zones are the config's
-
 REFRESH_SECONDS = 30
 MAX_PARAM = 100  # longer query values are cut before they are echoed back
 ORDER = ("down", "unreachable", "degraded", "unknown", "up")  # worst first

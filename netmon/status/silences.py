@@ -24,6 +24,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from netmon.config.models import SilencesConfig
+from netmon.tasks import cancel_and_wait
 
 log = structlog.get_logger("netmon.silences")
 
@@ -42,7 +43,7 @@ def _matches(matcher: Mapping[str, Any], value: str) -> bool:
 
 def maintenance_sites(
     silences: Iterable[Mapping[str, Any]], kabupaten_of: Mapping[str, str]
-) -> set[str]:
+) -> frozenset[str]:
     """The sites (``kabupaten_of``: site -> its kabupaten) that active whole-site
     silences cover. Silences with another matcher, a negative one or a regex Python
     cannot read are not maintenance."""
@@ -63,7 +64,7 @@ def maintenance_sites(
             )
         except re.error:
             log.warning("silence with a regex netmon cannot read", id=silence.get("id"))
-    return covered
+    return frozenset(covered)
 
 
 class SilenceWatcher:
@@ -83,15 +84,15 @@ class SilenceWatcher:
         )
         self.config: SilencesConfig | None = None
         self.kabupaten_of: dict[str, str] = {}
-        self._sites: set[str] = set()
+        self._sites: frozenset[str] = frozenset()
         self._read_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self._started = False
 
-    def sites(self, now: float) -> set[str]:
+    def sites(self, now: float) -> frozenset[str]:
         config = self.config
         if config is None or now - self._read_at > config.hold + config.interval:
-            return set()
+            return frozenset()
         return self._sites
 
     def configure(self, config: SilencesConfig | None, kabupaten_of: Mapping[str, str]) -> None:
@@ -99,9 +100,9 @@ class SilenceWatcher:
         self.kabupaten_of = dict(kabupaten_of)
         if config == self.config:
             return
-        self.cancel()
+        self._cancel()
         self.config = config
-        self._sites, self._read_at = set(), 0.0
+        self._sites, self._read_at = frozenset(), 0.0
         self.silenced.set(0)
         if self._started:
             self.start()
@@ -111,11 +112,17 @@ class SilenceWatcher:
         if self.config is not None and self._task is None:
             self._task = asyncio.create_task(self._run(self.config), name="alertmanager-silences")
 
-    def cancel(self) -> asyncio.Task[None] | None:
+    def _cancel(self) -> None:
+        """A changed config: the old reader goes; it holds nothing worth waiting for."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def stop(self) -> None:
         task, self._task = self._task, None
+        self._started = False
         if task is not None:
-            task.cancel()
-        return task
+            await cancel_and_wait([task])
 
     async def _run(self, config: SilencesConfig) -> None:
         timeout = aiohttp.ClientTimeout(total=config.timeout)
