@@ -73,25 +73,31 @@ class Options:
 def _port(preferred: int, listen: str) -> int:
     """``preferred`` when it is free on 127.0.0.1 and not netmon's own (``listen``),
     else any free port (0: any)."""
-    if preferred and str(preferred) != listen.rpartition(":")[2]:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", preferred))
-            except OSError:
-                return free_tcp_port()
-            return preferred
+    mine = str(preferred) == listen.rpartition(":")[2]
+    if preferred and not mine and _bind_error("127.0.0.1", preferred) is None:
+        return preferred
     return free_tcp_port()
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why a TCP listener could not bind there now (None: it could)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
 
 
 def _listen_problem(listen: str) -> str | None:
     """Why netmon could not listen there, found before anything is started."""
     host, _, port = listen.rpartition(":")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((host.strip("[]") or "0.0.0.0", int(port)))
-        except (OSError, ValueError) as exc:
-            return f"cannot listen on {listen}: {exc}"
-    return None
+    error: Exception | None
+    try:
+        error = _bind_error(host.strip("[]") or "0.0.0.0", int(port))
+    except ValueError as exc:  # not a port number
+        error = exc
+    return None if error is None else f"cannot listen on {listen}: {error}"
 
 
 class Interrupted(KeyboardInterrupt):

@@ -16,6 +16,10 @@ from typing import Any
 
 import yaml
 
+from netmon.config import power_cuts
+from netmon.config.power_cuts import PowerCutConfig
+from netmon.config.site_models import SiteFile
+
 KABUPATEN = [
     ("Kutai Timur", "kutai-timur", 0.51, 117.55, ["Sangatta Utara", "Bengalon", "Muara Wahau"]),
     ("Berau", "berau", 2.15, 117.49, ["Tanjung Redeb", "Talisayan", "Kelay"]),
@@ -308,14 +312,15 @@ def write_config(
 
 
 def in_declared_cut(content: dict[str, dict[str, Any]]) -> list[str]:
-    """The village-level sites a declared power cut covers (the demo's: by kecamatan)."""
-    return [
-        site["id"]
-        for data in content.values()
-        for cut in data.get("power_cuts", [])
-        for site in data["sites"]
-        if site["kind"] not in ("pop", "noc") and site.get("kecamatan") in cut["kecamatan"]
-    ]
+    """The village-level sites a declared power cut covers, by the loader's own rule."""
+    covered: set[str] = set()
+    for data in content.values():
+        cuts = [PowerCutConfig.model_validate(c) for c in data.get("power_cuts", [])]
+        zone = data.get("timezone", SiteFile.model_fields["timezone"].default)
+        kecamatan_of = {s["id"]: s.get("kecamatan") or "" for s in data["sites"]}
+        windows, _ = power_cuts.resolve(cuts, zone, kecamatan_of)
+        covered.update(sid for sid, declared in windows.items() if declared)
+    return [sid for sid, _ in villages(content) if sid in covered]
 
 
 def villages(content: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:

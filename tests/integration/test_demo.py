@@ -17,7 +17,7 @@ import pytest
 
 from netmon.demo import script
 from netmon.simulate import free_tcp_port
-from tests.demo_harness import DemoStack, fetch, running_demo
+from tests.demo_harness import DemoStack, demo_command, fetch, running_demo
 from tests.helpers import ROOT, values, wait_for
 
 pytestmark = pytest.mark.integration
@@ -210,17 +210,7 @@ def test_a_hangup_while_starting_stops_all_that_was_started(tmp_path: Path) -> N
     """The terminal closes while snmpsim, mosquitto or Prometheus are coming up: nothing
     they were may be left running, re-parented to init."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netmon",
-            "demo",
-            "--sites=16",
-            "--interval=4",
-            "--prometheus-port=0",
-            "--alertmanager-port=0",
-            f"--listen=127.0.0.1:{free_tcp_port()}",
-        ],
+        demo_command(free_tcp_port(), 0, 0, "--sites=16", "--interval=4"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         cwd=ROOT,
