@@ -128,7 +128,7 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _start(name: str, cmd: list[str], url: str, log: Path, timeout: float) -> Service:
+def start_service(name: str, cmd: list[str], url: str, log: Path, timeout: float) -> Service:
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         service = Service(name, url, subprocess.Popen(cmd, stdout=out, stderr=out), log)
 
@@ -182,7 +182,7 @@ def start_prometheus(
         "--web.enable-lifecycle",
         "--log.level=warn",
     ]
-    return _start("prometheus", cmd, f"http://127.0.0.1:{port}", workdir / "log", timeout)
+    return start_service("prometheus", cmd, f"http://127.0.0.1:{port}", workdir / "log", timeout)
 
 
 def start_alertmanager(
@@ -200,4 +200,4 @@ def start_alertmanager(
         "--cluster.listen-address=",
         "--log.level=warn",
     ]
-    return _start("alertmanager", cmd, f"http://127.0.0.1:{port}", workdir / "log", timeout)
+    return start_service("alertmanager", cmd, f"http://127.0.0.1:{port}", workdir / "log", timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import subprocess
 import time
@@ -13,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 from aiohttp import web
 
 from netmon.simulate import free_tcp_port
-from tests.helpers import ROOT, async_wait_for
+from netmon.stack import start_service
+from tests.helpers import ROOT
 
 ALERTMANAGER = ROOT / "deploy" / "alertmanager"
 TEMPLATES = ALERTMANAGER / "templates" / "netmon.tmpl"
@@ -142,39 +143,19 @@ async def running_alertmanager(setup: AlertmanagerSetup) -> AsyncIterator[str]:
     if not os.access(AM_BINARY, os.X_OK):
         pytest.fail(f"{AM_BINARY} is not installed: run scripts/bootstrap.sh")
     url = f"http://127.0.0.1:{setup.port}"
-    with setup.log.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            AM_BINARY,
-            f"--config.file={setup.config}",
-            f"--storage.path={setup.data}",
-            f"--web.listen-address=127.0.0.1:{setup.port}",
-            "--cluster.listen-address=",
-            "--log.level=info",
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            async with aiohttp.ClientSession() as http:
-
-                async def ready() -> bool:
-                    if proc.returncode is not None:
-                        raise AssertionError(f"alertmanager exited: {setup.log.read_text()}")
-                    try:
-                        async with http.get(f"{url}/-/ready") as resp:
-                            return resp.status == 200
-                    except aiohttp.ClientError:
-                        return False
-
-                await async_wait_for(ready, within=15, what="alertmanager ready")
-            yield url
-        finally:
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), timeout=10)
-                except TimeoutError:
-                    proc.kill()
-                    await asyncio.wait_for(proc.wait(), 10)
+    cmd = [
+        AM_BINARY,
+        f"--config.file={setup.config}",
+        f"--storage.path={setup.data}",
+        f"--web.listen-address=127.0.0.1:{setup.port}",
+        "--cluster.listen-address=",
+        "--log.level=info",
+    ]
+    # the demo's starter: ready on /-/ready, an early exit said with the log, stopped
+    # with a bounded SIGTERM then SIGKILL
+    start = functools.partial(start_service, "alertmanager", cmd, url, setup.log, 15.0)
+    with await asyncio.to_thread(start):
+        yield url
 
 
 @contextlib.asynccontextmanager
