@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # config building blocks for collectors' own config models (they import only this module)
+from netmon.plausible import plausible, unit_range
 from netmon.schema import Duration, MetricName, SecretError, SecretRef, Strict, read_secret
 from netmon.tasks import cancel_and_wait
 
@@ -140,10 +141,12 @@ class PollingCollector(Protocol):
 
 
 __all__ = [
+    "ConfigErrors",
     "Directory",
     "Duration",
     "IcmpParams",
     "Labels",
+    "MarkedDoc",
     "MetricMeta",
     "MetricName",
     "MetricType",
@@ -165,11 +168,14 @@ __all__ = [
     "cancel_and_wait",
     "clean_label_value",
     "collector_factory",
+    "load_marked",
+    "plausible",
     "polling_kinds",
     "read_secret",
     "register_collector",
     "register_stream",
     "streams",
+    "unit_range",
 ]
 
 
@@ -364,3 +370,7 @@ class SnmpParams:
     interval: float = 60.0
     max_varbinds: int = 100_000
     max_label_values: int = 4096
+
+
+# last: netmon.config's package imports this module (file:line:col errors for collectors' data)
+from netmon.config.yamlmarks import ConfigErrors, MarkedDoc, load_marked  # noqa: E402

@@ -9,32 +9,24 @@ makes the mapping testable directly on the recordings, byte for byte.
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from collectors.snmp.plan import LabelRef, MetricPlan, Value, to_number, to_text
+from collectors.snmp.counters import COUNTER32_WRAP, Fake, Reset, is_reboot
+from collectors.snmp.plan import LabelRef, MetricPlan, Value, to_text
 from collectors.snmp.profile import Profile, TableSpec
+from collectors.snmp.rowstate import RowValues, TableRules
+from collectors.snmp.state import DeviceState
 from netmon.api import Labels, Part, Sample
+
+__all__ = ["COUNTER32_WRAP", "DeviceState", "Engine", "Mapped", "RawPoll", "TableWalk", "Varbinds"]
 
 Varbinds = list[tuple[str, Value]]
 #: a table's walk: walked subtree -> its varbinds (the walker knows which root each came from)
 TableWalk = dict[str, Varbinds]
 Rows = dict[str, dict[str, Value]]
-
-TICKS_WRAP = 2**32
-COUNTER32_WRAP = 2**32
-
-
-@dataclass(slots=True)
-class DeviceState:
-    """What one device's mapping remembers from poll to poll."""
-
-    #: (table, index, column) -> (last raw value, running total since netmon started)
-    counters: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
-    uptime_source: str = ""
-    uptime_raw: float = -1.0
-    reboots: int = 0
 
 
 @dataclass(slots=True)
@@ -49,12 +41,23 @@ class Mapped:
     parts: list[Part]
     dropped: Counter[str]
     reboot: bool = False
+    #: interfaces newly found able to wrap a 32-bit counter in one interval (log once)
+    wrap_risks: list[str] = field(default_factory=list)
 
 
 class _Table:
     """A table spec compiled: column dispatch, label references, metric plans."""
 
-    __slots__ = ("by_root", "index_lengths", "index_names", "key", "labels", "plans", "spec")
+    __slots__ = (
+        "by_root",
+        "index_lengths",
+        "index_names",
+        "key",
+        "labels",
+        "plans",
+        "rules",
+        "spec",
+    )
 
     def __init__(self, key: str, spec: TableSpec) -> None:
         self.key = key
@@ -63,8 +66,9 @@ class _Table:
         for name, col in spec.columns.items():
             root, _, last = col.oid.rpartition(".")
             self.by_root.setdefault(root, {})[last] = name
-        counter32 = frozenset(n for n, c in spec.columns.items() if c.type == "counter32")
-        self.plans = [MetricPlan(m, counter32) for m in spec.metrics]
+        kinds = {n: c.type for n, c in spec.columns.items()}
+        self.plans = [MetricPlan(m, kinds) for m in spec.metrics]
+        self.rules = TableRules(key, spec)
         self.labels = [(name, LabelRef(ref)) for name, ref in spec.labels.items()]
         self.index_lengths = [p.length for p in spec.index]
         self.index_names = [p.name for p in spec.index]
@@ -82,38 +86,36 @@ class Engine:
             (_Table(f"{p.name}.{t.name}", t) for p in profiles for t in p.tables),
             key=lambda t: not t.spec.interfaces,
         )
-        self.scalar_plans = [(p, [MetricPlan(m) for m in p.metrics]) for p in profiles]
+        self.scalar_plans = [
+            (p, [MetricPlan(m, {n: c.type for n, c in p.scalars.items()}) for m in p.metrics])
+            for p in profiles
+        ]
 
-    def map(self, raw: RawPoll, state: DeviceState, base: Labels) -> Mapped:
-        dropped: Counter[str] = Counter()
-        parts: list[Part] = []
-        reboot = False
-        info: dict[str, str] = {}
-        for profile, plans in self.scalar_plans:
-            values = {name: raw.scalars.get(spec.oid) for name, spec in profile.scalars.items()}
+    def map(
+        self, raw: RawPoll, state: DeviceState, base: Labels, now: float | None = None
+    ) -> Mapped:
+        """Map one poll; ``now`` is a monotonic clock (seconds) for what elapsed since the last."""
+        now = time.monotonic() if now is None else now
+        out = Mapped([], Counter())
+        values_by_profile = [
+            {name: raw.scalars.get(spec.oid) for name, spec in profile.scalars.items()}
+            for profile, _ in self.scalar_plans
+        ]
+        info = self._facts(values_by_profile, state)
+        for (profile, plans), values in zip(self.scalar_plans, values_by_profile, strict=True):
             samples: list[Sample] = []
             for plan in plans:
-                got = plan.value(values, dropped)
+                got = plan.value(values, out.dropped, state.facts)
                 if got is None:
                     continue
                 if plan.uptime:
-                    src = next(s[0] for s in plan.sources if values.get(s[0]) is not None)
-                    raw_value = to_number(values[src]) or 0.0
-                    ticks = profile.scalars[src].type == "timeticks"
-                    reboot = self._reboot(state, src, raw_value, ticks) or reboot
+                    src = next(s for s in plan.sources if values.get(s.column) is not None)
+                    out.reboot = self._reboot(state, src.column, got, src.kind, now) or out.reboot
                     samples.append(
                         Sample("netmon_device_reboots_total", base, float(state.reboots))
                     )
                 samples.append(Sample(plan.name, base + plan.fixed, got))
-            for key, spec in profile.device_info.items():
-                text = spec.literal or ""
-                if spec.scalar is not None:
-                    text = to_text(values.get(spec.scalar))
-                    if spec.enterprise is not None:
-                        text = _enterprise(text, spec.enterprise)
-                if text:
-                    info[key] = text
-            parts.append(Part(f"{profile.name}.scalars", samples))
+            out.parts.append(Part(f"{profile.name}.scalars", samples))
         labels = (
             ("firmware", info.get("firmware", "")),
             ("model", info.get("model", "")),
@@ -122,29 +124,71 @@ class Engine:
             ("sys_object_id", info.get("sys_object_id", "")),
             ("vendor", info.get("vendor", "")),
         )
-        parts.append(Part("device_info", [Sample("netmon_device_info", base + labels, 1.0)]))
-        ifnames: dict[str, str] = {}
+        out.parts.append(Part("device_info", [Sample("netmon_device_info", base + labels, 1.0)]))
+        # the last known names serve a poll that lost the interfaces table, unless it rebooted
+        ifnames: dict[str, str] = {} if out.reboot else dict(state.ifnames)
         for table in self.tables:
             if table.key in raw.failed_tables:
-                parts.append(Part(table.key, [], ok=False, error=raw.failed_tables[table.key]))
+                error = raw.failed_tables[table.key]
+                out.parts.append(Part(table.key, [], ok=False, error=error))
                 continue
             walk = raw.tables.get(table.key, {})
-            samples = self._table(table, walk, state, base, ifnames, dropped, reboot)
-            parts.append(Part(table.key, samples))
-        return Mapped(parts, dropped, reboot)
+            if table.spec.interfaces:
+                ifnames.clear()
+            samples = self._table(table, walk, state, base, ifnames, out, now)
+            if table.spec.interfaces:
+                state.ifnames = dict(ifnames)
+            out.parts.append(Part(table.key, samples))
+        out.parts.append(Part("counters", self._counter_samples(state, base)))
+        return out
 
-    def _reboot(self, state: DeviceState, src: str, raw_value: float, ticks: bool) -> bool:
-        """Uptime going backwards is a reboot, unless TimeTicks just wrapped."""
-        reboot = False
-        if state.uptime_source == src and raw_value < state.uptime_raw:
-            margin = 3 * self.interval * 100
-            wrapped = ticks and state.uptime_raw > TICKS_WRAP - margin and raw_value < margin
-            if not wrapped:
-                state.reboots += 1
-                reboot = True
-        state.uptime_source = src
-        state.uptime_raw = raw_value
-        return reboot
+    def _facts(
+        self, values_by_profile: list[dict[str, Value]], state: DeviceState
+    ) -> dict[str, str]:
+        """device_info labels; every text scalar and info label becomes a known fact."""
+        info: dict[str, str] = {}
+        for (profile, _), values in zip(self.scalar_plans, values_by_profile, strict=True):
+            for name, value in values.items():
+                text = to_text(value) if profile.scalars[name].type in ("string", "oid") else ""
+                if text:
+                    state.facts[name] = text
+            for key, spec in profile.device_info.items():
+                text = spec.literal or ""
+                if spec.scalar is not None:
+                    text = to_text(values.get(spec.scalar))
+                    if spec.enterprise is not None:
+                        text = _enterprise(text, spec.enterprise)
+                if text:
+                    info[key] = text
+        state.facts.update(info)
+        return info
+
+    def _reboot(self, state: DeviceState, src: str, seconds: float, kind: str, now: float) -> bool:
+        """Uptime says the device booted since its last reading (not a TimeTicks wrap)."""
+        last = state.uptimes.get(src)
+        state.uptimes[src] = (seconds, now)
+        if last is None:
+            return False
+        ticks = kind == "timeticks"
+        if not is_reboot(last[0], seconds, now - last[1], self.interval, ticks=ticks):
+            return False
+        state.reboots += 1
+        return True
+
+    @staticmethod
+    def _counter_samples(state: DeviceState, base: Labels) -> list[Sample]:
+        """Resets and fake-HC fallbacks since netmon started; every reason from 0."""
+        out = [
+            Sample("netmon_snmp_resets_total", (*base, ("reason", r.value)), state.resets[r])
+            for r in Reset
+        ]
+        out.extend(
+            Sample(
+                "netmon_snmp_hc_fallbacks_total", (*base, ("reason", f.value)), state.fallbacks[f]
+            )
+            for f in Fake
+        )
+        return out
 
     @staticmethod
     def _rows(table: _Table, walk: TableWalk) -> Rows:
@@ -171,13 +215,14 @@ class Engine:
     ) -> dict[str, Labels]:
         simple = table.index_lengths == [None]
         out: dict[str, Labels] = {}
-        for index, row in rows.items():
+        for index, row in list(rows.items()):
             if simple:
                 idx = {table.index_names[0]: index}
             else:
                 parts = _split_index(index, table.index_lengths)
                 if parts is None:
                     dropped["bad_index"] += 1
+                    del rows[index]
                     continue
                 idx = dict(zip(table.index_names, parts, strict=True))
             out[index] = tuple(
@@ -197,42 +242,48 @@ class Engine:
         state: DeviceState,
         base: Labels,
         ifnames: dict[str, str],
-        dropped: Counter[str],
-        reboot: bool,
+        out: Mapped,
+        now: float,
     ) -> list[Sample]:
+        dropped = out.dropped
         rows = self._rows(table, walk)
+        rules = table.rules
+        if rules.absent:
+            rows = {i: r for i, r in rows.items() if not rules.is_absent(r)}
         if len(rows) > self.max_rows:
             dropped["label_cap"] += len(rows) - self.max_rows
             rows = dict(list(rows.items())[: self.max_rows])
-        row_labels = self._row_labels(table, rows, ifnames, dropped)
-        full = {index: base + labels for index, labels in row_labels.items()}
+        groups = self._row_labels(table, rows, ifnames, dropped)
+        full = {index: base + labels for index, labels in rules.unique_labels(groups).items()}
+        last_walk = state.table_at.get(table.key)
+        state.table_at[table.key] = now
+        state.prune(table.key, rows)
+        rowstate = RowValues(
+            state, rules, self.interval, None if last_walk is None else now - last_walk
+        )
         samples: list[Sample] = []
         append = samples.append
-        for plan in table.plans:
-            if plan.aggregate is not None:
-                samples.extend(self._aggregate(plan, table, rows, row_labels, base, dropped))
-                continue
-            fixed = plan.fixed
-            if plan.info is not None:
-                for index, labels in full.items():
+        for index, labels in full.items():
+            rowstate.load(index, rows[index], out.reboot)
+            for plan in table.plans:
+                if plan.aggregate is not None:
+                    continue
+                if plan.info is not None:
                     row = rows[index]
                     extra = tuple((k, ref.resolve(row, index, {}, ifnames)) for k, ref in plan.info)
-                    append(Sample(plan.name, labels + extra + fixed, 1.0))
-                continue
-            for index, labels in full.items():
-                row = rows[index]
-                for column, scale, times, counter32 in plan.sources:
-                    raw = row.get(column)
-                    if raw is None:
-                        continue
-                    if counter32 and type(raw) is int:
-                        key = (table.key, index, column)
-                        value: float | None = float(_extend32(state, key, raw, reboot))
-                    else:
-                        value = plan.convert(raw, scale, times, row, dropped)
-                    if value is not None:
-                        append(Sample(plan.name, labels + fixed if fixed else labels, value))
-                    break
+                    append(Sample(plan.name, labels + extra + plan.fixed, 1.0))
+                    continue
+                value = rowstate.value(plan, dropped)
+                if value is not None:
+                    append(Sample(plan.name, labels + plan.fixed if plan.fixed else labels, value))
+            if rowstate.at_risk:
+                append(Sample("netmon_interface_wrap_risk", labels, 1.0))
+                if (table.key, index) not in state.wrap_risk:
+                    state.wrap_risk.add((table.key, index))
+                    out.wrap_risks.append(dict(labels).get("ifname", index))
+        for plan in table.plans:
+            if plan.aggregate is not None:
+                samples.extend(self._aggregate(plan, table, rows, groups, base, dropped))
         return samples
 
     @staticmethod
@@ -282,24 +333,6 @@ def _split_index(index: str, lengths: list[int | None]) -> list[str] | None:
     if pos != len(arcs) or not all(out):
         return None
     return out
-
-
-def _extend32(state: DeviceState, key: tuple[str, str, str], raw: int, reboot: bool) -> int:
-    """A Counter32 as a running total from 0: wraps add up, netmon restarts start at 0."""
-    previous = state.counters.get(key)
-    if previous is None:
-        state.counters[key] = (raw, 0)
-        return 0
-    last, total = previous
-    if reboot:
-        delta = raw  # the device counted from 0 since it booted
-    elif raw >= last:
-        delta = raw - last
-    else:
-        delta = raw + COUNTER32_WRAP - last
-    total += delta
-    state.counters[key] = (raw, total)
-    return total
 
 
 def _make_unique(row_labels: dict[str, Labels], label: str) -> None:

@@ -8,15 +8,19 @@ is all decided here, once per device.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from collectors.snmp.profile import MetricSpec
-from netmon.api import Labels, clean_label_value
+from netmon.api import Labels, clean_label_value, plausible
 
 Value = None | str | bytes | int | float
 
 _COLUMN, _INDEX, _INDEX_PART, _IFNAME = range(4)
+SIGNED_TOP = 2.0**31
+UNSIGNED_END = 2.0**32
 
 
 def to_number(value: Value) -> float | None:
@@ -85,6 +89,23 @@ class LabelRef:
         return ""
 
 
+class Src(NamedTuple):
+    """One source of a metric, compiled."""
+
+    column: str
+    scale: float
+    #: multiply by this column of the row ("" for none)
+    times: str
+    #: the column's declared type (counter32 and counter64 get counter rules)
+    kind: str
+    #: (fact, pattern): use only when the device's fact matches
+    when: tuple[str, re.Pattern[str]] | None
+
+
+def applies(src: Src, facts: Mapping[str, str]) -> bool:
+    return src.when is None or src.when[1].search(facts.get(src.when[0], "")) is not None
+
+
 class MetricPlan:
     """One metric of a profile, ready to convert raw values."""
 
@@ -100,12 +121,19 @@ class MetricPlan:
         "uptime",
     )
 
-    def __init__(self, spec: MetricSpec, counter32: frozenset[str] = frozenset()) -> None:
+    def __init__(self, spec: MetricSpec, kinds: Mapping[str, str] | None = None) -> None:
         self.name = spec.name
         self.fixed: Labels = tuple(spec.labels.items())
-        #: (column, scale, times column or "", column is a Counter32 to extend)
-        self.sources: tuple[tuple[str, float, str, bool], ...] = tuple(
-            (s.column, s.scale, s.times or "", s.column in counter32) for s in spec.value
+        kinds = kinds or {}
+        self.sources: tuple[Src, ...] = tuple(
+            Src(
+                s.column,
+                s.scale,
+                s.times or "",
+                kinds.get(s.column, "gauge"),
+                (s.when.fact, re.compile(s.when.matches)) if s.when is not None else None,
+            )
+            for s in spec.value
         )
         self.map: dict[float, float] | None = None
         self.map_default: float | None = None
@@ -122,12 +150,21 @@ class MetricPlan:
         self.uptime = spec.uptime
 
     def convert(
-        self, raw: Value, scale: float, times: str, row: Mapping[str, Value], dropped: Counter[str]
+        self,
+        raw: Value,
+        scale: float,
+        times: str,
+        row: Mapping[str, Value],
+        dropped: Counter[str],
+        *,
+        signed: bool = False,
     ) -> float | None:
         number = float(raw) if type(raw) is int else to_number(raw)
         if number is None:
             dropped["decode"] += 1
             return None
+        if signed and SIGNED_TOP <= number < UNSIGNED_END:
+            number -= UNSIGNED_END  # two's complement sent as Gauge32
         if self.sentinels and number in self.sentinels:
             dropped["sentinel"] += 1
             return None
@@ -142,15 +179,25 @@ class MetricPlan:
                 dropped["decode"] += 1
                 return None
             number *= factor
-        if scale == 1.0:
-            return number
-        # 12 significant digits: -4879 * 0.001 is -4.879, not -4.8790000000000004
-        return float(f"{number * scale:.12g}")
+        if scale != 1.0:
+            # 12 significant digits: -4879 * 0.001 is -4.879, not -4.8790000000000004
+            number = float(f"{number * scale:.12g}")
+        if not plausible(self.name, number):
+            dropped["implausible"] += 1
+            return None
+        return number
 
-    def value(self, row: Mapping[str, Value], dropped: Counter[str]) -> float | None:
-        """The first present source, converted (no Counter32 extension)."""
-        for column, scale, times, _ in self.sources:
-            raw = row.get(column)
-            if raw is not None:
-                return self.convert(raw, scale, times, row, dropped)
+    def value(
+        self,
+        row: Mapping[str, Value],
+        dropped: Counter[str],
+        facts: Mapping[str, str] | None = None,
+    ) -> float | None:
+        """The first present source that applies, converted (no Counter32 extension)."""
+        for src in self.sources:
+            raw = row.get(src.column)
+            if raw is not None and (src.when is None or applies(src, facts or {})):
+                return self.convert(
+                    raw, src.scale, src.times, row, dropped, signed=src.kind == "integer32"
+                )
         return None

@@ -9,11 +9,11 @@ format; ``load_profiles`` validates every file strictly.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,12 +24,16 @@ from pydantic import (
     model_validator,
 )
 
-from netmon.api import MetricMeta, MetricName, MetricType
+from netmon.api import ConfigErrors, MarkedDoc, MetricMeta, MetricName, MetricType, load_marked
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 _OID = re.compile(r"^\d+(\.\d+)+$")
 
-ValueKind = Literal["gauge", "counter32", "counter64", "timeticks", "string", "oid", "number_text"]
+#: integer32: signed per the MIB; an agent that sends it as an unsigned Gauge32
+#: (4294967168 for -128) is read as the MIB defines it
+ValueKind = Literal[
+    "gauge", "integer32", "counter32", "counter64", "timeticks", "string", "oid", "number_text"
+]
 
 
 class _Strict(BaseModel):
@@ -51,6 +55,34 @@ Oid = Annotated[str, AfterValidator(_numeric_oid)]
 class Column(_Strict):
     oid: Oid
     type: ValueKind = "gauge"
+    #: what a counter32 column counts, so a wrap can be told from a clear by the line's
+    #: speed: bytes, or packets (at most speed/64 a second); unknown = any decrease is
+    #: ambiguous
+    counts: Literal["bytes", "packets"] | None = None
+
+
+class Condition(_Strict):
+    """A device fact that picks a source: firmware, sysObjectID, sysDescr, any scalar.
+
+    ``fact`` names a scalar of one of the device's profiles (sysDescr,
+    dot11manufacturerProductVersion, ...) or a device_info key (firmware,
+    model, vendor, sys_object_id); ``matches`` is a regular expression
+    searched in its text. The last known value of a fact is kept, so a
+    poll that loses the scalar does not flip the unit.
+    """
+
+    fact: str
+    matches: str
+
+    @field_validator("matches")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            msg = f"not a regular expression: {exc}"
+            raise ValueError(msg) from None
+        return value
 
 
 class Source(_Strict):
@@ -60,6 +92,8 @@ class Source(_Strict):
     scale: float = 1.0
     #: multiply by another column of the same row (hrStorageSize x AllocationUnits)
     times: str | None = None
+    #: use this source only on devices whose fact matches (units that depend on firmware)
+    when: Condition | None = None
 
 
 class MetricSpec(_Strict):
@@ -118,7 +152,22 @@ class TableSpec(_Strict):
     unique_label: str | None = None
     #: this table defines ifIndex -> ifname for @ifname() look-ups
     interfaces: bool = False
+    #: the row's line speed in bytes per second (first present and non-zero source):
+    #: what a 32-bit counter of the row could have carried decides wrap or clear
+    line_speed: list[Source] = Field(default_factory=list)
+    #: a TimeTicks column that changes when the row's counters were reset
+    #: (ifCounterDiscontinuityTime)
+    discontinuity: str | None = None
+    #: column -> raw values that mean the row holds nothing (an SFP cage with no
+    #: module): such a row yields no series at all
+    absent_when: dict[str, list[float]] = Field(default_factory=dict)
     metrics: list[MetricSpec]
+
+    @field_validator("line_speed", mode="before")
+    @classmethod
+    def _speed_sources(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        return [{"column": v} if isinstance(v, str) else v for v in items]
 
     @field_validator("walk", mode="before")
     @classmethod
@@ -137,6 +186,9 @@ class TableSpec(_Strict):
         refs += [s.times for m in self.metrics for s in m.value if s.times]
         refs += [r for m in self.metrics for r in (m.info or {}).values()]
         refs += list(self.labels.values())
+        refs += [s.column for s in self.line_speed]
+        refs += list(self.absent_when)
+        refs += [self.discontinuity] if self.discontinuity else []
         for ref in refs:
             for part in ref.split("|"):
                 if not part.startswith("@") and part not in self.columns:
@@ -188,33 +240,71 @@ class Profile(_Strict):
 
 
 class ProfileError(Exception):
-    """A profile file is broken; names the file and the field."""
+    """A profile file is broken; names the file, line, column and field."""
 
 
-def parse_profile(data: Any, source: str) -> Profile:
+def _describe(source: str, exc: ValidationError, doc: MarkedDoc | None) -> str:
+    lines = []
+    for e in exc.errors(include_url=False):
+        path = tuple(e["loc"])
+        where = str(doc.position(path)) if doc is not None else source
+        lines.append(f"{where}: {'.'.join(map(str, path))}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_profile(data: Any, source: str, doc: MarkedDoc | None = None) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        lines = [
-            f"{source}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
-        raise ProfileError("\n".join(lines)) from None
+        raise ProfileError(_describe(source, exc, doc)) from None
+
+
+def load_profile(path: Path, source: str) -> Profile:
+    """One profile file, validated; :class:`ProfileError` names file:line:col."""
+    try:
+        doc = load_marked(path, source)
+    except ConfigErrors as exc:
+        raise ProfileError(str(exc)) from None
+    except RecursionError:
+        raise ProfileError(f"{source}:1:1: nested too deeply to read") from None
+    profile = parse_profile(doc.data, source, doc)
+    if profile.name != path.stem:
+        msg = f"{doc.position(('name',))}: name: {profile.name!r} must match the file name"
+        raise ProfileError(msg)
+    return profile
+
+
+@dataclass(frozen=True, slots=True)
+class Profiles:
+    """Every profile file read: the valid ones, and each broken one's error."""
+
+    valid: dict[str, Profile]
+    broken: dict[str, str]
+
+
+def load_dir(directory: Path, shown: str) -> Profiles:
+    """Every ``*.yaml`` profile in a folder; ``shown`` is the folder as errors name it.
+
+    A broken file stops only what uses it: the others load, and the broken
+    one's error (file:line:col: field: message) is kept for whoever asks
+    for that profile by name.
+    """
+    valid: dict[str, Profile] = {}
+    broken: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            valid[path.stem] = load_profile(path, f"{shown}/{path.name}")
+        except ProfileError as exc:
+            broken[path.stem] = str(exc)
+    return Profiles(valid, broken)
 
 
 @cache
+def load_builtin() -> Profiles:
+    """The profiles shipped in profiles/*.yaml, read once per process."""
+    return load_dir(PROFILE_DIR, "collectors/snmp/profiles")
+
+
 def builtin_profiles() -> dict[str, Profile]:
-    """Every profile shipped in profiles/*.yaml, validated once per process."""
-    out: dict[str, Profile] = {}
-    for path in sorted(PROFILE_DIR.glob("*.yaml")):
-        source = f"collectors/snmp/profiles/{path.name}"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ProfileError(f"{source}: {exc}") from None
-        profile = parse_profile(data, source)
-        if profile.name != path.stem:
-            msg = f"{source}: name {profile.name!r} must match the file name"
-            raise ProfileError(msg)
-        out[profile.name] = profile
-    return out
+    """The valid shipped profiles (see :func:`load_builtin` for the broken ones)."""
+    return load_builtin().valid

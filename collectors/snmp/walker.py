@@ -222,6 +222,10 @@ class Walker:
                 if tries > self.params.retries:
                     return None
                 continue
+            except BaseException as exc:
+                if is_decoder_panic(exc):
+                    raise SnmpDecodeError(f"undecodable reply ({exc})") from None
+                raise
             self.answered = True
             if value not in (b"", None):
                 return value
@@ -250,6 +254,13 @@ class Walker:
             if not self.answered:
                 raise
             return classify(exc)[0]
+        except BaseException as exc:
+            # gufo's decoder panics on garbage (a BaseException): this table's fault, not the loop's
+            if not is_decoder_panic(exc):
+                raise
+            if not self.answered:
+                raise SnmpDecodeError(f"undecodable reply ({exc})") from None
+            return "decode"
         return None
 
     async def _batches(self, root: str) -> AsyncIterator[list[tuple[str, Value]]]:

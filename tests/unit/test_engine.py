@@ -104,20 +104,24 @@ def test_32bit_counters_start_at_zero_and_survive_a_wrap() -> None:
     engine = Engine(ps, 60.0, 4096)
     state = DeviceState()
     key = "1.3.6.1.2.1.2.2.1.10.1"  # ifInOctets.1, no HC column: airOS-style agent
+    speed = "1.3.6.1.2.1.2.2.1.5.1"  # ifSpeed 100 Mbit/s: 12.5 MB/s, 750 MB a minute
 
-    def poll(raw_value: int) -> float:
-        raw = RawPoll(
-            {},
-            {"if_mib.interfaces": walk_of([("1.3.6.1.2.1.2.2.1.2.1", b"ath0"), (key, raw_value)])},
-        )
-        result = engine.map(raw, state, BASE)
+    def poll(raw_value: int, at: float) -> float:
+        varbinds: Varbinds = [
+            ("1.3.6.1.2.1.2.2.1.2.1", b"ath0"),
+            (speed, 100_000_000),
+            (key, raw_value),
+        ]
+        raw = RawPoll({}, {"if_mib.interfaces": walk_of(varbinds)})
+        result = engine.map(raw, state, BASE, at)
         samples = [s for p in result.parts for s in p.samples]
         return one(samples, "netmon_interface_receive_bytes_total", ifname="ath0")
 
-    assert poll(COUNTER32_WRAP - 1000) == 0.0  # a netmon start is a clean zero, not a spike
-    assert poll(COUNTER32_WRAP - 10) == 990.0
-    assert poll(500) == 990.0 + 10 + 500  # wrapped: +510, not a reset
-    assert poll(1500) == 2500.0
+    assert poll(COUNTER32_WRAP - 1000, 0.0) == 0.0  # a netmon start is a clean zero, not a spike
+    assert poll(COUNTER32_WRAP - 10, 60.0) == 990.0
+    assert poll(500, 120.0) == 990.0 + 10 + 500  # wrapped: +510, not a reset
+    assert poll(1500, 180.0) == 2500.0
+    assert state.resets.total() == 0
 
 
 def test_reboot_counts_and_counters_continue() -> None:
@@ -152,10 +156,10 @@ def test_timeticks_wrap_is_not_a_reboot() -> None:
     engine = Engine(ps, 60.0, 4096)
     state = DeviceState()
     up = "1.3.6.1.2.1.1.3.0"
-    for ticks in (2**32 - 3000, 2000):  # 497 days: sysUpTime wraps
-        samples = [
-            s for p in engine.map(RawPoll({up: ticks}, {}), state, BASE).parts for s in p.samples
-        ]
+    # 497 days: sysUpTime wraps; 30 s before the wrap, then 20 s after it, 50 s later
+    for ticks, at in ((2**32 - 3000, 0.0), (2000, 50.0)):
+        result = engine.map(RawPoll({up: ticks}, {}), state, BASE, at)
+        samples = [s for p in result.parts for s in p.samples]
     assert one(samples, "netmon_device_reboots_total") == 0.0
 
 
