@@ -158,8 +158,8 @@ class TableSpec(_Strict):
     #: a TimeTicks column that changes when the row's counters were reset
     #: (ifCounterDiscontinuityTime)
     discontinuity: str | None = None
-    #: column -> raw values that mean the row holds nothing (an SFP cage with no
-    #: module): such a row yields no series at all
+    #: column -> raw values that mean "nothing here"; a row where every listed column
+    #: holds one of its values (an SFP cage with no module) yields no series at all
     absent_when: dict[str, list[float]] = Field(default_factory=dict)
     metrics: list[MetricSpec]
 

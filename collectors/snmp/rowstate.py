@@ -33,12 +33,12 @@ class TableRules:
         self.unique = spec.unique_label or (labels[0] if labels else None)
 
     def is_absent(self, row: Mapping[str, Value]) -> bool:
-        """An SFP cage with no module: a row that holds nothing, and yields nothing."""
+        """An SFP cage with no module: every listed column says "nothing here"."""
         for column, values in self.absent.items():
             number = to_number(row.get(column))
-            if number is not None and number in values:
-                return True
-        return False
+            if number is None or number not in values:
+                return False
+        return True
 
     def unique_labels(self, groups: dict[str, Labels]) -> dict[str, Labels]:
         """No two rows share a label set: a clash appends #index (DESIGN's identity rule).

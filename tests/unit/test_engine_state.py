@@ -229,6 +229,16 @@ def test_a_port_with_no_module_yields_no_optical_series() -> None:
     assert [x for x in s if x.name.startswith("netmon_optical_")] == []
 
 
+def test_a_module_without_a_wavelength_reading_keeps_its_other_readings() -> None:
+    """Copper and DAC modules say no wavelength; their voltage still is a reading."""
+    rows = optical_row(7, b"sfp2", wavelength=4294967168, voltage=3300, rx=-7000)
+    s, dropped = run(engine("mikrotik"), DeviceState(), 0.0, {}, mikrotik__optical=rows)
+    assert value(s, "netmon_optical_supply_voltage_volts") == 3.3
+    assert value(s, "netmon_optical_rx_power_dbm") == -7.0
+    assert value(s, "netmon_optical_wavelength_meters") is None
+    assert dropped["sentinel"] == 1
+
+
 # -- item 4: two rows, one label set ----------------------------------------------------
 
 
