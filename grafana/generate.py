@@ -41,6 +41,25 @@ NO_DATA_IN_DEMO: dict[tuple[str, str], str] = {
     ),
 }
 
+#: (dashboard uid, panel title) -> why the panel may show nothing in `netmon demo`: it
+#: shows events the demo may or may not have at the moment (nothing dropped, reset or at
+#: risk is the healthy case). The integration test runs them (they must parse) and
+#: accepts data or none.
+MAY_BE_EMPTY_IN_DEMO: dict[tuple[str, str], str] = {
+    ("netmon-site", "Values dropped by reason"): (
+        "the panel shows only reasons that dropped something (rate > 0); a healthy demo "
+        "site may drop nothing in the queried range"
+    ),
+    ("netmon-site", "Counter resets and 64-bit fallbacks"): (
+        "the panel shows only resets and fallbacks that happened (rate > 0); the demo's "
+        "healthy sites neither reboot nor fake 64-bit counters"
+    ),
+    ("netmon-site", "Interfaces at wrap risk"): (
+        "only 32-bit counters whose speed x interval can exceed 2^32 bytes are at risk; a "
+        "demo site polled with 64-bit counters has none"
+    ),
+}
+
 
 def render(model: JSON) -> str:
     return json.dumps(model, indent=2, sort_keys=True) + "\n"

@@ -173,7 +173,9 @@ def poll_panels(g: Grid) -> None:
         timeseries(
             "Samples dropped by reason",
             "Values dropped on purpose per minute: sentinel (the device said 'no reading'), "
-            "decode, label_cap (too many interfaces or peers), bad_index.",
+            "implausible (outside the range of its unit family), decode, unmapped, "
+            "label_cap (too many interfaces or peers), bad_index. Per device: the Site "
+            "dashboard.",
             [
                 target(
                     per_minute("netmon_samples_dropped_total", "collector, reason"),

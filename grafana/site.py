@@ -19,6 +19,7 @@ from grafana.panels import (
     target,
     thresholds,
 )
+from grafana.site_counters import counter_panels
 from grafana.site_readings import (
     CELL_BACKGROUND,
     UP_DOWN,
@@ -214,6 +215,8 @@ def panels() -> Grid:
     status_panels(g)
     g.row("Devices")
     device_panels(g)
+    g.row("Dropped values and counter resets")
+    counter_panels(g)
     g.row("Interfaces")
     interface_panels(g)
     g.row("Optical, radio and users")
@@ -228,8 +231,8 @@ def panels() -> Grid:
 def build() -> JSON:
     return dashboard(
         "netmon-site",
-        "One site in depth: state and its history, devices, interface traffic, optical and "
-        "radio levels, power and probes.",
+        "One site in depth: state and its history, devices, values dropped and counter "
+        "resets, interface traffic, optical and radio levels, power and probes.",
         panels(),
         one_site=True,
     )
