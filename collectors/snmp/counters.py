@@ -20,8 +20,8 @@ time. snmp_exporter keeps the same kind of logic small and separate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 COUNTER32_WRAP = 2**32
 TICKS_WRAP = 2**32  # TimeTicks are hundredths of a second, unsigned 32-bit
@@ -88,9 +88,8 @@ def line_capacity(
     return per_second * (elapsed * CAPACITY_MARGIN + CAPACITY_SLACK_S)
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One reading of a Counter32 applied to its running total."""
+class Step(NamedTuple):
+    """One reading of a Counter32 applied to its running total (a tuple: made per counter)."""
 
     total: int
     reset: Reset | None = None

@@ -263,17 +263,25 @@ class Engine:
         )
         samples: list[Sample] = []
         append = samples.append
+        value_plans = [p for p in table.plans if p.aggregate is None and p.info is None]
+        info_plans = [p for p in table.plans if p.info is not None]
         for index, labels in full.items():
-            rowstate.load(index, rows[index], out.reboot)
-            for plan in table.plans:
-                if plan.aggregate is not None:
-                    continue
-                if plan.info is not None:
-                    row = rows[index]
-                    extra = tuple((k, ref.resolve(row, index, {}, ifnames)) for k, ref in plan.info)
-                    append(Sample(plan.name, labels + extra + plan.fixed, 1.0))
-                    continue
-                value = rowstate.value(plan, dropped)
+            row = rows[index]
+            rowstate.load(index, row, out.reboot)
+            for plan in info_plans:
+                info = plan.info or ()
+                extra = tuple((k, ref.resolve(row, index, {}, ifnames)) for k, ref in info)
+                append(Sample(plan.name, labels + extra + plan.fixed, 1.0))
+            for plan in value_plans:
+                if plan.plain:  # hot path, inline: most columns are plain gauges
+                    value = None
+                    for column, scale, times, signed in plan.plain_sources:
+                        raw = row.get(column)
+                        if raw is not None:
+                            value = plan.convert(raw, scale, times, row, dropped, signed=signed)
+                            break
+                else:
+                    value = rowstate.value(plan, dropped)
                 if value is not None:
                     append(Sample(plan.name, labels + plan.fixed if plan.fixed else labels, value))
             if rowstate.at_risk:

@@ -116,8 +116,11 @@ class MetricPlan:
         "map",
         "map_default",
         "name",
+        "plain",
+        "plain_sources",
         "sentinels",
         "sources",
+        "twins",
         "uptime",
     )
 
@@ -148,6 +151,19 @@ class MetricPlan:
         )
         self.aggregate = spec.aggregate
         self.uptime = spec.uptime
+        #: no counter rules and no device conditions: the hot path converts directly
+        self.plain = all(
+            s.when is None and s.kind not in ("counter32", "counter64") for s in self.sources
+        )
+        #: each source with the 32-bit column after it that can stand in for it (an HC twin)
+        self.twins = tuple(
+            (s, next((t for t in self.sources[i + 1 :] if t.kind == "counter32"), None))
+            for i, s in enumerate(self.sources)
+        )
+        #: (column, scale, times, signed) of a plain plan's sources
+        self.plain_sources = tuple(
+            (s.column, s.scale, s.times, s.kind == "integer32") for s in self.sources
+        )
 
     def convert(
         self,

@@ -113,19 +113,18 @@ class RowValues:
     def value(self, plan: MetricPlan, dropped: Counter[str]) -> float | None:
         """The first present source that applies; counters by the counter rules."""
         row = self.row
-        sources = plan.sources
-        for i, src in enumerate(sources):
+        for src, twin in plan.twins:
             raw = row.get(src.column)
-            if raw is None or not applies(src, self.state.facts):
+            if raw is None or (src.when is not None and not applies(src, self.state.facts)):
                 continue
-            if src.kind == "counter64" and type(raw) is int:
-                twin = next((t for t in sources[i + 1 :] if t.kind == "counter32"), None)
+            kind = src.kind
+            if kind == "counter64" and type(raw) is int:
                 if twin is not None and not self._hc_trusted(src, twin, raw):
                     continue
                 return float(raw)
-            if src.kind == "counter32" and type(raw) is int:
+            if kind == "counter32" and type(raw) is int:
                 return float(self._extend(src.column, raw))
-            signed = src.kind == "integer32"
+            signed = kind == "integer32"
             return plan.convert(raw, src.scale, src.times, row, dropped, signed=signed)
         return None
 
@@ -149,13 +148,19 @@ class RowValues:
         return True
 
     def _extend(self, column: str, raw: int) -> int:
-        state = self.state
+        counters = self.state.counters
         key = (self.rules.key, self.index, column)
         counts = self.rules.counts.get(column)
+        if counts == "bytes" and wrap_risk(self.speed, self.interval):
+            self.at_risk = True
+        last = counters.get(key)
+        if last is not None and raw >= last[0] and not (self.reboot or self.disc):
+            total = last[1] + raw - last[0]  # hot path: the counter went up
+            counters[key] = (raw, total)
+            return total
         capacity = None
         if counts is not None and self.elapsed is not None:
             capacity = line_capacity(self.speed, self.elapsed, packets=counts == "packets")
-        last = state.counters.get(key)
         step = extend32(
             last[0] if last else None,
             last[1] if last else 0,
@@ -164,9 +169,7 @@ class RowValues:
             reboot=self.reboot,
             discontinuity=self.disc,
         )
-        state.counters[key] = (raw, step.total)
+        counters[key] = (raw, step.total)
         if step.reset is not None:
-            state.resets[step.reset] += 1
-        if counts == "bytes" and wrap_risk(self.speed, self.interval):
-            self.at_risk = True
+            self.state.resets[step.reset] += 1
         return step.total
