@@ -193,6 +193,16 @@ class MqttConfig(Strict):
     keepalive: Duration = 30.0
     #: larger messages are refused (result too_large)
     max_payload_bytes: int = Field(default=64 * 1024, ge=16)
+    #: a payload time further ahead of its arrival than this (or before 2020) is no time:
+    #: the message is applied with its arrival time and the time is counted in
+    #: netmon_samples_dropped_total{reason="bad_time"} (a device clock 7 or 8 hours
+    #: ahead, local time sent as UTC, still fits the default)
+    max_clock_skew: Duration = 86400.0
+    #: a sequence number more than this below the last one applied is a device that
+    #: restarted counting, not a repeat (for sources without payload times); keep it
+    #: above the broker's max_inflight_messages (mosquitto: 20) plus what a device
+    #: resends after a reconnect (paho: 20)
+    sequence_window: int = Field(default=64, ge=1)
     #: first wait before reconnecting; it doubles (jittered) up to reconnect_max
     reconnect_min: Duration = 0.5
     #: longest wait between attempts to reconnect

@@ -3,7 +3,8 @@
 Every way a message can be bad has a name (the ``result`` label of
 ``netmon_mqtt_messages_total``): ``malformed`` (not the format promised),
 ``bad_value`` (NaN, Inf, a field of the wrong type), ``too_large``,
-``unknown_topic``, ``unknown_site``, ``other_shard``, ``over_budget``, ``duplicate``.
+``unknown_topic``, ``unknown_site``, ``other_shard``, ``over_budget``, ``duplicate``,
+and (decided in sources.py) ``no_values`` and ``implausible``.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def _timestamp(value: Any) -> float | None:
         ts = parsed.timestamp()
     else:
         raise PayloadError("bad_value", "timestamp is neither a number nor text")
-    if not math.isfinite(ts) or ts <= 0:
-        raise PayloadError("bad_value", "timestamp is not a real time")
+    # NaN, 1e300 or 1970 is a broken clock, not a broken message: the values still
+    # count; collectors.mqtt.repeats.payload_time decides whether this is a time
     return ts
 
 

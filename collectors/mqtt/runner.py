@@ -2,7 +2,9 @@
 
 aiomqtt does not reconnect by itself; this loop does, with capped
 exponential backoff and jitter (many villages' agents and netmon must not
-hammer a broker that just came back in lockstep). The session is persistent
+hammer a broker that just came back in lockstep). A session that stayed
+connected for at least one keepalive interval was a good one: the wait after
+it starts again from ``reconnect_min``. The session is persistent
 (MQTT 5: clean_start off with a session expiry; 3.1.1: clean_session off,
 fixed client id) and subscriptions are QoS 1, so the broker queues what is
 published while netmon is away. Each message is acknowledged only after it
@@ -13,8 +15,11 @@ dropped by the sources' dedup.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import ssl
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +61,8 @@ class MqttMetrics:
         self.messages = Counter(
             "netmon_mqtt_messages",
             "Messages by subscription and result (applied, duplicate, malformed, bad_value, "
-            "too_large, unknown_topic, unknown_site, other_shard, over_budget).",
+            "no_values, implausible, too_large, unknown_topic, unknown_site, other_shard, "
+            "over_budget).",
             ["subscription", "result"],
             registry=registry,
         )
@@ -74,18 +80,82 @@ class MqttMetrics:
         )
 
 
-def connect_reason(exc: BaseException) -> tuple[str, str]:
-    """(reason, message for the log); never contains the password."""
+class LastError(logging.Handler):
+    """Keeps the last warning or error paho logged: the only trace of a broker that
+    ends a TLS session before CONNACK (aiomqtt then reports a timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = record.getMessage()
+
+
+def paho_logger(handler: LastError) -> logging.Logger:
+    """A logger for one runner's clients. Not registered with logging (a reload must not
+    leak one): it records into ``handler`` and passes records on to aiomqtt's "mqtt"."""
+    logger = logging.Logger("mqtt.netmon", logging.WARNING)
+    logger.parent = logging.getLogger("mqtt")
+    logger.addHandler(handler)
+    return logger
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and its causes (aiomqtt raises ``MqttError(str(e)) from None``,
+    the original stays as ``__context__``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _in_tls_handshake(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "do_handshake":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _tls_reason(exc: BaseException, logged: str) -> str | None:
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {cause}"
+        if isinstance(cause, OSError) and _in_tls_handshake(cause):
+            # a plain MQTT listener resets a TLS ClientHello
+            return f"TLS handshake failed: {cause} (is the port a TLS listener?)"
+    text = str(exc).lower()
+    if "certificate" in text or "ssl" in text:
+        return f"TLS handshake failed: {exc}"
+    if "timed out" in text and ("ssl" in logged.lower() or "tls" in logged.lower()):
+        # TLS 1.3: the broker refuses the client certificate after the handshake
+        return (
+            f"the broker ended the TLS session: {logged} (does it accept this client certificate?)"
+        )
+    return None
+
+
+def connect_reason(exc: BaseException, logged: str = "") -> tuple[str, str]:
+    """(reason, message for the log); never contains the password.
+
+    ``logged``: the last warning paho logged during the attempt, if any.
+    """
     text = str(exc)
     lowered = text.lower()
-    if isinstance(exc, ssl.SSLError) or "certificate" in lowered or "ssl" in lowered:
-        return "tls", f"TLS handshake failed: {text}"
+    tls = _tls_reason(exc, logged)
+    if tls is not None:
+        return "tls", tls
     if "not authori" in lowered or "bad user name or password" in lowered or "code:5" in lowered:
         return "auth", "the broker refused the user name or password"
     if isinstance(exc, ConnectionRefusedError) or "refused" in lowered:
         return "refused", f"connection refused: {text}"
     if isinstance(exc, TimeoutError) or "timed out" in lowered:
-        return "timeout", "the broker did not answer in time"
+        also = f" (last transport error: {logged})" if logged else ""
+        return "timeout", f"the broker did not answer in time{also}"
     return "error", text or type(exc).__name__
 
 
@@ -101,6 +171,10 @@ class MqttRunner:
         self.metrics.connected.labels(self.broker).set(0)  # configured: the series exists
         self._was_connected = False
         self._last_error: str | None = None
+        self._paho_log = LastError()
+        self._logger = paho_logger(self._paho_log)
+        #: monotonic time the current session was established (None: not connected)
+        self._connected_at: float | None = None
 
     @property
     def broker(self) -> str:
@@ -138,6 +212,7 @@ class MqttRunner:
             keepalive=int(cfg.keepalive),
             tls_context=self._tls(),
             timeout=10,
+            logger=self._logger,
             **kwargs,
         )
         enable_manual_ack(client)
@@ -151,12 +226,14 @@ class MqttRunner:
             if not first:
                 self.metrics.reconnects.inc()
             first = False
+            self._paho_log.last = ""
+            self._connected_at = None
             try:
                 await self._session()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                reason, message = connect_reason(exc)
+                reason, message = connect_reason(exc, self._paho_log.last)
                 self.metrics.connect_errors.labels(reason).inc()
                 if self._last_error != reason:
                     log.error(
@@ -172,7 +249,12 @@ class MqttRunner:
                         "mqtt disconnected", broker=f"{self.config.host}:{self.config.port}"
                     )
                 self.connected.clear()
+                self.sources.listening(False)
                 self.metrics.connected.labels(self.broker).set(0)
+            if self._connected_at is not None and (
+                time.monotonic() - self._connected_at >= self.config.keepalive
+            ):
+                delay = self.config.reconnect_min  # a good session: start over
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, self.config.reconnect_max)
 
@@ -186,6 +268,8 @@ class MqttRunner:
             if subs:
                 await client.subscribe(subs)
             self.connected.set()
+            self.sources.listening(True)
+            self._connected_at = time.monotonic()
             self._was_connected = True
             self.metrics.connected.labels(self.broker).set(1)
             log.info(
@@ -200,7 +284,9 @@ class MqttRunner:
                 for message in batch:
                     payload = message.payload
                     raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
-                    result, sub = self.sources.handle(message.topic.value, raw)
+                    result, sub = self.sources.handle(
+                        message.topic.value, raw, retained=bool(message.retain)
+                    )
                     messages.labels(sub, result).inc()
                     if message.retain:
                         retained.labels(sub).inc()

@@ -7,7 +7,10 @@ on a site's status topic takes every MQTT source of that site down at once.
 
 At-least-once delivery is made idempotent here: a message whose per-source
 sequence number or payload timestamp is not newer than the last one applied
-is a repeat (``duplicate``) and changes nothing.
+is a repeat (``duplicate``) and changes nothing, unless the device restarted
+counting (the rules are in repeats.py). Every value passes the plausibility
+range of its unit family (netmon/plausible.py); a message that yields no
+valid value creates no source and marks none up.
 """
 
 from __future__ import annotations
@@ -29,13 +32,22 @@ from collectors.mqtt.mapping import (
     fill,
     metric_labels,
 )
-from netmon.api import Labels, MetricMeta, MetricType, Part, Sample, Sink, Snapshot, TargetRef
+from collectors.mqtt.repeats import Order, Verdict, advance, judge, payload_time
+from netmon.api import (
+    Labels,
+    MetricMeta,
+    MetricType,
+    Part,
+    Sample,
+    Sink,
+    Snapshot,
+    TargetRef,
+    plausible,
+)
 
 log = structlog.get_logger("netmon.mqtt")
 
 OFFLINE = frozenset({"offline", "lost", "dead", "down", "0", "false"})
-#: a sequence number this far below the last one is a device that restarted counting
-REORDER_WINDOW = 1000
 
 META = (
     MetricMeta(
@@ -49,6 +61,12 @@ META = (
         MetricType.GAUGE,
         "When the source last said something (payload time if it has one, else arrival).",
     ),
+    MetricMeta(
+        "netmon_mqtt_source_restarts_total",
+        MetricType.COUNTER,
+        "Times the source started counting again: its sequence number (or, without one, "
+        "its payload time) went back and the message was new (collectors/mqtt/README.md).",
+    ),
 )
 
 
@@ -57,11 +75,17 @@ class Source:
     target: TargetRef
     subscription: Subscription
     last_seen: float = 0.0
-    last_sequence: int | None = None
-    last_timestamp: float | None = None
+    #: arrival of the last message applied (the store's last success)
+    applied_at: float = 0.0
+    order: Order = field(default_factory=Order)
+    restarts: int = 0
     state: str = "up"  # up | offline | stale
     values: dict[tuple[str, Labels], float] = field(default_factory=dict)
     age: float | None = None
+    #: reason -> values dropped since the last snapshot (netmon_samples_dropped_total)
+    dropped: Counter[str] = field(default_factory=Counter)
+    #: its last payload time was no time (logged once per change)
+    clock_bad: bool = False
 
 
 class Sources:
@@ -82,9 +106,19 @@ class Sources:
         self.matchers = [(sub, TopicMatcher(sub.topic)) for sub in config.subscriptions]
         self.sources: dict[tuple[str, str], Source] = {}
         self.per_subscription: Counter[str] = Counter()
+        #: since when netmon has been connected to the broker without a break (None:
+        #: not connected); a source silent past its TTL while it was is a session ended
+        self.listening_since: float | None = None
 
-    def handle(self, topic: str, payload: bytes) -> tuple[str, str]:
-        """Apply one message; returns (result, subscription name) for the counters."""
+    def listening(self, connected: bool) -> None:
+        """The runner's connection came up or went down."""
+        self.listening_since = self.clock() if connected else None
+
+    def handle(self, topic: str, payload: bytes, *, retained: bool = False) -> tuple[str, str]:
+        """Apply one message; returns (result, subscription name) for the counters.
+
+        ``retained``: the broker sent it because netmon (re)subscribed (old state).
+        """
         if len(payload) > self.config.max_payload_bytes:
             return "too_large", ""
         found = self._match(topic)
@@ -100,40 +134,101 @@ class Sources:
         except PayloadError as exc:
             return exc.reason, sub.name
         device = fill(sub.device, names) or sub.name
-        key = (site, device)
-        source = self.sources.get(key)
-        if source is None:
-            if self.per_subscription[sub.name] >= sub.max_sources:
-                return "over_budget", sub.name
-            source = Source(TargetRef(site, device, "mqtt"), sub)
-            self.sources[key] = source
-            self.per_subscription[sub.name] += 1
+        source = self.sources.get((site, device))
         now = self.clock()
         if decoded.state is not None:
-            return self._status(source, decoded.state, now), sub.name
-        if self._repeat(source, decoded.sequence, decoded.timestamp):
+            source = source or self._create(sub, site, device)
+            if source is None:
+                return "over_budget", sub.name
+            return self._status(source, decoded.state, now, retained), sub.name
+        ts, no_time = payload_time(decoded.timestamp, now, self.config.max_clock_skew)
+        verdict, sign = judge(
+            source.order if source else Order(),
+            decoded.sequence,
+            ts,
+            retained=retained,
+            window=self.config.sequence_window,
+        )
+        if verdict is Verdict.REPEAT:
             return "duplicate", sub.name
         base: Labels = (("site", site), ("device", device))
         base += tuple((k, fill(v, names)) for k, v in sub.labels.items())
         updates: list[tuple[tuple[str, Labels], float]] = []
+        implausible = 0
         try:
             for metric in sub.metrics:
                 value = field_value(metric, field_of(decoded, metric))
-                if value is not None:
+                if value is None:
+                    continue
+                if plausible(metric.name, value):
                     updates.append(((metric.name, metric_labels(metric, names, base)), value))
+                else:
+                    implausible += 1  # a sentinel or a broken sensor: never exported
         except PayloadError as exc:
             return exc.reason, sub.name  # never half a message
-        source.values.update(updates)
-        if decoded.sequence is not None:
-            source.last_sequence = decoded.sequence
+        if not updates:
+            # nothing to show: no source is created, refreshed or marked up by it
+            if source is not None and implausible:
+                source.dropped["implausible"] += implausible
+                if source.state == "up":  # show the count now; values and age unchanged
+                    self._publish(source, now, started=source.applied_at)
+            return ("implausible" if implausible else "no_values"), sub.name
+        source = source or self._create(sub, site, device)
+        if source is None:
+            return "over_budget", sub.name
+        if implausible:
+            source.dropped["implausible"] += implausible
         if decoded.timestamp is not None:
-            source.last_timestamp = decoded.timestamp
+            self._clock_check(source, no_time)
+        if verdict is Verdict.RESTART:
+            self._restarted(source, sign, decoded.sequence)
+        advance(source.order, decoded.sequence, ts)
+        source.values.update(updates)
         # a retained message from long ago must not make a dead site look alive
-        source.last_seen = min(now, decoded.timestamp) if decoded.timestamp else now
-        source.age = now - decoded.timestamp if decoded.timestamp is not None else None
+        source.last_seen = min(now, ts) if ts is not None else now
+        source.age = now - ts if ts is not None else None
+        source.applied_at = now
         self._up(source)
         self._publish(source, now)
         return "applied", sub.name
+
+    def _create(self, sub: Subscription, site: str, device: str) -> Source | None:
+        """A new source, or None when the subscription's budget is spent."""
+        if self.per_subscription[sub.name] >= sub.max_sources:
+            return None
+        source = Source(TargetRef(site, device, "mqtt"), sub)
+        self.sources[(site, device)] = source
+        self.per_subscription[sub.name] += 1
+        return source
+
+    def _clock_check(self, source: Source, no_time: str) -> None:
+        """Count a payload time that is no time; log when a source's clock goes bad or good."""
+        if no_time:
+            source.dropped["bad_time"] += 1
+        if bool(no_time) == source.clock_bad:
+            return
+        source.clock_bad = bool(no_time)
+        t = source.target
+        if no_time:
+            log.warning(
+                "payload time ignored, arrival time used",
+                site=t.site,
+                device=t.device,
+                why=no_time,
+            )
+        else:
+            log.info("payload times usable again", site=t.site, device=t.device)
+
+    def _restarted(self, source: Source, sign: str, sequence: int | None) -> None:
+        source.restarts += 1
+        log.info(
+            "telemetry source restarted counting",
+            site=source.target.site,
+            device=source.target.device,
+            sign=sign,
+            last=source.order.sequence,
+            now=sequence,
+        )
 
     def _match(self, topic: str) -> tuple[Subscription, dict[str, str]] | None:
         for sub, matcher in self.matchers:
@@ -142,27 +237,7 @@ class Sources:
                 return sub, names
         return None
 
-    @staticmethod
-    def _repeat(source: Source, sequence: int | None, timestamp: float | None) -> bool:
-        """A redelivery or an older message, not something new.
-
-        A sequence number not above the last one is a repeat, unless the payload
-        time is newer: then the device restarted its counter (a reboot must not
-        silence it until it counts past its old number). Without a payload time,
-        a drop far below the last number is taken as such a restart.
-        """
-        last_ts = source.last_timestamp
-        if sequence is not None and source.last_sequence is not None:
-            if sequence > source.last_sequence:
-                return False
-            if timestamp is not None and last_ts is not None:
-                return timestamp <= last_ts
-            return sequence > source.last_sequence - REORDER_WINDOW
-        if timestamp is not None and last_ts is not None:
-            return timestamp <= last_ts
-        return False
-
-    def _status(self, source: Source, state: str, now: float) -> str:
+    def _status(self, source: Source, state: str, now: float, retained: bool) -> str:
         if state in OFFLINE:
             # the site's agent is gone (Last Will): everything it reported goes down now
             # (the status source itself is among them: a new one starts "up")
@@ -170,8 +245,12 @@ class Sources:
                 if other.target.site == source.target.site and other.state == "up":
                     self._down(other, "offline", now)
         else:
+            if not retained:  # the agent (re)connected: the site's devices may count anew
+                for other in self.sources.values():
+                    if other.target.site == source.target.site:
+                        other.order.session_ended = True
             self._up(source)
-            source.last_seen = now
+            source.last_seen = source.applied_at = now
             self._publish(source, now)
         return "applied"
 
@@ -186,7 +265,8 @@ class Sources:
             )
         source.state = "up"
 
-    def _publish(self, source: Source, now: float) -> None:
+    def _publish(self, source: Source, now: float, started: float | None = None) -> None:
+        """``started``: when the shown values arrived, if not now."""
         labels = source.target.labels
         samples = [Sample(name, lbls, value) for (name, lbls), value in source.values.items()]
         samples.append(
@@ -194,8 +274,25 @@ class Sources:
         )
         if source.age is not None:
             samples.append(Sample("netmon_mqtt_message_age_seconds", labels, round(source.age, 3)))
-        snapshot = Snapshot(source.target, now, 0.0, [Part("mqtt", samples)])
-        self.sink.apply(snapshot, source.subscription.ttl, now, replace=True)
+        sub = source.subscription
+        if sub.sequence or sub.timestamp:
+            samples.append(
+                Sample("netmon_mqtt_source_restarts_total", labels, float(source.restarts))
+            )
+        snapshot = Snapshot(
+            source.target,
+            now if started is None else started,
+            0.0,
+            [Part("mqtt", samples)],
+            dropped=self._take_dropped(source),
+        )
+        self.sink.apply(snapshot, sub.ttl, now, replace=True)
+
+    @staticmethod
+    def _take_dropped(source: Source) -> dict[str, int]:
+        dropped = dict(source.dropped)
+        source.dropped.clear()
+        return dropped
 
     def _down(self, source: Source, reason: str, now: float) -> None:
         """Logged once: a source only goes down from up."""
@@ -207,12 +304,25 @@ class Sources:
         )
         source.state = reason
         source.values.clear()
+        heard = self.listening_since is not None and self.listening_since <= source.applied_at
+        if reason == "offline" or heard:
+            # its session ended (a Last Will, or silence netmon was there to hear; not
+            # netmon's own outage, after which the broker first resends repeats)
+            source.order.session_ended = True
         detail = (
             "Last Will: the site's agent went offline"
             if reason == "offline"
             else (f"silent for more than {source.subscription.ttl:g}s")
         )
-        snapshot = Snapshot(source.target, now, 0.0, [], error=reason, error_detail=detail)
+        snapshot = Snapshot(
+            source.target,
+            now,
+            0.0,
+            [],
+            error=reason,
+            error_detail=detail,
+            dropped=self._take_dropped(source),
+        )
         self.sink.apply(snapshot, source.subscription.ttl, now, replace=True)
 
     def expire(self) -> int:

@@ -190,12 +190,12 @@ def test_repeats_are_dropped_by_sequence_and_by_time() -> None:
     no_ts = {**POWER, "timestamp": None}
     sources3, _, _ = make(no_ts)
     assert sources3.handle(topic, power(2000, 0))[0] == "applied"
-    assert sources3.handle(topic, power(1500, 0))[0] == "duplicate"  # within the window
+    assert sources3.handle(topic, power(1990, 0))[0] == "duplicate"  # within the window
     assert sources3.handle(topic, power(3, 0))[0] == "applied"  # far below: a restart
     no_seq = {**POWER, "sequence": None}
-    sources2, _, _ = make(no_seq)
-    assert sources2.handle(topic, power(0, 100.0))[0] == "applied"
-    assert sources2.handle(topic, power(0, 100.0))[0] == "duplicate"
+    sources2, _, clock2 = make(no_seq)
+    assert sources2.handle(topic, power(0, clock2.now))[0] == "applied"
+    assert sources2.handle(topic, power(0, clock2.now))[0] == "duplicate"
 
 
 def test_a_silent_source_goes_stale_and_its_series_vanish() -> None:
