@@ -42,6 +42,9 @@ RANGES: Final[dict[str, tuple[float, float]]] = {
     "watts": (-1.0e6, 1.0e6),
 }
 
+#: ``*_timestamp_seconds``: Unix time from 2000 to 2100 (a clock lost with the power reads 1970)
+TIMESTAMPS: Final = (946_684_800.0, 4_102_444_800.0)
+
 _SUFFIX_CACHE: dict[str, tuple[float, float] | None] = {}
 
 
@@ -50,7 +53,9 @@ def unit_range(metric: str) -> tuple[float, float] | None:
     if metric in _SUFFIX_CACHE:
         return _SUFFIX_CACHE[metric]
     found: tuple[float, float] | None = None
-    if not metric.endswith("_total"):
+    if metric.endswith("_timestamp_seconds"):
+        found = TIMESTAMPS  # a point in time, not a duration
+    elif not metric.endswith("_total"):
         found = RANGES.get(metric.rpartition("_")[2])
     _SUFFIX_CACHE[metric] = found
     return found

@@ -131,6 +131,7 @@ def test_wrap_risk_is_speed_times_interval_against_2_32() -> None:
         ("netmon_power_battery_ratio", [0.0, 0.42, 1.0], [-0.5, 1.5]),
         ("netmon_optical_wavelength_meters", [8.5e-7, 1.31e-6], [-1.0]),
         ("netmon_device_uptime_seconds", [0.0, 20205.0], [-1.0, 1e12]),
+        ("netmon_power_last_report_timestamp_seconds", [1.7e9, 2.5e9], [0.0, 86400.0, 1e300]),
     ],
 )
 def test_each_unit_family_has_one_range(
