@@ -21,11 +21,20 @@ from netmon.config import ConfigErrors, load
 _LOG_FROM_CLI: dict[str, str | None] = {}
 
 
-def _profiles() -> dict[str, str]:
-    import collectors  # noqa: F401 - registers collectors
-    from collectors.snmp import builtin_profiles
+class ProfileNames(dict[str, str]):
+    """Valid profile name -> description; ``broken`` has each broken file's error."""
 
-    return {name: p.description for name, p in builtin_profiles().items()}
+    broken: dict[str, str]
+
+
+def _profiles() -> ProfileNames:
+    import collectors  # noqa: F401 - registers collectors
+    from collectors.snmp.profile import load_builtin
+
+    loaded = load_builtin()
+    names = ProfileNames({name: p.description for name, p in loaded.valid.items()})
+    names.broken = dict(loaded.broken)
+    return names
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -83,7 +92,7 @@ async def serve(
     """
     from aiohttp import web
 
-    from netmon.daemon import Daemon
+    from netmon.daemon import Daemon, StartError
     from netmon.http import make_app
 
     log = nlog.get("netmon")
@@ -102,21 +111,44 @@ async def serve(
         _LOG_FROM_CLI.get("format") or config.main.log.format,
         log_stream,
     )
-    host, _, port = (listen or config.main.listen).rpartition(":")
+    address = listen or config.main.listen
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        log.error("cannot listen: not host:port", listen=address)
+        return 2
+    # the ports first, then anything that connects out (MQTT, SNMP, Alertmanager): a
+    # second instance started by mistake stops here, before it takes the running one's
+    # MQTT session (the client id is fixed) or polls its devices
     runner = web.AppRunner(make_app(daemon), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port))
-    await site.start()
-    await daemon.start()
+    try:
+        await web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port)).start()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        log.error("cannot start", error=f"http: cannot listen on {address} (TCP): {reason}")
+        await runner.cleanup()
+        return 1
+    try:
+        await daemon.start()
+    except StartError as exc:
+        log.error("cannot start", error=str(exc))
+        await daemon.stop()
+        await runner.cleanup()
+        return 1
     log.info("listening", url=f"http://{host or '0.0.0.0'}:{port}/metrics", version=__version__)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    if hangup_stops:
-        loop.add_signal_handler(signal.SIGHUP, stop.set)
-    else:
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
+    reloads: set[asyncio.Task[tuple[bool, list[str]]]] = set()
+
+    def hangup() -> None:
+        """SIGHUP: reload (which never raises: a failure is counted and logged there)."""
+        task = asyncio.create_task(daemon.reload(), name="reload")
+        reloads.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, stop.set if hangup_stops else hangup)
     coros = [make() for make in background]
     tasks = [
         asyncio.create_task(coro, name=getattr(coro, "__qualname__", "background"))
@@ -144,6 +176,8 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), duration)
     finally:
         log.info("stopping")
+        for reload in reloads:
+            reload.cancel()
         await cancel_and_wait(tasks)
         await daemon.stop()
         await runner.cleanup()
@@ -186,6 +220,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     profiles = [p for item in args.profile for p in item.split(",") if p] or ["system", "if_mib"]
     known = _profiles()
+    broken = known.broken
+    for name in [p for p in profiles if p in broken]:
+        print(f"profile {name} is broken:\n{broken[name]}", file=sys.stderr)
+        return 2
     unknown = [p for p in profiles if p not in known]
     if unknown:
         print(
@@ -255,9 +293,13 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(_args: argparse.Namespace) -> int:
-    for name, description in sorted(_profiles().items()):
+    known = _profiles()
+    for name, description in sorted(known.items()):
         print(f"{name:<16} {description}")
-    return 0
+    broken = known.broken
+    for name, error in sorted(broken.items()):
+        print(f"{name:<16} BROKEN (devices using it are not polled):\n{error}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 #: the demo's bounds: one machine runs every agent, village and telemetry connection

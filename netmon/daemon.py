@@ -1,9 +1,16 @@
 """The running daemon: config, scheduler, collectors and store wired together.
 
+Start: load_initial() reads the config and builds the in-memory state; the
+caller claims the HTTP port; start() claims the trap port and only then
+connects out (MQTT, SNMP polls, Alertmanager). A port that is taken stops the
+start before any outside connection.
+
 Reload (SIGHUP, POST /-/reload) validates the new config completely first; a
-bad config changes nothing and every error is logged. A good one is swapped
-in without a restart: unchanged devices keep their schedule and counter
-state, removed devices lose their series at once.
+bad config changes nothing and every failure is one counted, logged error. A
+good one is applied whole or not at all: the parts that can fail (a trap port,
+a secret) are built first and undone if one fails; then the swap, in which
+devices whose settings are unchanged keep their schedule, their poll in
+flight and their counter state, and removed devices lose their series at once.
 """
 
 from __future__ import annotations
@@ -15,12 +22,12 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+from prometheus_client import generate_latest
 
-from netmon import __version__
 from netmon import logging as nlog
 from netmon.api import (
     PollingCollector,
+    Snapshot,
     StreamingCollector,
     TargetRef,
     collector_factory,
@@ -28,6 +35,7 @@ from netmon.api import (
     streams,
 )
 from netmon.config import ConfigErrors, LoadedConfig, load
+from netmon.daemon_metrics import DaemonMetrics
 from netmon.inventory import Device
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
@@ -36,51 +44,14 @@ from netmon.status.silences import SilenceWatcher
 from netmon.store import Change, Store
 from netmon.tasks import cancel_and_wait
 
+__all__ = ["Daemon", "DaemonMetrics", "StartError"]
+
 log = nlog.get("netmon.daemon")
 
 
-class DaemonMetrics:
-    """Daemon-level metrics in a registry of their own (no global state)."""
-
-    def __init__(self) -> None:
-        from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
-
-        self.registry = CollectorRegistry(auto_describe=True)
-        for collector in (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR):
-            self.registry.register(collector)
-        self.reloads = Counter(
-            "netmon_config_reloads_total",
-            "Config loads by result (success, failure).",
-            ["result"],
-            registry=self.registry,
-        )
-        self.config_errors = Gauge(
-            "netmon_config_errors",
-            "Errors found in the config at the last failed reload (0 after a good one).",
-            registry=self.registry,
-        )
-        self.last_reload = Gauge(
-            "netmon_config_last_reload_success_timestamp_seconds",
-            "Unix time of the last successful config load.",
-            registry=self.registry,
-        )
-        self.sites = Gauge(
-            "netmon_inventory_sites", "Sites in the inventory.", registry=self.registry
-        )
-        self.devices = Gauge(
-            "netmon_inventory_devices", "Devices in the inventory.", registry=self.registry
-        )
-        self.shard = Info(
-            "netmon_shard",
-            "The shard of the province this instance monitors (all: no sharding).",
-            registry=self.registry,
-        )
-        self.scrape_bytes = Gauge(
-            "netmon_exposition_bytes", "Size of the last /metrics answer.", registry=self.registry
-        )
-        Info("netmon_build", "netmon version.", registry=self.registry).info(
-            {"version": __version__}
-        )
+class StartError(Exception):
+    """A part of the config could not be put to work (a port taken, a secret unreadable);
+    its message is one line naming the part."""
 
 
 class Daemon:
@@ -109,16 +80,24 @@ class Daemon:
         self._shown: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._by_engine: dict[str, TargetRef] = {}
         self._by_address: dict[str, TargetRef] = {}
+        #: start() ran: loads from now on (re)schedule polls at once
+        self._started = False
 
     # -- config ------------------------------------------------------------------
     def load_initial(self) -> LoadedConfig:
-        """Load at start; errors propagate (a daemon with no valid config does not start)."""
+        """Load at start; errors propagate (a daemon with no valid config does not start).
+
+        Builds the in-memory state only: no port is claimed and nothing connects or
+        polls before start()."""
         config = load(self.config_path, self.profiles)
-        self._apply(config)
+        self._swap(config)
         return config
 
     async def reload(self) -> tuple[bool, list[str]]:
-        """Validate, then swap. Returns (ok, error lines)."""
+        """Validate, then swap the whole new config or nothing. Returns (ok, error lines).
+
+        Never raises: every failure is counted, logged and leaves the old config running.
+        """
         async with self._reload_lock:
             try:
                 config = await asyncio.to_thread(load, self.config_path, self.profiles)
@@ -132,16 +111,61 @@ class Daemon:
                     else:
                         log.error("config error; keeping the running config", error=str(error))
                 return False, lines
-            self._apply(config)
+            except Exception as exc:  # a file no check foresaw: still one counted line
+                return self._reload_failed(f"{self.config_path}: cannot load: {exc!r}"[:500])
+            try:
+                self._apply(config)
+            except StartError as exc:
+                return self._reload_failed(f"{self.config_path}: {exc}")
+            except Exception as exc:  # a netmon bug in the swap: counted and logged all the same
+                return self._reload_failed(f"{self.config_path}: cannot apply: {exc!r}"[:500])
+            # polls the reload cancelled have ended (or were logged as stuck) on return
+            await self.scheduler.settle()
             return True, []
 
+    def _reload_failed(self, line: str) -> tuple[bool, list[str]]:
+        self.metrics.reloads.labels("failure").inc()
+        self.metrics.config_errors.set(1)
+        log.error("reload failed; keeping the running config", error=line)
+        return False, [line]
+
     def _apply(self, config: LoadedConfig) -> None:
+        """Put a new config to work: first the parts that can fail (a streaming
+        collector's port or secret), undone if one fails; then the in-memory swap."""
+        self._configure_streams(config, self.config)
+        self._swap(config)
+
+    def _configure_streams(self, config: LoadedConfig, previous: LoadedConfig | None) -> None:
+        """Configure every streaming collector, or none: on a failure the ones already
+        switched go back to ``previous``, and StartError says what failed.
+
+        All in one loop turn: a collector's task created here has not run (nor
+        connected anywhere) when a later collector's failure cancels it again."""
+        done: list[str] = []
+        for name, stream in self.streams.items():
+            try:
+                stream.configure(config.sections.get(name), config.path.parent)
+            except Exception as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                for back in done:
+                    old = previous.sections.get(back) if previous is not None else None
+                    base = (previous or config).path.parent
+                    try:
+                        self.streams[back].configure(old, base)
+                    except Exception as undo:
+                        log.error("cannot restore a collector", collector=back, error=repr(undo))
+                raise StartError(f"{name}: {reason}") from None
+            done.append(name)
+
+    def _swap(self, config: LoadedConfig) -> None:
+        """The in-memory part of a load: schedule, store entries, status, look-ups."""
         previous = self.config
-        self.config = config
         inv = config.inventory
-        self.scheduler.set_concurrency(config.main.scheduler.max_concurrency)
         polls = [p for device in inv.devices.values() for p in self._polls(device)]
-        started, stopped = self.scheduler.sync([self._job(*p) for p in polls])
+        jobs = [self._job(*p) for p in polls]
+        self.config = config
+        self.scheduler.set_concurrency(config.main.scheduler.max_concurrency)
+        started, stopped = self.scheduler.sync(jobs) if self._started else ([], [])
         wanted = {target.key for target, _, _ in polls}
         if previous is not None:
             for device in previous.inventory.devices.values():
@@ -164,10 +188,7 @@ class Daemon:
         self.silences.configure(
             config.main.status.silences, {sid: s.kabupaten for sid, s in inv.sites.items()}
         )
-        for name, stream in self.streams.items():
-            stream.configure(config.sections.get(name), config.path.parent)
-            stream.sites_changed()
-            self.store.add_meta(stream.metadata())
+        self._streams_follow()
         if self.status is None:
             state_file = self._state_file()
             restored = status_view.load(state_file) if state_file is not None else {}
@@ -191,13 +212,23 @@ class Daemon:
             log.warning("config warning", warning=str(warning))
         self.metrics.sites.set(len(inv.sites))
         self.metrics.devices.set(len(inv.devices))
-        log.info(
-            "config loaded" if previous is None else "config reloaded",
-            sites=len(inv.sites),
-            devices=len(inv.devices),
-            started=len(started),
-            stopped=len(stopped),
-        )
+        if previous is None:
+            log.info("config loaded", sites=len(inv.sites), devices=len(inv.devices))
+        else:
+            log.info(
+                "config reloaded",
+                sites=len(inv.sites),
+                devices=len(inv.devices),
+                started=len(started),
+                stopped=len(stopped),
+            )
+
+    def _streams_follow(self) -> None:
+        """Streaming collectors drop what belongs to sites that are gone; their (new)
+        families get HELP and TYPE."""
+        for stream in self.streams.values():
+            stream.sites_changed()
+            self.store.add_meta(stream.metadata())
 
     # -- Directory, for streaming collectors -----------------------------------------
     def site_exists(self, site: str) -> bool:
@@ -236,12 +267,15 @@ class Daemon:
     def _job(self, target: TargetRef, settings: Any, device: Device) -> Job:
         collector = self.pollers[target.collector]
 
-        async def run() -> None:
-            snapshot = await collector.poll(target, settings, device.deadline)
+        async def poll() -> Snapshot:
+            return await collector.poll(target, settings, device.deadline)
+
+        def deliver(snapshot: Snapshot) -> None:
             self._log_change(self.store.apply(snapshot, device.interval))
             self._changed.set()  # judge the sites now, not at the next status tick
 
-        return Job(key=target.key, interval=device.interval, run=run, version=device)
+        # identity: what the closures use, nothing else (a site renamed keeps its polls)
+        return Job(target, device.interval, poll, deliver, settings=(settings, device.deadline))
 
     @staticmethod
     def _log_change(change: Change) -> None:
@@ -293,6 +327,18 @@ class Daemon:
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
+        """Claim the ports (trap receiver), then connect and poll.
+
+        Raises StartError (and leaves nothing running) when a port is taken: before
+        any outside connection, so a second instance started by mistake never
+        takes the running one's MQTT session (a fixed client id) or its polls."""
+        assert self.config is not None
+        self._configure_streams(self.config, None)
+        self._streams_follow()
+        self._started = True
+        self.scheduler.sync(
+            self._job(*p) for d in self.config.inventory.devices.values() for p in self._polls(d)
+        )
         self.ready = True
         self.silences.start()
         self._tasks = [

@@ -8,6 +8,7 @@ each family's header once and joins the targets' pre-rendered lines.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from netmon.api import Labels, MetricMeta, Sample
@@ -41,11 +42,16 @@ def format_labels(labels: Labels) -> str:
     return "{" + inner + "}"
 
 
-def render_samples(samples: Iterable[Sample]) -> dict[str, str]:
+def render_samples(
+    samples: Iterable[Sample], dropped: Counter[str] | None = None
+) -> dict[str, str]:
     """family name -> lines (each ending in a newline) for these samples.
 
-    Duplicate label sets within one target are dropped here (first wins): two
-    series with one label set would make the whole scrape invalid.
+    A second series with a label set already seen would make the whole scrape
+    invalid, so it is left out here and counted in ``dropped["duplicate"]``.
+    That is a last guard: the SNMP engine makes every table's label sets unique
+    (a clash appends the index), so a duplicate here means two profiles or
+    collectors emit the same series for one target.
     Hot path: rows share one labels tuple across their metrics, so the label
     text is cached by the tuple's identity (tuples do not cache their hash;
     the samples keep every tuple alive for the duration of this call).
@@ -59,6 +65,8 @@ def render_samples(samples: Iterable[Sample]) -> dict[str, str]:
             text = formatted[id(labels)] = format_labels(labels)
         head = name + text
         if head in seen:
+            if dropped is not None:
+                dropped["duplicate"] += 1
             continue
         seen.add(head)
         lines = chunks.get(name)

@@ -38,6 +38,8 @@ async def reload(request: web.Request) -> web.Response:
             {"status": "error", "error": "reload over HTTP is disabled (http.reload_enabled)"},
             status=403,
         )
+    if not daemon.ready:  # the port is claimed before start(): nothing to reload yet
+        return web.json_response({"status": "error", "error": "starting"}, status=503)
     ok, errors = await daemon.reload()
     if ok:
         return web.json_response({"status": "success"})

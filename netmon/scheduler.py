@@ -6,6 +6,13 @@ the interval and stay put across restarts (the same device is polled at the
 same second of the minute, which keeps rate() windows regular). A semaphore
 bounds how many polls run at once; the time a poll waited for it past its due
 time is the scheduler lag.
+
+Nothing a poll raises silences its device: a fault inside a poll (a bug, or a
+decoder's panic, which pyo3 raises as a BaseException) becomes that poll's
+error snapshot, and a poll loop that dies anyway is restarted by its
+supervisor, logged in one line and counted. A poll's result is delivered only
+while its job is still the scheduled one: a poll that outlives a reload that
+removed or changed it (a library swallowed the cancel) delivers nothing.
 """
 
 from __future__ import annotations
@@ -14,15 +21,20 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from netmon.api import Snapshot, TargetRef
 from netmon.tasks import cancel_and_wait
 
 log = structlog.get_logger("netmon.scheduler")
+
+#: faults that end the process, not a poll: never turned into a poll's error
+FATAL = (KeyboardInterrupt, SystemExit)
 
 
 def jitter_offset(key: str, interval: float) -> float:
@@ -31,13 +43,52 @@ def jitter_offset(key: str, interval: float) -> float:
     return (int.from_bytes(digest, "big") / 2**64) * interval
 
 
+def _being_cancelled() -> bool:
+    """Whether the running task was asked to stop (a CancelledError of our own)."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+def fault_reason(exc: BaseException) -> str:
+    """A poll error reason for an exception that escaped a collector: a decoder's panic
+    (pyo3's PanicException, a BaseException) is a decode error, anything else internal."""
+    return "decode" if type(exc).__name__ == "PanicException" else "internal"
+
+
+def describe_fault(exc: BaseException, frames: int = 3) -> str:
+    """One line: the exception and where it was raised (a few innermost frames), never
+    a traceback of thousands of lines in the JSON log."""
+    message = " ".join(str(exc).split())[:200]
+    where = " <- ".join(
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
+        for f in reversed(traceback.extract_tb(exc.__traceback__)[-frames:])
+    )
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return f"{text} (at {where})" if where else text
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
-    key: str
+    """A target polled every ``interval`` seconds.
+
+    Its identity is its settings: ``target`` (key and collector kind), ``interval`` and
+    ``settings`` (the collector's settings, the deadline). ``poll`` and ``deliver`` are
+    closures a reload builds anew; they take no part in equality, so a reload that
+    leaves a target's settings alone leaves its poll loop (and a poll in flight) alone.
+    """
+
+    target: TargetRef
     interval: float
-    run: Callable[[], Awaitable[None]]
-    #: changing this makes the scheduler restart the job (new settings)
-    version: object = None
+    #: one poll; a fault it raises becomes the poll's error snapshot
+    poll: Callable[[], Awaitable[Snapshot]] = field(compare=False)
+    #: what to do with a poll's snapshot (the daemon: apply it to the store)
+    deliver: Callable[[Snapshot], None] = field(compare=False)
+    #: a change restarts the job
+    settings: object = None
+
+    @property
+    def key(self) -> str:
+        return self.target.key
 
 
 class SchedulerMetrics:
@@ -59,7 +110,14 @@ class SchedulerMetrics:
         self.jobs = Gauge("netmon_scheduler_targets", "Targets scheduled.", registry=registry)
         self.crashed = Counter(
             "netmon_scheduler_crashed_polls",
-            "Polls that raised instead of reporting (a netmon bug: see the log).",
+            "Polls that raised instead of reporting (a netmon bug: see the log); each is "
+            "that poll's error (reason internal, or decode for a decoder panic).",
+            registry=registry,
+        )
+        self.restarts = Counter(
+            "netmon_poll_loop_restarts",
+            "Poll loops that died and were restarted by their supervisor (a netmon bug: "
+            "see the log).",
             registry=registry,
         )
 
@@ -69,6 +127,12 @@ class Scheduler:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._tasks: dict[str, tuple[Job, asyncio.Task[None]]] = {}
         self._wake: dict[str, asyncio.Event] = {}
+        #: loops cancelled by sync(), until they have ended (settle() awaits them)
+        self._stopping: set[asyncio.Task[None]] = set()
+        #: target key -> the fault last logged for it (one line per new fault, not per poll)
+        self._faults: dict[str, str] = {}
+        #: target key -> how its poll loop last died (logged once per new cause)
+        self._deaths: dict[str, str] = {}
         self.metrics = metrics
         self._clock = time.monotonic
 
@@ -76,23 +140,64 @@ class Scheduler:
         # running polls keep their slot in the old semaphore; new ones use the new bound
         self._sem = asyncio.Semaphore(max_concurrency)
 
-    def sync(self, jobs: list[Job]) -> tuple[list[str], list[str]]:
-        """Make the running set equal ``jobs``; returns (started, stopped) keys."""
+    def sync(self, jobs: Iterable[Job]) -> tuple[list[str], list[str]]:
+        """Make the running set equal ``jobs``; returns (started, stopped) keys.
+
+        A job whose settings are unchanged keeps running. Removed and changed jobs are
+        cancelled here and deliver nothing from now on; ``settle()`` waits for them.
+        """
         wanted = {job.key: job for job in jobs}
-        stopped = [
-            key for key, (job, _) in self._tasks.items() if key not in wanted or wanted[key] != job
-        ]
-        for key in stopped:
+        changed = [key for key, (job, _) in self._tasks.items() if wanted.get(key) != job]
+        for key in changed:
             _, task = self._tasks.pop(key)
             task.cancel()
+            if not task.done():
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
             self._wake.pop(key, None)
+            self._faults.pop(key, None)
+            self._deaths.pop(key, None)
         started = [key for key in wanted if key not in self._tasks]
         for key in started:
-            job = wanted[key]
             self._wake[key] = asyncio.Event()
-            self._tasks[key] = (job, asyncio.create_task(self._loop(job), name=f"poll:{key}"))
+            self._start(wanted[key])
         self.metrics.jobs.set(len(self._tasks))
-        return started, [k for k in stopped if k not in wanted]
+        return started, [k for k in changed if k not in wanted]
+
+    async def settle(self, within: float = 10.0) -> int:
+        """Wait for the loops sync() cancelled to end; returns how many did not."""
+        tasks, self._stopping = list(self._stopping), set()
+        return await cancel_and_wait(tasks, within)
+
+    def _start(self, job: Job) -> None:
+        task = asyncio.create_task(self._loop(job), name=f"poll:{job.key}")
+        task.add_done_callback(self._supervise)
+        self._tasks[job.key] = (job, task)
+
+    def _supervise(self, task: asyncio.Task[None]) -> None:
+        """A poll loop ended: if it died while still scheduled, start it again.
+
+        sync() and stop() unschedule a loop before they cancel it, so a loop that
+        ends cancelled while still scheduled was not stopped by us: it died too."""
+        key = task.get_name().removeprefix("poll:")
+        entry = self._tasks.get(key)
+        if entry is None or entry[1] is not task:
+            if not task.cancelled():
+                task.exception()  # retrieved: never "Task exception was never retrieved"
+            return  # no longer scheduled: nothing to restart
+        if task.cancelled():
+            exc: BaseException = asyncio.CancelledError("cancelled, not by the scheduler")
+        else:
+            found = task.exception()
+            if found is None or isinstance(found, FATAL):
+                return
+            exc = found
+        self.metrics.restarts.inc()
+        detail = describe_fault(exc)
+        if self._deaths.get(key) != detail:  # a fault that recurs is counted, logged once
+            self._deaths[key] = detail
+            log.error("poll loop died; restarted", target=key, error=detail)
+        self._start(entry[0])
 
     async def _loop(self, job: Job) -> None:
         now = self._clock()
@@ -117,14 +222,12 @@ class Scheduler:
                 self.metrics.lag.observe(max(0.0, self._clock() - due))
                 self.metrics.running.inc()
                 try:
-                    await job.run()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a bug in one job must not silence its device for good
-                    self.metrics.crashed.inc()
-                    log.exception("poll crashed; the target stays scheduled", target=job.key)
+                    snapshot = await self._poll(job)
                 finally:
                     self.metrics.running.dec()
+            if not self._owns(job.key):
+                return  # removed or changed while polling: the result belongs to no one
+            job.deliver(snapshot)
             if woken:
                 # an extra poll on request: the regular rhythm goes on from now
                 due = self._clock() + job.interval
@@ -135,6 +238,32 @@ class Scheduler:
                 missed = int(late // job.interval) + 1
                 self.metrics.skipped.inc(missed)
                 due += missed * job.interval
+
+    async def _poll(self, job: Job) -> Snapshot:
+        """One poll; whatever escapes the collector is this poll's error, not the loop's."""
+        started, begun = time.time(), self._clock()
+        try:
+            snapshot = await job.poll()
+        except FATAL:
+            raise
+        except BaseException as exc:  # a decoder panic is a BaseException
+            if isinstance(exc, asyncio.CancelledError) and _being_cancelled():
+                raise
+            # a CancelledError nobody asked for (a library's own timeout) is a fault too
+            self.metrics.crashed.inc()
+            reason, detail = fault_reason(exc), describe_fault(exc)
+            if self._faults.get(job.key) != detail:  # once per new fault, not per poll
+                self._faults[job.key] = detail
+                log.error(
+                    "poll raised instead of reporting; counted as its error",
+                    target=job.key,
+                    reason=reason,
+                    error=detail,
+                )
+            duration = self._clock() - begun
+            return Snapshot(job.target, started, duration, [], error=reason, error_detail=detail)
+        self._faults.pop(job.key, None)
+        return snapshot
 
     def _owns(self, key: str) -> bool:
         """Whether the running task is still the scheduled one for ``key``."""
@@ -152,7 +281,9 @@ class Scheduler:
 
     async def stop(self) -> None:
         tasks = [task for _, task in self._tasks.values()]
+        tasks.extend(self._stopping)
         self._tasks.clear()
         self._wake.clear()
+        self._stopping = set()
         self.metrics.jobs.set(0)
         await cancel_and_wait(tasks)

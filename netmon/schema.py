@@ -113,6 +113,9 @@ def read_secret(ref: SecretRef, base: Path) -> str:
         except OSError as exc:
             msg = f"cannot read secret file {ref.file}: {exc.strerror}"
             raise SecretError(msg) from None
+        except UnicodeDecodeError:
+            msg = f"secret file {ref.file} is not UTF-8 text"  # never echo its bytes
+            raise SecretError(msg) from None
     if not value:
         msg = f"secret from {ref.describe()} is empty"
         raise SecretError(msg)

@@ -21,7 +21,10 @@ RETAIN_INTERVALS = 3
 
 HEALTH_META = (
     MetricMeta(
-        "netmon_target_up", MetricType.GAUGE, "1 when the last poll of the target succeeded."
+        "netmon_target_up",
+        MetricType.GAUGE,
+        "1 when the last poll of the target succeeded, 0 when it failed; no series before "
+        "its first poll (unknown is not down).",
     ),
     MetricMeta(
         "netmon_poll_duration_seconds",
@@ -41,7 +44,9 @@ HEALTH_META = (
     MetricMeta(
         "netmon_samples_dropped_total",
         MetricType.COUNTER,
-        "Values dropped on purpose by reason (sentinel, decode, label_cap, bad_index).",
+        "Values dropped on purpose by reason: sentinel, implausible (outside its unit's range), "
+        "decode, unmapped, label_cap, bad_index, bad_time (an MQTT payload time that is no time), "
+        "duplicate (a second series with a label set already seen for the target).",
     ),
 )
 
@@ -190,10 +195,14 @@ class Store:
             del entry.parts[name]
         samples: list[Sample] = [s for kept in entry.parts.values() for s in kept.part.samples]
         samples.extend(self._health(entry))
-        entry.rendered = render_samples(samples)
+        entry.rendered = render_samples(samples, entry.dropped)
         self._cache = None
 
     def _health(self, entry: TargetEntry) -> list[Sample]:
+        if entry.polls == 0:
+            # not polled yet is unknown: no netmon_target_up at all, never a false 0 (for
+            # up to one interval after a start or reload; five minutes for VSAT)
+            return []
         t = entry.target
         labels = (*t.labels, ("collector", t.collector))
         out = [

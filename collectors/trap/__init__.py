@@ -10,6 +10,7 @@ the status engine reads a linkDown on a site's uplink as a link outage.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,35 +111,76 @@ class TrapCollector:
         self._interfaces: dict[str, dict[str, float]] = {}  # target key -> ifname -> up
         self._published: dict[str, TargetRef] = {}  # devices with trap series
         self._task: asyncio.Task[None] | None = None
+        self._sock: socket.socket | None = None
 
     def metadata(self) -> Sequence[MetricMeta]:
         return META
 
     def configure(self, section: Any | None, base: Path) -> None:
+        """Start, restart or stop the receiver; all or nothing.
+
+        The new receiver is built first, on a socket bound here and now (pysnmp would
+        bind later, in a task whose failure nobody sees): a port that is taken, or a
+        secret that cannot be read, raises OSError/SecretError and the running
+        receiver goes on as it was."""
         config: TrapConfig | None = section
         if config == self.config and self.engine is not None:
             return
-        self._close()
-        self.config = config
         if config is None:
+            self._close()
+            self.config = None
             return
-        self.engine = eng = engine.SnmpEngine()
-        transport = udp.UdpTransport().open_server_mode(config.address)
+        sock = self._claim(config)
+        try:
+            eng = self._engine(config, base, sock)
+        except BaseException:
+            sock.close()
+            raise
+        self._close()
+        self.engine, self.config, self._sock = eng, config, sock
+        self._seen = {}
+        self._task = asyncio.create_task(self._count_refused(), name="trap-refused")
+        log.info("trap receiver listening", listen=config.listen)
+
+    def _claim(self, config: TrapConfig) -> socket.socket:
+        """The UDP socket to listen on: the running one again when the address is the
+        same (a second bind would fail on our own port), else a new one bound now."""
+        running = self.config.address if self.config is not None else None
+        if self._sock is not None and running == config.address:
+            return self._sock.dup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(config.address)
+        except OSError as exc:
+            sock.close()
+            reason = exc.strerror or str(exc)
+            raise OSError(exc.errno, f"cannot listen on {config.listen} (UDP): {reason}") from None
+        return sock
+
+    def _engine(self, config: TrapConfig, base: Path, sock: socket.socket) -> Any:
+        # secrets first: once the transport exists, nothing else here should fail
+        communities = [read_secret(ref, base) for ref in config.communities]
+        users = [
+            (
+                user,
+                read_secret(user.auth_key, base),
+                read_secret(user.priv_key, base) if user.priv_key else None,
+            )
+            for user in config.users
+        ]
+        eng = engine.SnmpEngine()
+        transport = udp.UdpTransport().open_server_mode(sock=sock)
         pconfig.add_transport(eng, udp.DOMAIN_NAME, transport)
-        for i, ref in enumerate(config.communities):
-            pconfig.add_v1_system(eng, f"community-{i}", read_secret(ref, base))
-        for user in config.users:
-            auth = read_secret(user.auth_key, base)
-            priv = read_secret(user.priv_key, base) if user.priv_key else None
+        for i, community in enumerate(communities):
+            pconfig.add_v1_system(eng, f"community-{i}", community)
+        for user, auth, priv in users:
             for engine_id in user.engine_ids:
                 args: list[Any] = [eng, user.name, _AUTH[user.auth_protocol], auth]
                 if user.priv_protocol and priv:
                     args += [_PRIV[user.priv_protocol], priv]
                 pconfig.add_v3_user(*args, securityEngineId=v2c.OctetString(hexValue=engine_id))
         ntfrcv.NotificationReceiver(eng, self._received)
-        self._seen = {}
-        self._task = asyncio.create_task(self._count_refused(), name="trap-refused")
-        log.info("trap receiver listening", listen=config.listen)
+        return eng
 
     def sites_changed(self) -> None:
         """Devices gone from the inventory lose their trap series at once."""
@@ -236,6 +278,9 @@ class TrapCollector:
         if self.engine is not None:
             self.engine.close_dispatcher()
             self.engine = None
+        if self._sock is not None:  # the transport closed it; a dup() keeps the port
+            self._sock.close()
+            self._sock = None
 
     async def stop(self) -> None:
         self._close()

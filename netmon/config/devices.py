@@ -114,8 +114,12 @@ class DeviceBuilder:
                 message = f"SNMP v{version} needs a community (here or in defaults.snmp)"
                 self.error(doc, path, message)
         known = ", ".join(sorted(self.profiles))
+        broken: dict[str, str] = getattr(self.profiles, "broken", {})
         for i, profile in enumerate(dev.profiles):
-            if profile not in self.profiles:
+            if profile in broken:
+                first = broken[profile].splitlines()[0]
+                self.error(doc, (*path, "profiles", i), f"profile {profile!r} is broken: {first}")
+            elif profile not in self.profiles:
                 message = f"unknown profile {profile!r} (known: {known})"
                 self.error(doc, (*path, "profiles", i), message)
         interval = dev.interval or kind.interval or defaults.interval

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from netmon.inventory import Device, Inventory, Site
 from netmon.schema import SecretError, SecretRef, read_secret
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class EnvOverrides(BaseSettings):
@@ -124,9 +125,9 @@ def load(
     """
     main_path = Path(path)
     base = main_path.parent
-    main_doc = load_marked(main_path, str(path))
+    main_doc = _read(main_path, str(path))
     errors: list[ConfigError] = []
-    main = _validate(MainConfig, main_doc, errors)
+    main = _guarded(main_doc.file, lambda: _validate(MainConfig, main_doc, errors))
     if main is None:
         raise ConfigErrors(errors)
     if env:
@@ -139,11 +140,11 @@ def load(
     schema_errors = len(errors)
     for file in files:
         try:
-            doc = load_marked(file, _display(file))
+            doc = _read(file, _display(file))
+            model = _guarded(doc.file, lambda: _validate(SiteFile, doc, errors))  # noqa: B023
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
-        model = _validate(SiteFile, doc, errors)
         if model is not None:
             docs.append((doc, model))
     # a file that failed its own checks contributes no sites; checking references into it
@@ -175,6 +176,20 @@ def load(
     )
 
 
+def _read(path: Path, display: str) -> MarkedDoc:
+    """One YAML file; a hostile one (nesting thousands deep, an alias that contains
+    itself) is an error naming the file, like any other, never a RecursionError."""
+    return _guarded(display, lambda: load_marked(path, display))
+
+
+def _guarded(file: str, step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except RecursionError:
+        message = "nested too deeply (or an alias that contains itself)"
+        raise ConfigErrors([ConfigError(Position(file, 1, 1), "", message)]) from None
+
+
 def _sections(
     doc: MarkedDoc, base: Path, errors: list[ConfigError], secrets: bool
 ) -> dict[str, Any]:
@@ -193,6 +208,8 @@ def _sections(
                     read_secret(ref, base)
                 except SecretError as exc:
                     errors.append(doc.error(path, str(exc)))
+                except UnicodeDecodeError:
+                    errors.append(doc.error(path, f"{ref.describe()}: not UTF-8 text"))
         out[name] = model
     return out
 
@@ -210,6 +227,17 @@ def _secret_refs(value: Any, path: PathKey) -> Iterator[tuple[PathKey, SecretRef
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _secret_refs(item, (*path, str(key)))
+
+
+def _utf8(ref: SecretRef, base: Path) -> bool:
+    """Whether the secret can be read as text (the check names the file that cannot)."""
+    try:
+        read_secret(ref, base)
+    except UnicodeDecodeError:
+        return False
+    except SecretError:
+        return True  # reported on its own
+    return True
 
 
 def _display(file: Path) -> str:
@@ -307,7 +335,13 @@ def _build(
                 errors.append(here.error(("devices", di, "id"), message))
                 continue
             first_device[dev.id] = here.doc.position(dpath)
-            devices[dev.id] = builder.device(dev, sid, kinds[sid], here.doc, dpath)
+            try:
+                devices[dev.id] = builder.device(dev, sid, kinds[sid], here.doc, dpath)
+            except UnicodeDecodeError:  # read_secret raises it for a file that is not UTF-8
+                bad = [r.describe() for _, r in _secret_refs(dev, ()) if not _utf8(r, base)]
+                which = ", ".join(bad) if bad else "a default secret (defaults)"
+                errors.append(here.error(("devices", di), f"{which}: not UTF-8 text"))
+                continue
             ids.append(dev.id)
         sites[sid] = _site(here, kabupaten[sid], kinds[sid], tuple(ids), cuts.get(sid, ()))
     errors.extend(builder.errors)

@@ -86,6 +86,11 @@ def _pos(file: str, node: yaml.Node) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+#: the most values one file may expand to: a province is a few thousand sites; a
+#: "billion laughs" of nested aliases is billions, and would hold a reload for hours
+MAX_VALUES = 200_000
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -93,8 +98,30 @@ class _Builder:
         self.key_marks: dict[PathKey, Position] = {}
         self.errors: list[ConfigError] = []
         self._constructor = SafeConstructor()
+        self._count = 0
+        #: collections being built on the current path: an alias to one of them is a loop
+        self._open: set[int] = set()
+
+    def _refuse(self, node: yaml.Node, path: PathKey, message: str) -> ConfigErrors:
+        return ConfigErrors([ConfigError(_pos(self.file, node), dotted(path), message)])
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self._count += 1
+        if self._count > MAX_VALUES:
+            message = f"expands to more than {MAX_VALUES} values (nested aliases?)"
+            raise self._refuse(node, path, message)
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.marks[path] = _pos(self.file, node)
+            return self._constructor.construct_object(node, deep=True)
+        if id(node) in self._open:
+            raise self._refuse(node, path, "an alias refers to a value that contains it")
+        self._open.add(id(node))
+        try:
+            return self._collection(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _collection(self, node: yaml.MappingNode | yaml.SequenceNode, path: PathKey) -> Any:
         self.marks[path] = _pos(self.file, node)
         if isinstance(node, yaml.MappingNode):
             self._constructor.flatten_mapping(node)
@@ -119,9 +146,7 @@ class _Builder:
                 self.key_marks[(*path, skey)] = _pos(self.file, key_node)
                 out[skey] = self.build(value_node, (*path, skey))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
 
 def dotted(path: PathKey) -> str:

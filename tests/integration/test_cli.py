@@ -204,3 +204,46 @@ async def test_a_background_task_that_fails_stops_serve_with_exit_1(
     assert code == 1
     assert "a background task failed; stopping" in log.read_text()
     assert "Address already in use" in log.read_text()
+
+
+def test_a_hostile_file_on_sighup_is_one_counted_line_not_a_traceback(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    """Issue 10, item 8: a RecursionError from a file nested thousands deep escaped the
+    SIGHUP reload ("Task exception was never retrieved", a 3,000-line traceback in the
+    JSON log) and was not counted as a failed reload."""
+    config = write_config(
+        tmp_path, snmpsim.port, {"rtr-a": (SECRET_COMMUNITY, ["system"])}, reload_enabled=False
+    )
+    port = free_tcp_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netmon", "run", "-c", str(config), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        wait_for(lambda: reachable(base + "/-/ready"), 20, "netmon ready")
+        (tmp_path / "sites" / "deep.yaml").write_text("sites: " + "[" * 5000 + "]" * 5000)
+        proc.send_signal(signal.SIGHUP)
+
+        def failed() -> bool:
+            text = get(base + "/metrics")
+            return values(text, "netmon_config_reloads_total", result="failure") == [1.0]
+
+        wait_for(failed, 20, "the reload counted as failed")
+        assert '"device": "rtr-a"' in get(base + "/api/v1/targets")  # the old config runs on
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, stderr = proc.communicate(timeout=10)
+    assert "Traceback" not in stderr
+    assert "never retrieved" not in stderr
+    lines = [json.loads(line) for line in stderr.splitlines()]  # every line is a JSON event
+    errors = [e for e in lines if e["level"] == "error"]
+    assert len(errors) == 1, errors
+    assert "sites/deep.yaml" in errors[0]["error"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,6 +60,18 @@ def test_failed_device_is_down_and_its_series_vanish_after_three_intervals() -> 
     assert values(store.render(now=1181), "netmon_target_up") == [0.0]
 
 
+def test_a_target_not_polled_yet_is_unknown_not_down() -> None:
+    """Item 11: after a start (or a reload adding it) a target waits up to one interval
+    for its first poll; until then it has no netmon_target_up, never a false 0."""
+    store = Store(META)
+    store.ensure(T, 300)
+    text = store.render(now=1000)
+    assert 'device="dev-a"' not in text
+    assert store.entries()[T.key].state == "unknown"
+    store.apply(snap([], error="timeout"), 300, now=1060)
+    assert values(store.render(now=1060), "netmon_target_up") == [0.0]  # polled: it is down
+
+
 def test_removed_target_leaves_nothing() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
@@ -77,8 +91,11 @@ def test_replace_drops_parts_the_snapshot_lacks() -> None:
 def test_label_values_are_escaped_and_duplicates_dropped() -> None:
     labels = (("site", 'a"b\\c\nd'),)
     assert format_labels(labels) == '{site="a\\"b\\\\c\\nd"}'
-    chunks = render_samples([Sample("netmon_x", labels, 1), Sample("netmon_x", labels, 2)])
+    dropped: Counter[str] = Counter()
+    chunks = render_samples([Sample("netmon_x", labels, 1), Sample("netmon_x", labels, 2)], dropped)
     assert chunks["netmon_x"].count("\n") == 1
+    assert chunks["netmon_x"].endswith(" 1\n")  # the first; the second is counted, not shown
+    assert dropped == Counter(duplicate=1)
 
 
 def test_output_passes_promtool() -> None:
