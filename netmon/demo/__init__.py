@@ -46,7 +46,8 @@ The script of the day (polls every {interval:g} s; alert timings: {step:g} s = 1
   +{power:>4.0f}s  {plan.power} loses its grid power; its battery drains and runs flat
   +{reboot:>4.0f}s  {plan.reboot[1]} at {plan.reboot[0]} reboots
   +{fade:>4.0f}s  the radio link to {plan.fade[0]} starts to fade
-  +{cut:>4.0f}s  fibre cut to {plan.cut}: every site behind it becomes unreachable
+  +{cut:>4.0f}s  fibre {plan.cut_link} to {plan.cut} cut: the NOC's end of it goes dark,
+          every site behind it becomes unreachable
   +{repair:>4.0f}s  the fibre is spliced again
   (and cpe-kutai-timur-002 never answers: a dead device from the start;
    PLN's announced cut in Paser / Tanah Grogot is declared in sites/paser.yaml,
@@ -151,6 +152,8 @@ def _run(options: Options) -> int:
             reboot_at=plan.at(script.REBOOT_AT),
             fade_at=plan.at(script.FADE_AT),
             fade_for=plan.at(script.FADE_STEPS),
+            fibres=prov.fibres(),
+            cut=(plan.cut_port, plan.at(script.CUT_AT)),
         )
         # one snmpsim serves ~15 polls/s on a core: big provinces get one per 100 sites,
         # each serving whole kabupaten (at most two: this is a 2-core demo, not a benchmark)
@@ -173,11 +176,12 @@ def _run(options: Options) -> int:
             broker_port, protocol = stack_.enter_context(embedded_broker()), "3.1.1"
         else:
             say("--broker none: the demo runs without MQTT power telemetry")
-        ports = {"power": free_udp_port(), "reboot": free_udp_port(), "cut": free_udp_port()}
+        ports = {name: free_udp_port() for name in ("power", "reboot", "cut", "fibre")}
         site_ports = dict(home)
         site_ports |= {site: ports["power"] for site in plan.power_sites}
         site_ports[plan.reboot[0]] = ports["reboot"]
         site_ports |= {site: ports["cut"] for site in plan.cut_sites}
+        site_ports[prov.AGG] = ports["fibre"]  # a device: the NOC's others answer directly
         # ICMP heartbeats where they can run (raw sockets or ping_group_range), on sites
         # the script leaves alone: loopback would answer even behind a "cut" fibre
         probed = set(home) - set(plan.relayed) if icmp_available() else set()
@@ -261,6 +265,11 @@ def _run(options: Options) -> int:
                 swap=(
                     script.community_tlv(recordings.REBOOTING),
                     script.community_tlv(recordings.REBOOTED),
+                ),
+                fibre=(await relay(home[prov.NOC], _send, port=ports["fibre"]))[0],
+                fibre_swap=(
+                    script.community_tlv(recordings.FIBRE_AGG),
+                    script.community_tlv(recordings.FIBRE_CUT),
                 ),
             )
             holder["relays"] = relays

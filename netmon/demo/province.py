@@ -1,7 +1,8 @@
 """The demo's province: a generated inventory over five kabupaten of East Kalimantan.
 
-The provincial NOC in Samarinda; per kabupaten a POP (OLT and router) on a fibre
-from the NOC; below it villages in groups of four: a village office (kantor desa) on
+The provincial NOC in Samarinda (its core, a server, and the aggregation router where
+the POPs' fibres end, one SFP+ port each); per kabupaten a POP (OLT and router) on a
+fibre from the NOC; below it villages in groups of four: a village office (kantor desa) on
 a radio, VSAT or fibre link from the POP, sharing its connection on to a Puskesmas, a
 school and a public area. Every device points at the one snmpsim with a recording's
 name as community. One CPE is given a community nobody serves, so the demo also shows
@@ -19,6 +20,7 @@ import yaml
 from netmon.config import power_cuts
 from netmon.config.power_cuts import PowerCutConfig
 from netmon.config.site_models import SiteFile
+from netmon.demo.recordings import FIBRE_AGG
 
 KABUPATEN = [
     ("Kutai Timur", "kutai-timur", 0.51, 117.55, ["Sangatta Utara", "Bengalon", "Muara Wahau"]),
@@ -33,6 +35,7 @@ KABUPATEN = [
     ),
     ("Paser", "paser", -1.90, 116.20, ["Tanah Grogot", "Long Kali", "Batu Sopang"]),
 ]
+NOC, AGG = "noc-samarinda", "agg-samarinda"
 VILLAGE_KINDS = ["village_office", "puskesmas", "school", "public_area"]
 KIND_NAMES = {
     "village_office": "Kantor Desa",
@@ -52,6 +55,21 @@ def _device(dev_id: str, community: str, profiles: list[str], port: int) -> dict
     }
 
 
+def fibre_port(k: int) -> str:
+    """The NOC aggregation router's port of the fibre to kabupaten ``k``'s POP."""
+    return f"sfp-sfpplus{k + 1}"
+
+
+def fibre_link(slug: str) -> str:
+    """The id of the fibre from the NOC to a kabupaten's POP."""
+    return f"fo-samarinda-{slug}"
+
+
+def fibres() -> list[tuple[str, str]]:
+    """(port of the aggregation router, link id) of every POP's fibre from the NOC."""
+    return [(fibre_port(k), fibre_link(kab[1])) for k, kab in enumerate(KABUPATEN)]
+
+
 def province(
     sites: int,
     port: int,
@@ -62,8 +80,8 @@ def province(
 ) -> dict[str, dict[str, Any]]:
     """kabupaten slug -> site file content, ``sites`` sites in all.
 
-    ``ports``: site -> the port its devices answer on instead (a relay the demo's
-    script cuts or rewires); ``communities``: device -> the recording it gets;
+    ``ports``: site (or device) -> the port its devices answer on instead (a relay the
+    demo's script cuts or rewires); ``communities``: device -> the recording it gets;
     ``probed``: sites whose first device also gets an ICMP probe (loopback answers
     every echo, so only sites the script leaves alone); ``power_cut_at``: when PLN's
     announced cut in Paser's first kecamatan began (it lasts 8 hours; the sites ride
@@ -73,7 +91,7 @@ def province(
             "kabupaten": "Samarinda",
             "sites": [
                 {
-                    "id": "noc-samarinda",
+                    "id": NOC,
                     "name": "NOC Diskominfo Provinsi",
                     "kind": "noc",
                     "network": "intranet",
@@ -84,6 +102,7 @@ def province(
                             "core-samarinda", "vrp_ce12804-withvrf", ["system", "if_mib"], port
                         ),
                         _device("srv-samarinda", "linux", ["system", "host_resources"], port),
+                        _device(AGG, FIBRE_AGG, ["system", "if_mib", "mikrotik"], port),
                     ],
                 }
             ],
@@ -104,7 +123,7 @@ def province(
                 "network": "intranet",
                 "kecamatan": kecamatan[0],
                 "location": {"lat": lat, "lon": lon},
-                "uplinks": ["noc-samarinda"],
+                "uplinks": [NOC],
                 "devices": [
                     _device(f"olt-{slug}", "smartax", ["system", "huawei_olt"], port),
                     _device(f"rtr-{slug}", "routeros", ["system", "if_mib", "mikrotik"], port),
@@ -113,9 +132,9 @@ def province(
         ]
         links = [
             {
-                "id": f"fo-samarinda-{slug}",
+                "id": fibre_link(slug),
                 "kind": "fiber",
-                "a": "noc-samarinda/core-samarinda:100GE1/0/1",
+                "a": f"{NOC}/{AGG}:{fibre_port(k)}",
                 "b": f"{pop}/rtr-{slug}:sfp1",
             }
         ]
@@ -141,7 +160,9 @@ def province(
     for content in files.values():
         for site in content["sites"]:
             for device in site["devices"]:
-                device["port"] = (ports or {}).get(site["id"], port)
+                device["port"] = (ports or {}).get(
+                    device["id"], (ports or {}).get(site["id"], port)
+                )
                 community = (communities or {}).get(device["id"])
                 if community:
                     device["snmp"]["community"]["file"] = f"secrets/{community}"

@@ -8,12 +8,19 @@ can switch a device to it by rewriting the community in flight:
 
 - a reboot: uptime and counters start again from zero at the moment of the reboot;
 - a fading radio link: the signal holds until the fade starts, then sinks ~0.3 dB/s
-  (scaled to the demo's pace) until it is barely above the noise floor.
+  (scaled to the demo's pace) until it is barely above the noise floor;
+- a fibre cut, seen from the NOC's end: the aggregation router's port of that fibre goes
+  down, its receive power drops to the loss-of-signal floor and its traffic stops.
+
+The NOC's aggregation router is built from the RouterOS recording (a MikroTik with one
+SFP): one SFP+ port per POP fibre, each a copy of the recording's WAN port in IF-MIB and
+of its SFP's row in MIKROTIK-MIB's optical table, under the port's name.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from netmon.simulate import recordings_dir
@@ -46,6 +53,19 @@ def variant(community: str, suffix: str) -> str:
 
 #: the rebooting router's recording after its reboot (the relay swaps the community)
 REBOOTED = variant(REBOOTING, "-r")
+#: the NOC's fibre aggregation router; and the same router once one fibre is cut
+FIBRE_AGG = "routeros_agg"
+FIBRE_CUT = variant(FIBRE_AGG, "-cut")
+#: IF-MIB columns (ifTable, ifXTable) and MIKROTIK-MIB's optical table (mtxrOpticalTable)
+IF_TABLE, IFX_TABLE = "1.3.6.1.2.1.2.2.1.", "1.3.6.1.2.1.31.1.1.1."
+OPTICAL = "1.3.6.1.4.1.14988.1.1.19.1.1."
+#: names of every interface the recording knows (ifName, mtxrInterfaceStatsName): new
+#: ports take ifIndexes after all of them
+NAMES = (IFX_TABLE + "1.", "1.3.6.1.4.1.14988.1.1.14.1.1.2.")
+#: the recording's WAN port and SFP (ifIndex, optical table index): the ports' pattern
+WAN_PORT, SFP_ROW = "3", "25"
+#: an SFP's receive power with no light (0.001 dBm): the floor its DOM reports on LOS
+NO_LIGHT = -40000
 
 
 def _rate(oid: str, low: float, high: float) -> float:
@@ -62,8 +82,11 @@ def _numeric(oid: str, tag: str, **params: float) -> str:
     return f"{oid}|{tag}:numeric|{settings}"
 
 
-def animate(text: str, reboot_at: float | None = None) -> str:
-    """Counters and uptimes that advance; ``reboot_at`` (s after start) restarts them."""
+def animate(
+    text: str, reboot_at: float | None = None, halt: tuple[str, float] | None = None
+) -> str:
+    """Counters and uptimes that advance; ``reboot_at`` (s after start) restarts them;
+    ``halt`` (ifIndex, s after start): that interface's traffic stops then."""
     out = []
     for line in text.splitlines():
         oid, _, rest = line.partition("|")
@@ -90,6 +113,12 @@ def animate(text: str, reboot_at: float | None = None) -> str:
         if wrap:
             params["max"] = float(2**32 - 1)
             params["wrap"] = 1.0
+        if (
+            halt is not None
+            and oid.rpartition(".")[2] == halt[0]
+            and oid.startswith(OCTETS + PACKETS)
+        ):
+            params["max"] = start + rate * halt[1]  # a port with no light carries nothing
         out.append(_numeric(oid, tag, **params))
     return "\n".join(out) + "\n"
 
@@ -111,8 +140,68 @@ def fade(text: str, start_at: float, seconds: float) -> str:
     return "\n".join(out) + "\n"
 
 
-def demo_recordings(reboot_at: float, fade_at: float, fade_for: float) -> dict[str, str]:
-    """community -> recording text: every real recording animated, plus the variants."""
+def _oid_key(line: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in line.partition("|")[0].split("."))
+
+
+def fibre_agg(text: str, ports: Sequence[tuple[str, str]], cut: str | None = None) -> str:
+    """The RouterOS recording as the NOC's aggregation router: ``ports`` (name, alias:
+    the link's id) added after its own interfaces, its own SFP row gone. With ``cut`` (a
+    port's name), that port is oper down and dark: rx at NO_LIGHT, rxLoss set."""
+    lines = text.splitlines()
+    kept, wan, sfp = [], [], []
+    for line in lines:
+        oid, _, rest = line.partition("|")
+        if oid.startswith(OPTICAL):
+            if oid.rpartition(".")[2] == SFP_ROW:
+                sfp.append((oid.rpartition(".")[0], rest))
+            continue
+        if oid.startswith((IF_TABLE, IFX_TABLE)) and oid.rpartition(".")[2] == WAN_PORT:
+            wan.append((oid.rpartition(".")[0], rest))
+        kept.append(line)
+    first = 1 + max(
+        int(line.partition("|")[0].rpartition(".")[2]) for line in lines if line.startswith(NAMES)
+    )
+    for n, (name, alias) in enumerate(ports):
+        index, dark = str(first + n), name == cut
+        port = {
+            "2": f"4|{name}",  # ifDescr
+            "8": f"2|{2 if dark else 1}",  # ifOperStatus: down(2) when cut
+            "6": f"4x|6C3B6BA2{0x10 + n:02X}F6",  # ifPhysAddress
+        }
+        xport = {"1": f"4|{name}", "15": "66|10000", "18": f"4|{alias}"}  # ifName, ifAlias
+        for column, rest in wan:
+            table, col = column.rpartition(".")[0] + ".", column.rpartition(".")[2]
+            rest = (port if table == IF_TABLE else xport).get(col, rest)
+            kept.append(f"{column}.{index}|{rest}")
+        optics = {"2": f"4|{name}", "3": f"2|{int(dark)}"}  # mtxrOpticalName, RxLoss
+        optics["10"] = f"2|{NO_LIGHT if dark else -5673 - 250 * n}"  # RxPower, 0.001 dBm
+        for column, rest in sfp:
+            kept.append(f"{column}.{index}|{optics.get(column.rpartition('.')[2], rest)}")
+    return "\n".join(sorted(kept, key=_oid_key)) + "\n"
+
+
+def port_index(text: str, name: str) -> str:
+    """The ifIndex of the port called ``name`` in a recording (ifName)."""
+    for line in text.splitlines():
+        oid, _, rest = line.partition("|")
+        if oid.startswith(IFX_TABLE + "1.") and rest.partition("|")[2] == name:
+            return oid.rpartition(".")[2]
+    msg = f"no port {name!r} in the recording"
+    raise LookupError(msg)
+
+
+def demo_recordings(
+    reboot_at: float,
+    fade_at: float,
+    fade_for: float,
+    fibres: Sequence[tuple[str, str]] = (),
+    cut: tuple[str, float] | None = None,
+) -> dict[str, str]:
+    """community -> recording text: every real recording animated, plus the variants.
+
+    ``fibres``: the NOC aggregation router's ports (name, link id); ``cut``: (the port
+    whose fibre is cut, when: s after the start)."""
     source = recordings_dir()
     out: dict[str, str] = {}
     for path in sorted(source.glob("*.snmprec")):
@@ -121,6 +210,11 @@ def demo_recordings(reboot_at: float, fade_at: float, fade_for: float) -> dict[s
     out[REBOOTED] = animate(routeros, reboot_at=reboot_at)
     airos = (source / "airos_airos8.snmprec").read_text()
     out[FADING] = fade(airos, fade_at, fade_for)
+    if fibres:
+        out[FIBRE_AGG] = animate(fibre_agg(routeros, fibres))
+        if cut is not None:
+            dark = fibre_agg(routeros, fibres, cut=cut[0])
+            out[FIBRE_CUT] = animate(dark, halt=(port_index(dark, cut[0]), cut[1]))
     return out
 
 

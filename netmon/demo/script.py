@@ -31,6 +31,8 @@ class Plan:
     fade: tuple[str, str]  # (site, radio) whose link signal fades
     cut: str  # a POP whose fibre from the NOC is cut, and later repaired
     cut_sites: tuple[str, ...]  # every site of the POP's kabupaten, the POP included
+    cut_link: str = ""  # that fibre's link id
+    cut_port: str = ""  # its port on the NOC's aggregation router (the near end)
 
     def at(self, steps: float) -> float:
         return steps * self.step
@@ -60,6 +62,7 @@ def plan(content: dict[str, dict[str, Any]], step: float) -> Plan:
     reboot = schools[0]
     power = offices[0]["id"]
     behind = [s["id"] for s in _sites(content, second) if power in s.get("uplinks", [])]
+    fibre = next(x for x in content[third]["links"] if x["b"].startswith(f"{pop}/"))
     return Plan(
         step=step,
         power=power,
@@ -68,6 +71,8 @@ def plan(content: dict[str, dict[str, Any]], step: float) -> Plan:
         fade=radios[0],
         cut=pop,
         cut_sites=tuple(s["id"] for s in _sites(content, third)),
+        cut_link=fibre["id"],
+        cut_port=fibre["a"].rpartition(":")[2],
     )
 
 
@@ -79,6 +84,10 @@ class Relays:
     reboot: UdpRelay
     cut: UdpRelay
     swap: tuple[bytes, bytes]  # the rebooting router's community -> its rebooted recording
+    #: in front of the NOC's aggregation router, and its community -> its recording with
+    #: the cut fibre's port down and dark (the near end of the cut)
+    fibre: UdpRelay | None = None
+    fibre_swap: tuple[bytes, bytes] | None = None
 
 
 def community_tlv(community: str) -> bytes:
@@ -123,11 +132,15 @@ async def run_script(
 
     def cut() -> None:
         relays.cut.dark = True
+        if relays.fibre is not None:  # the NOC's end: port down, no light
+            relays.fibre.swap = relays.fibre_swap
         if telemetry is not None:
             telemetry.isolate(cut_villages)
 
     def repair() -> None:
         relays.cut.dark = False
+        if relays.fibre is not None:
+            relays.fibre.swap = None
         if telemetry is not None:
             telemetry.reconnect(cut_villages)
 
@@ -136,7 +149,7 @@ async def run_script(
         (REBOOT_AT, f"{plan.reboot[1]} at {plan.reboot[0]} rebooted (a power glitch)", reboot),
         # the recording fades by itself from this moment: nothing to do but tell
         (FADE_AT, f"the radio link to {plan.fade[0]} starts to fade", lambda: None),
-        (CUT_AT, f"fibre cut to {plan.cut}: it and every site behind it go dark", cut),
+        (CUT_AT, f"fibre {plan.cut_link} to {plan.cut} cut: it and all behind it go dark", cut),
         (REPAIR_AT, f"the fibre to {plan.cut} is spliced again", repair),
     ]
     for at, text, action in sorted(events, key=lambda e: e[0]):

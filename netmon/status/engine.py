@@ -7,9 +7,11 @@ no working uplink path is *unreachable* behind the failed site at the top
 site reachable only over a backup uplink is *degraded*.
 
 One cut, one page: a child's failure is only judged once every ancestor has
-a result newer than the child's failure began; until then the child keeps
-its previous state, and the ancestors are polled at once. Flap damping: a
-new state must hold ``hold`` seconds before it is published.
+a result newer than the child's failure began (from any collector), and so has
+the device at the near end of its uplink link (whose interface says whether the
+link is the cause); until then the child keeps its previous state, and what is
+missing is polled at once. Flap damping: a new state must hold ``hold`` seconds
+before it is published.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from netmon.inventory import Inventory
-from netmon.status.evidence import Evidence, Own
-from netmon.store import Store
+from netmon.status.evidence import POLLED, Evidence, Own
+from netmon.store import Store, TargetEntry
 
 FAILED = frozenset({"down", "unreachable"})
 
@@ -30,6 +32,7 @@ class SiteState:
     cause: str = ""  # device | uplink | power | link | unknown ("" when up)
     upstream: str = ""  # the failed site at the top of the outage ("" when the site itself)
     since: float = 0.0
+    link: str = ""  # the uplink link's id from the inventory, when the cause is link
 
     @property
     def failed(self) -> bool:
@@ -115,9 +118,9 @@ class StatusEngine:
             top = self.root_of(parents[0], computed)
             return SiteState("unreachable", "uplink", top, since=now)
         if own.state == "down":
-            if not self._ancestors_fresh(sid, own.since):
+            if not self._settled(sid, own.since):
                 return previous if previous.status != "unknown" else SiteState("unknown")
-            return SiteState("down", own.cause, "", since=own.since)
+            return SiteState("down", own.cause, "", since=own.since, link=own.link)
         if own.state == "unknown":
             return previous  # nothing new: keep what we knew (e.g. restored after a restart)
         if own.state == "up" and parents and parents[0] in failed:
@@ -125,19 +128,30 @@ class StatusEngine:
             return SiteState("degraded", "uplink", self.root_of(parents[0], computed), now)
         return SiteState(own.state, own.cause, "", since=now)
 
-    def _ancestors_fresh(self, sid: str, failed_at: float) -> bool:
-        """Every ancestor's devices have a result newer than the child's failure."""
-        fresh = True
+    def _settled(self, sid: str, failed_at: float) -> bool:
+        """Whether a child's failure can be judged: every ancestor, and the device at the
+        near end of its uplink link (the cause's evidence), has a result newer than it.
+
+        An ancestor is settled by one newer sign of life from any collector (it cannot be
+        the cause), or by newer results from all its targets. What is missing is polled
+        at once, once per child failure (SNMP and ICMP; MQTT cannot be asked: its next
+        message, or its going stale, is its result)."""
+        waiting: list[TargetEntry] = []
         for ancestor in self.inventory.ancestors(sid):
-            for key in (f"snmp:{ancestor}/{d}" for d in self.inventory.sites[ancestor].devices):
-                entry = self.store.entries().get(key)
-                if entry is None or entry.last_started >= failed_at:
-                    continue
-                fresh = False
-                if self._requested.get(key, 0.0) < failed_at:  # once per child failure
-                    self._requested[key] = failed_at
-                    self.poll_now(key)
-        return fresh
+            targets = self.evidence.targets.get(ancestor, [])
+            newer = [e for e in targets if e.last_started >= failed_at]
+            if len(newer) < len(targets) and not any(e.state != "down" for e in newer):
+                waiting.extend(e for e in targets if e.last_started < failed_at)
+        uplink = self.evidence.uplinks.get(sid)
+        near = None if uplink is None else self.store.entries().get(uplink.key)
+        if near is not None and near.last_started < failed_at:
+            waiting.append(near)
+        for entry in waiting:
+            key = entry.target.key
+            if entry.target.collector in POLLED and self._requested.get(key, 0.0) < failed_at:
+                self._requested[key] = failed_at
+                self.poll_now(key)
+        return not waiting
 
     def root_of(self, sid: str, computed: dict[str, SiteState]) -> str:
         state = computed.get(sid)
@@ -150,7 +164,11 @@ class StatusEngine:
         published = self.published[sid]
         if state.status == published.status:
             self._candidates.pop(sid, None)
-            if (state.cause, state.upstream) != (published.cause, published.upstream):
+            if (state.cause, state.upstream, state.link) != (
+                published.cause,
+                published.upstream,
+                published.link,
+            ):
                 return replace(state, since=published.since)  # same status, new detail
             return published
         if published.status == "unknown" or state.status == "unknown":

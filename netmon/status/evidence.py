@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netmon.inventory import Inventory, LinkEnd, Site
+from netmon.inventory import Inventory, Site
+from netmon.status.links import Uplink, reading, trap_cut, uplinks
 from netmon.store import Store, TargetEntry
 
 #: a battery below this, or a site off the grid, is power evidence
@@ -19,6 +20,10 @@ LOW_BATTERY = 0.3
 POWER_MEMORY = 3600.0
 #: probe loss above this makes a site degraded
 HIGH_LOSS = 0.2
+#: the collectors whose results say whether a site is alive (traps only add detail)
+WATCHERS = frozenset({"snmp", "icmp", "mqtt"})
+#: the ones netmon can ask for a result now; MQTT speaks only when it has something
+POLLED = frozenset({"snmp", "icmp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,8 @@ class Own:
     cause: str = ""
     #: when the failure began (down only): ancestors need results newer than this
     since: float = 0.0
+    #: the uplink link's id when the cause is link
+    link: str = ""
 
 
 @dataclass(slots=True)
@@ -47,20 +54,26 @@ class Evidence:
         #: site -> its polled MQTT sources and ICMP probes, rebuilt by observe(); own()
         #: must not scan every target for every site (O(sites x targets) per evaluation)
         self.streams: dict[str, list[TargetEntry]] = {}
-        #: site -> the parent's end of its uplink link (set_inventory)
-        self.uplink_ends: dict[str, LinkEnd] = {}
+        #: site -> every target that watches it (SNMP, ICMP, MQTT), rebuilt by observe():
+        #: the results an ancestor's freshness is judged by
+        self.targets: dict[str, list[TargetEntry]] = {}
+        #: site -> its uplink link and the parent's end of it (set_inventory)
+        self.uplinks: dict[str, Uplink] = {}
 
     def set_inventory(self, inventory: Inventory) -> None:
-        self.uplink_ends = uplink_ends(inventory)
+        self.uplinks = uplinks(inventory)
 
     def observe(self, store: Store, now: float) -> None:
         """Track failure starts and power readings from the store's current state."""
         self.streams = {}
+        self.targets = {}
         for key, entry in store.entries().items():
             if entry.state == "down":
                 self.first_fail.setdefault(key, entry.last_started)
             else:
                 self.first_fail.pop(key, None)
+            if entry.target.collector in WATCHERS:
+                self.targets.setdefault(entry.target.site, []).append(entry)
             if entry.target.collector in ("mqtt", "icmp") and entry.polls > 0:
                 self.streams.setdefault(entry.target.site, []).append(entry)
             if entry.target.collector != "mqtt":
@@ -98,23 +111,25 @@ class Evidence:
         mqtt = [e for e in others if e.target.collector == "mqtt"]
         probes = [e for e in others if e.target.collector == "icmp"]
         watched = snmp + probes
-        cut_at = trap_cut(self.uplink_ends.get(site.id), store)
-        if cut_at is not None and not any(
-            e.state != "down" and e.last_started > cut_at for e in watched
+        uplink = self.uplinks.get(site.id)
+        cut_at = trap_cut(uplink.near, store) if uplink is not None else None
+        if (
+            uplink is not None
+            and cut_at is not None
+            and not any(e.state != "down" and e.last_started > cut_at for e in watched)
         ):
             # a linkDown trap from the parent: down now, not at this site's next poll
-            return Own("down", "link", cut_at)
+            return Own("down", "link", cut_at, uplink.link)
         if not watched and not mqtt:
             return Own("unknown")
         down = [e for e in watched if e.state == "down"]
         telemetry_alive = any(e.state != "down" for e in mqtt)
         if watched and len(down) == len(watched) and not telemetry_alive:
             since = max(self.first_fail.get(e.target.key, e.last_started) for e in down)
-            return Own("down", self._cause(site, store, since), since)
+            return self._down(site.id, uplink, store, since, "device")
         if not watched and mqtt and not telemetry_alive:
             since = max(self.first_fail.get(e.target.key, e.last_started) for e in mqtt)
-            cause = "power" if self.power_failed(site.id, since) else "unknown"
-            return Own("down", cause, since)
+            return self._down(site.id, uplink, store, since, "unknown")
         if down:
             return Own("degraded", "device")
         if self.low_power(site.id):
@@ -125,55 +140,16 @@ class Evidence:
                 return Own("degraded", "link")
         return Own("up")
 
-    def _cause(self, site: Site, store: Store, since: float) -> str:
-        if self.power_failed(site.id, since):
-            return "power"
-        if link_down(self.uplink_ends.get(site.id), store):
-            return "link"
-        return "device"
+    def _down(
+        self, sid: str, uplink: Uplink | None, store: Store, since: float, otherwise: str
+    ) -> Own:
+        """Why a site went dark: its battery, else its link cut at the parent's side."""
+        if self.power_failed(sid, since):
+            return Own("down", "power", since)
+        if uplink is not None and reading(uplink, store).cut:
+            return Own("down", "link", since, uplink.link)
+        return Own("down", otherwise, since)
 
 
 def _keys(site: Site, collector: str) -> list[str]:
     return [f"{collector}:{site.id}/{device}" for device in site.devices]
-
-
-def uplink_ends(inventory: Inventory) -> dict[str, LinkEnd]:
-    """site -> the parent's end of the link to its primary uplink, where one is declared.
-
-    Depends on the inventory only: computed once per load, not per site and evaluation.
-    """
-    by_pair: dict[tuple[str, str], LinkEnd] = {}
-    for link in inventory.links.values():
-        by_pair.setdefault((link.b.site, link.a.site), link.a)
-        by_pair.setdefault((link.a.site, link.b.site), link.b)
-    out: dict[str, LinkEnd] = {}
-    for sid, site in inventory.sites.items():
-        if site.uplinks and (sid, site.uplinks[0]) in by_pair:
-            out[sid] = by_pair[(sid, site.uplinks[0])]
-    return out
-
-
-def link_down(end: LinkEnd | None, store: Store) -> bool:
-    """The parent's end of the uplink reports oper down (by poll or by trap)."""
-    if end is None:
-        return False
-    key = f"snmp:{end.site}/{end.device}"
-    polled = store.value(key, "netmon_interface_oper_up", ifname=end.ifname)
-    return polled == 0.0 or trap_cut(end, store) is not None
-
-
-def trap_cut(end: LinkEnd | None, store: Store) -> float | None:
-    """When a linkDown trap on the parent's end of the uplink arrived, if no later
-    poll of the parent contradicts it; else None."""
-    if end is None:
-        return None
-    trap_key = f"trap:{end.site}/{end.device}"
-    if store.value(trap_key, "netmon_trap_interface_up", ifname=end.ifname) != 0.0:
-        return None
-    trap = store.entries()[trap_key]
-    poll = store.entries().get(f"snmp:{end.site}/{end.device}")
-    if poll is not None and poll.last_started > trap.last_started:
-        polled = store.value(poll.target.key, "netmon_interface_oper_up", ifname=end.ifname)
-        if polled == 1.0:
-            return None  # the parent's newer poll says the interface is up again
-    return trap.last_started

@@ -30,6 +30,7 @@ from netmon.status.page_text import (
     ORDER,
     PROBLEMS,
     REFRESH_SECONDS,
+    link_detail,
     word,
 )
 from netmon.status.view import outages_json, site_json
@@ -135,8 +136,10 @@ class _Page:
     def t(self, key: str) -> str:
         return word(key, self.q.lang)
 
-    def cause(self, cause: str | None) -> str:
-        return self.t(f"cause.{cause or 'unknown'}")
+    def cause(self, cause: str | None, link: dict[str, Any] | None = None) -> str:
+        """The cause in words; a link cause names the link and its near end's reading."""
+        words = self.t(f"cause.{cause or 'unknown'}")
+        return f"{words} {link_detail(link, self.q.lang)}" if link else words
 
     def kind(self, kind: str) -> str:
         return self.t(f"kind.{kind}")
@@ -203,7 +206,7 @@ class _Page:
             items.append(
                 f'<li class="{_e(o["status"])}"><a href="#s-{_e(o["root"])}"><b>{_e(o["name"])}'
                 f"</b></a> <small>{_e(o['root'])} · {_e(o['kabupaten'])}</small><br>"
-                f"{_e(self.t('cause'))}: {_e(self.cause(o['cause']))} · "
+                f"{_e(self.t('cause'))}: {_e(self.cause(o['cause'], o['link']))} · "
                 f"{_e(self.since(o['since'], tz))} · "
                 f"<b>{_e(self.t('affected').format(n=o['sites_affected']))}</b></li>"
             )
@@ -219,7 +222,7 @@ class _Page:
         if row["status"] == "degraded" and row["upstream"]:
             why = self.t("backup").format(name=self.site_name(row["upstream"]))
         elif row["status"] in ("down", "degraded"):
-            why = self.cause(row["cause"])
+            why = self.cause(row["cause"], row["link"])
         else:
             why = ""
         detail = " · ".join(x for x in (why, self.since(row["since"], tz_name)) if x)

@@ -3,6 +3,8 @@ zones, the stylesheet and the response headers (the page itself: page.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 REFRESH_SECONDS = 30
 MAX_PARAM = 100  # longer query values are cut before they are echoed back
 ORDER = ("down", "unreachable", "degraded", "unknown", "up")  # worst first
@@ -22,6 +24,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "cause.power": ("listrik", "power"),
     "cause.link": ("tautan", "link"),
     "cause.unknown": ("tidak diketahui", "unknown"),
+    "link.end": ("ujung {end}", "near end {end}"),
+    "link.down": ("antarmuka mati", "interface down"),
+    "link.rx": ("daya terima {v:.1f} dBm", "rx power {v:.1f} dBm"),
     "kind.village_office": ("kantor desa", "village office"),
     "kind.school": ("sekolah", "school"),
     "kind.public_area": ("area publik", "public area"),
@@ -81,6 +86,18 @@ def word(key: str, lang: str) -> str:
     if got is None:
         return key.partition(".")[2].replace("_", " ") or key
     return got[LANGS.index(lang)]
+
+
+def link_detail(link: dict[str, Any], lang: str) -> str:
+    """``fo-x (ujung noc/core:sfp1: antarmuka mati, daya terima -40.0 dBm)``: the link a
+    site is down by, and what its near end (the parent's interface) reads now."""
+    readings = []
+    if link.get("oper_up") is False:
+        readings.append(word("link.down", lang))
+    if link.get("rx_power_dbm") is not None:
+        readings.append(word("link.rx", lang).format(v=link["rx_power_dbm"]))
+    end = word("link.end", lang).format(end=link["near_end"])
+    return f"{link['id']} ({end}{': ' if readings else ''}{', '.join(readings)})"
 
 
 CSS = (

@@ -13,6 +13,7 @@ from netmon.api import Labels, MetricMeta, MetricType, Sample
 from netmon.config import power_cuts
 from netmon.exposition import join_families, render_samples
 from netmon.inventory import Inventory, Site
+from netmon.status import links
 from netmon.status.engine import SiteState, StatusEngine
 
 #: 2100-01-01 UTC: a saved ``since`` beyond it is not seconds (milliseconds, say)
@@ -36,7 +37,8 @@ META = {
             "netmon_site_status_cause",
             MetricType.GAUGE,
             "Why a site is not up (device, uplink, power, link, unknown); upstream names "
-            "the failed site at the top of the outage.",
+            "the failed site at the top of the outage; when the cause is link, link names it "
+            "and near_site/near_device/near_ifname its end on the parent's device.",
         ),
         MetricMeta(
             "netmon_site_status_since_timestamp_seconds",
@@ -125,7 +127,7 @@ def render(engine: StatusEngine, now: float | None = None) -> str:
         )
         if state.status not in ("up", "unknown"):
             cause = (*base, ("cause", state.cause or "unknown"), ("upstream", state.upstream))
-            samples.append(Sample("netmon_site_status_cause", cause, 1.0))
+            samples.append(Sample("netmon_site_status_cause", cause + _link(engine, sid), 1.0))
         if state.since:
             samples.append(
                 Sample("netmon_site_status_since_timestamp_seconds", base, round(state.since, 3))
@@ -150,6 +152,36 @@ def render(engine: StatusEngine, now: float | None = None) -> str:
     return join_families(META, [render_samples(samples)])
 
 
+def _link(engine: StatusEngine, sid: str) -> Labels:
+    """The link a site is down by, and its near end (where the alerts read its rx power
+    and oper status): static per link, so no series churn."""
+    state, uplink = engine.published[sid], engine.evidence.uplinks.get(sid)
+    if not state.link or uplink is None or uplink.link != state.link:
+        return ()
+    near = uplink.near
+    return (
+        ("link", state.link),
+        ("near_site", near.site),
+        ("near_device", near.device),
+        ("near_ifname", near.ifname),
+    )
+
+
+def link_json(engine: StatusEngine, sid: str) -> dict[str, Any] | None:
+    """The link a site is down by, with what its near end reads now."""
+    state, uplink = engine.published[sid], engine.evidence.uplinks.get(sid)
+    if not state.link or uplink is None or uplink.link != state.link:
+        return None
+    now = links.reading(uplink, engine.store)
+    return {
+        "id": uplink.link,
+        "kind": uplink.kind,
+        "near_end": uplink.end,
+        "oper_up": now.oper_up,
+        "rx_power_dbm": now.rx_power_dbm,
+    }
+
+
 def site_json(inventory: Inventory, engine: StatusEngine, sid: str) -> dict[str, Any]:
     site = inventory.sites[sid]
     state = engine.published[sid]
@@ -165,6 +197,7 @@ def site_json(inventory: Inventory, engine: StatusEngine, sid: str) -> dict[str,
         "upstream": state.upstream or None,
         "root": engine.root(sid),
         "since": state.since or None,
+        "link": link_json(engine, sid),
         "maintenance": site.maintenance,
         "silenced": sid in engine.silenced,
         "power_cut_declared": power_cuts.active(site.power_cuts, time.time()),
@@ -185,6 +218,7 @@ def outages_json(engine: StatusEngine) -> list[dict[str, Any]]:
                 "kabupaten": engine.inventory.sites[root].kabupaten,
                 "status": state.status,
                 "cause": state.cause or None,
+                "link": link_json(engine, root),
                 "since": state.since or None,
                 "sites_affected": len(sites),
                 "sites": sites,
@@ -198,7 +232,13 @@ def save(path: Path, engine: StatusEngine) -> None:
     data = {
         "version": 1,
         "sites": {
-            sid: {"status": s.status, "cause": s.cause, "upstream": s.upstream, "since": s.since}
+            sid: {
+                "status": s.status,
+                "cause": s.cause,
+                "upstream": s.upstream,
+                "since": s.since,
+                "link": s.link,
+            }
             for sid, s in engine.published.items()
             if s.status != "unknown"
         },
@@ -222,7 +262,13 @@ def load(path: Path) -> dict[str, SiteState]:
         data = json.loads(path.read_text())
         sites = data["sites"]
         states = {
-            sid: SiteState(str(s["status"]), str(s["cause"]), str(s["upstream"]), float(s["since"]))
+            sid: SiteState(
+                str(s["status"]),
+                str(s["cause"]),
+                str(s["upstream"]),
+                float(s["since"]),
+                str(s.get("link", "")),  # files from before links were named have none
+            )
             for sid, s in sites.items()
             if s.get("status") in STATUSES
         }

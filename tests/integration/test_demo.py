@@ -18,7 +18,7 @@ import pytest
 from netmon.demo import script
 from netmon.simulate import free_tcp_port
 from tests.demo_harness import DemoStack, demo_command, fetch, running_demo
-from tests.helpers import ROOT, values, wait_for
+from tests.helpers import ROOT, parse_exposition, values, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +96,32 @@ def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoS
     wait_for(cut_seen, 120, f"{plan.cut} down, its {len(behind)} villages unreachable behind it")
     outages = {o["root"]: o for o in demo_stack_outages(demo_stack)}
     assert outages[plan.cut]["sites_affected"] == len(plan.cut_sites)
+    # the cause is the fibre, named as the inventory names it, with its near end's reading
+    # (on a loaded machine a poll of the NOC's end may fail: then it is known a poll later)
+    fibre = fibre_to(demo_stack, plan.cut)
+    near_end = f"{fibre['a_site']}/{fibre['a_device']}:{fibre['a_ifname']}"
+    wait_for(lambda: demo_stack.sites()[plan.cut]["cause"] == "link", 60, "cause: the link")
+    pop = demo_stack.sites()[plan.cut]
+    assert (pop["cause"], pop["link"]["id"], pop["link"]["near_end"]) == (
+        "link",
+        fibre["link"],
+        near_end,
+    )
+    assert pop["link"]["oper_up"] is False
+    assert pop["link"]["rx_power_dbm"] == -40.0  # the module's no-light floor
+    page = fetch(demo_stack.netmon + "/")
+    assert (
+        f"tautan {fibre['link']} (ujung {near_end}: antarmuka mati, daya terima -40.0 dBm)" in page
+    )
     wait_for(lambda: demo_stack.firing("UplinkDown", site=plan.cut), 120, "UplinkDown firing")
+    page_text = next(
+        a["annotations"]
+        for a in demo_stack.alerts()
+        if a["labels"].get("alertname") == "UplinkDown" and a["labels"].get("site") == plan.cut
+    )
+    assert f"tautan {fibre['link']} (ujung {near_end}: antarmuka mati" in page_text["description"]
+    assert "daya terima -40.0 dBm" in page_text["description"]
+    assert f"link {fibre['link']} (near end {near_end}" in page_text["description_en"]
     # one page for the cut: the villages behind it are inhibited, not paged one by one
     wait_for(lambda: "UplinkDown" in demo_stack.stdout, 60, "the UplinkDown page printed")
     names = {demo_stack.sites()[s]["name"] for s in behind}
@@ -152,6 +177,18 @@ def test_the_fibre_is_repaired_and_the_outage_ends(demo_stack: DemoStack) -> Non
 
     wait_for(repaired, repaired_by, f"{plan.cut} and its villages back up after the splice")
     assert plan.cut not in {o["root"] for o in demo_stack_outages(demo_stack)}
+
+
+def fibre_to(demo: DemoStack, pop: str) -> dict[str, str]:
+    """The link into ``pop`` as the inventory declares it (netmon_link_info, which comes
+    from the site files, not from the status engine)."""
+    links = [
+        dict(labels)
+        for (name, labels) in parse_exposition(fetch(demo.netmon + "/metrics"))
+        if name == "netmon_link_info"
+    ]
+    (fibre,) = [link for link in links if link["b_site"] == pop]
+    return fibre
 
 
 def demo_stack_outages(demo: DemoStack) -> list[dict[str, object]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from netmon.api import Part, Sample, Snapshot, SnmpParams, TargetRef
 from netmon.inventory import Device, Inventory, Link, LinkEnd, Site
 from netmon.status.engine import SiteState, StatusEngine
-from netmon.status.view import load, outages_json, render, save
+from netmon.status.view import load, outages_json, render, save, site_json
 from netmon.store import Store
 from tests.helpers import make_site, parse_exposition, values
 
@@ -213,6 +213,7 @@ def test_the_parents_interface_down_makes_it_a_link_outage() -> None:
     world.poll("rtr-pop", "pop", up=True, samples=oper)
     assert world.tick()["desa-0"] == "down"
     assert world.engine.published["desa-0"].cause == "link"
+    assert world.engine.published["desa-0"].link == "radio-1"  # the inventory's link id
 
 
 def test_a_new_state_must_hold_before_it_is_published() -> None:
@@ -319,3 +320,176 @@ def test_a_declared_power_cut_is_a_series_while_it_lasts() -> None:
     assert declared(window[0]) == [("pop", 1.0)]
     assert declared(window[1] - 1) == [("pop", 1.0)]
     assert declared(window[1]) == [("pop", 0.0)]
+
+
+# -- the freshness of ancestors counts every collector (issue 10, item 9) ----------------
+def test_an_ancestor_watched_only_by_icmp_needs_a_fresh_probe() -> None:
+    """An ISP hand-off with no SNMP agent: its ping must be newer than the child's failure,
+    and it is probed at once; the child is never paged on its own before."""
+    inv = inventory(site("isp", devices=("isp-gw",)), site("desa-0", ("isp",)))
+    world = World(inv)
+    world.poll("isp-gw", "isp", up=True, collector="icmp")
+    world.poll("rtr-desa-0", "desa-0", up=True)
+    assert world.tick() == {"isp": "up", "desa-0": "up"}
+    world.now += 30
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    assert world.tick()["desa-0"] == "up"  # not judged while the ISP's probe is old
+    assert world.polled == ["icmp:isp/isp-gw"]  # and the probe is asked for at once
+    world.poll("isp-gw", "isp", up=False, collector="icmp")
+    assert world.tick() == {"isp": "down", "desa-0": "unreachable"}
+
+
+def test_an_ancestor_watched_only_by_mqtt_counts_its_next_message() -> None:
+    """A VSAT modem that only publishes telemetry cannot be polled: the child waits for
+    its next message (or for it to go stale, which is a result too)."""
+    inv = inventory(site("vsat", devices=("modem",)), site("desa-0", ("vsat",)))
+    world = World(inv)
+    world.poll("modem", "vsat", up=True, collector="mqtt")
+    world.poll("rtr-desa-0", "desa-0", up=True)
+    assert world.tick() == {"vsat": "up", "desa-0": "up"}
+    world.now += 30
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    assert world.tick()["desa-0"] == "up"
+    assert world.tick(10)["desa-0"] == "up"
+    assert world.polled == []  # nothing to poll: MQTT only speaks when it has something
+    world.poll("modem", "vsat", up=False, collector="mqtt")  # silent past its ttl: stale
+    assert world.tick() == {"vsat": "down", "desa-0": "unreachable"}
+
+
+def test_a_fresh_sign_of_life_from_any_collector_settles_an_ancestor() -> None:
+    """The POP answered a ping after the village failed: it is not the cause, whatever its
+    older SNMP poll said; the village is judged at once, as its own outage."""
+    inv = province(1)
+    world = World(inv)
+    all_up(world, inv)
+    world.poll("rtr-noc", "noc", up=True, collector="icmp")
+    world.poll("rtr-pop", "pop", up=True, collector="icmp")
+    world.tick()
+    world.now += 30
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    world.now += 1
+    world.poll("rtr-noc", "noc", up=True, collector="icmp")
+    world.poll("rtr-pop", "pop", up=True, collector="icmp")
+    assert world.tick()["desa-0"] == "down"
+    assert world.engine.published["desa-0"].cause == "device"
+    assert world.polled == []  # nothing left to ask for
+
+
+# -- a fibre cut is the link's fault, named by the link (issue 10, item 13) --------------
+FIBRE = Link(
+    "fo-noc-pop", "fiber", LinkEnd("noc", "rtr-noc", "sfp1"), LinkEnd("pop", "rtr-pop", "sfp1")
+)
+
+
+def near_end(oper: float | None, rx: float | None, device: str = "rtr-noc") -> list[Sample]:
+    """What the NOC router says of its end of the fibre (IF-MIB oper status, SFP DOM)."""
+    labels = (("site", "noc"), ("device", device), ("ifname", "sfp1"))
+    out = [] if oper is None else [Sample("netmon_interface_oper_up", labels, oper)]
+    return out + ([] if rx is None else [Sample("netmon_optical_rx_power_dbm", labels, rx)])
+
+
+def cut_world(oper: float | None, rx: float | None) -> World:
+    """NOC -> POP over FIBRE, two villages behind the POP; then the POP and its villages
+    go dark and the NOC's fresh poll reads its end of the fibre as given."""
+    inv = inventory(
+        site("noc"),
+        site("pop", ("noc",)),
+        site("desa-0", ("pop",)),
+        site("desa-1", ("pop",)),
+        links=(FIBRE,),
+    )
+    world = World(inv)
+    all_up(world, inv)
+    world.poll("rtr-noc", "noc", up=True, samples=near_end(1.0, -5.7))
+    world.tick()
+    world.now += 30
+    for sid in ("pop", "desa-0", "desa-1"):
+        world.poll(f"rtr-{sid}", sid, up=False)
+    world.tick()
+    world.now += 1
+    world.poll("rtr-noc", "noc", up=True, samples=near_end(oper, rx))
+    world.tick()
+    return world
+
+
+def test_no_light_at_the_parents_end_is_a_link_outage_named_by_the_link() -> None:
+    """The near end still up (a media converter keeps it so) but its receive power at the
+    module's loss-of-signal floor: the fibre, not the POP's router."""
+    world = cut_world(oper=1.0, rx=-40.0)
+    pop = world.engine.published["pop"]
+    assert (pop.status, pop.cause, pop.link) == ("down", "link", "fo-noc-pop")
+    assert world.engine.published["desa-0"].status == "unreachable"
+    text = render(world.engine)
+    assert values(
+        text,
+        "netmon_site_status_cause",
+        site="pop",
+        cause="link",
+        upstream="",
+        link="fo-noc-pop",
+        near_site="noc",
+        near_device="rtr-noc",
+        near_ifname="sfp1",
+    ) == [1.0]
+    assert values(text, "netmon_site_status_cause", site="desa-0", cause="uplink") == [1.0]
+    causes = [dict(ls) for (n, ls) in parse_exposition(text) if n == "netmon_site_status_cause"]
+    assert [c for c in causes if "link" in c] == [c for c in causes if c["site"] == "pop"]
+    link = site_json(world.engine.inventory, world.engine, "pop")["link"]
+    assert link == {
+        "id": "fo-noc-pop",
+        "kind": "fiber",
+        "near_end": "noc/rtr-noc:sfp1",
+        "oper_up": True,
+        "rx_power_dbm": -40.0,
+    }
+    assert outages_json(world.engine)[0]["link"] == link
+    assert site_json(world.engine.inventory, world.engine, "desa-0")["link"] is None
+
+
+def test_the_parents_end_down_without_optics_is_a_link_outage() -> None:
+    world = cut_world(oper=0.0, rx=None)
+    assert world.engine.published["pop"].cause == "link"
+    link = site_json(world.engine.inventory, world.engine, "pop")["link"]
+    assert (link["oper_up"], link["rx_power_dbm"]) == (False, None)
+
+
+def test_a_weak_but_lit_fibre_with_the_end_up_leaves_the_cause_with_the_device() -> None:
+    """-20 dBm is low (OpticalPowerLow warns below -25 dBm only) but light: the POP's own
+    router is what went dark."""
+    world = cut_world(oper=1.0, rx=-20.0)
+    pop = world.engine.published["pop"]
+    assert (pop.status, pop.cause, pop.link) == ("down", "device", "")
+    assert site_json(world.engine.inventory, world.engine, "pop")["link"] is None
+
+
+def test_the_link_of_a_link_outage_survives_a_restart(tmp_path: Path) -> None:
+    world = cut_world(oper=0.0, rx=-40.0)
+    save(tmp_path / "state.json", world.engine)
+    restored = load(tmp_path / "state.json")
+    assert restored["pop"].link == "fo-noc-pop"
+    assert restored["pop"].cause == "link"
+
+
+def test_the_cause_waits_for_a_fresh_reading_of_the_near_end() -> None:
+    """The NOC's core answered after the cut, its aggregation router (where the fibre ends)
+    not yet: the POP is judged only once that router has spoken, so its first published
+    cause is the link, never a "device" that a page would carry."""
+    fibre = dataclasses.replace(FIBRE, a=LinkEnd("noc", "agg-noc", "sfp1"))
+    noc = site("noc", devices=("rtr-noc", "agg-noc"))
+    inv = inventory(noc, site("pop", ("noc",)), links=(fibre,))
+    world = World(inv)
+    all_up(world, inv)
+    world.poll("agg-noc", "noc", up=True, samples=near_end(1.0, -5.7, "agg-noc"))
+    world.tick()
+    world.now += 30
+    world.poll("rtr-pop", "pop", up=False)
+    world.now += 1
+    world.poll("rtr-noc", "noc", up=True)  # a sign of life: the NOC is not the cause
+    assert world.tick()["pop"] == "up"  # but what its end of the fibre says is old
+    assert world.polled == ["snmp:noc/agg-noc"]
+    world.poll("agg-noc", "noc", up=True, samples=near_end(0.0, -40.0, "agg-noc"))
+    assert world.tick()["pop"] == "down"
+    assert (world.engine.published["pop"].cause, world.engine.published["pop"].link) == (
+        "link",
+        "fo-noc-pop",
+    )

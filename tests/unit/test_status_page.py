@@ -15,9 +15,9 @@ from typing import cast
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from netmon.api import Secret, SnmpParams, TargetRef
+from netmon.api import Part, Sample, Secret, Snapshot, SnmpParams, TargetRef
 from netmon.daemon import Daemon
-from netmon.inventory import Device, Inventory, Site
+from netmon.inventory import Device, Inventory, Link, LinkEnd, Site
 from netmon.status.engine import SiteState, StatusEngine
 from netmon.status.page import (
     Progress,
@@ -373,3 +373,42 @@ async def test_served_gzip_compressed_uncached_for_get_and_head() -> None:
         head = await client.head("/")
         assert head.status == 200
         assert await head.read() == b""
+
+
+def test_a_link_outage_names_the_link_and_its_near_ends_reading() -> None:
+    """A fibre cut: the POP is down by its link, and the page says which link and what the
+    NOC's end of it reads (oper down, receive power at the loss-of-signal floor)."""
+    sites = [
+        site("noc", name="NOC Samarinda"),
+        site("pop", name="POP Tanjung Redeb", uplinks=("noc",)),
+        site("desa-1", uplinks=("pop",)),
+    ]
+    fibre = Link(
+        "fo-noc-pop", "fiber", LinkEnd("noc", "rtr-noc", "sfp1"), LinkEnd("pop", "rtr-pop", "sfp1")
+    )
+    devices = {
+        d: Device(d, s.id, SnmpParams("10.9.8.7"), 60.0, 30.0) for s in sites for d in s.devices
+    }
+    store = Store()
+    for sid, at in (("pop", NOW - 60), ("desa-1", NOW - 60), ("noc", NOW - 30)):
+        target = TargetRef(sid, f"rtr-{sid}", "snmp")
+        if sid != "noc":  # the POP and its village: dark
+            store.apply(Snapshot(target, at, 1.0, [], error="timeout"), 60.0, at)
+            continue
+        labels = (("site", "noc"), ("device", "rtr-noc"), ("ifname", "sfp1"))
+        end = [
+            Sample("netmon_interface_oper_up", labels, 0.0),
+            Sample("netmon_optical_rx_power_dbm", labels, -40.0),
+        ]
+        store.apply(Snapshot(target, at, 0.1, [Part("if", end)]), 60.0, at)
+    eng = StatusEngine(
+        Inventory({s.id: s for s in sites}, devices, {fibre.id: fibre}), store, hold=0
+    )
+    eng.evaluate(NOW)
+    assert eng.published["pop"].status == "down"
+    said = "tautan fo-noc-pop (ujung noc/rtr-noc:sfp1: antarmuka mati, daya terima -40.0 dBm)"
+    rows = [text for _, text in Parsed(page(eng)).rows if "POP Tanjung Redeb" in text]
+    assert len(rows) == 2  # its outage, and its own row among the down sites
+    assert all(said in text for text in rows)
+    said = "link fo-noc-pop (near end noc/rtr-noc:sfp1: interface down, rx power -40.0 dBm)"
+    assert said in Parsed(page(eng, lang="en")).row("POP Tanjung Redeb pop |")[1]
