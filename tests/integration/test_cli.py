@@ -35,6 +35,19 @@ def netmon(
     )
 
 
+def run_netmon(config: Path) -> tuple[subprocess.Popen[str], str]:
+    """`netmon run` on a free port, its output piped; (process, base URL)."""
+    port = free_tcp_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netmon", "run", "-c", str(config), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
 def get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback only
         body: bytes = resp.read()
@@ -147,15 +160,7 @@ def test_run_reloads_on_sighup_and_stops_on_sigterm(tmp_path: Path, snmpsim: Snm
         "srv-b": ("linux", ["system", "host_resources"]),
     }
     config = write_config(tmp_path, snmpsim.port, devices, reload_enabled=False)
-    port = free_tcp_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "netmon", "run", "-c", str(config), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    proc, base = run_netmon(config)
     try:
 
         def polled(ids: set[str]) -> bool:
@@ -215,15 +220,7 @@ def test_a_hostile_file_on_sighup_is_one_counted_line_not_a_traceback(
     config = write_config(
         tmp_path, snmpsim.port, {"rtr-a": (SECRET_COMMUNITY, ["system"])}, reload_enabled=False
     )
-    port = free_tcp_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "netmon", "run", "-c", str(config), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    proc, base = run_netmon(config)
     try:
         wait_for(lambda: reachable(base + "/-/ready"), 20, "netmon ready")
         (tmp_path / "sites" / "deep.yaml").write_text("sites: " + "[" * 5000 + "]" * 5000)
