@@ -26,7 +26,11 @@ def snmpsim() -> Iterator[SnmpSim]:
 @pytest.fixture(scope="session")
 def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     """`netmon demo` with Prometheus and Alertmanager, shared by the tests that need it:
-    attributes netmon, prometheus, alertmanager (base URLs) and plan (the incidents)."""
+    attributes netmon, prometheus, alertmanager (base URLs) and plan (the incidents).
+
+    Its script plays once (the fibre is cut 24 s after the start and spliced at 100 s),
+    so the tests that watch an incident live (test_demo.py) must come first; the
+    dashboard queries (test_demo_dashboards.py, sorted after it) want the history."""
     with session_demo(tmp_path_factory.mktemp("demo")) as stack:
         yield stack
 

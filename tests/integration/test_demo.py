@@ -87,13 +87,24 @@ def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoS
     plan = demo_stack.plan
     behind = [site for site in plan.cut_sites if site != plan.cut]
 
+    seen: dict[str, tuple[str, str, str]] = {}
+
     def cut_seen() -> bool:
         sites = demo_stack.sites()
+        seen.update(
+            {
+                s: (sites[s]["status"], sites[s]["cause"], sites[s]["upstream"])
+                for s in plan.cut_sites
+            }
+        )
         return sites[plan.cut]["status"] == "down" and all(
             sites[s]["status"] == "unreachable" and sites[s]["upstream"] == plan.cut for s in behind
         )
 
-    wait_for(cut_seen, 120, f"{plan.cut} down, its {len(behind)} villages unreachable behind it")
+    try:
+        wait_for(cut_seen, 120, f"{plan.cut} down, its {len(behind)} villages unreachable")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last seen (status, cause, upstream): {seen}") from None
     outages = {o["root"]: o for o in demo_stack_outages(demo_stack)}
     assert outages[plan.cut]["sites_affected"] == len(plan.cut_sites)
     # the cause is the fibre, named as the inventory names it, with its near end's reading

@@ -2,7 +2,7 @@
 
 Grafana is not installable here, so these are the checks Grafana's loader and an
 operator would otherwise do by eye. Whether every query parses and returns data against
-a real Prometheus fed by the demo is tests/integration/test_dashboard_queries.py.
+a real Prometheus fed by the demo is tests/integration/test_demo_dashboards.py.
 """
 
 from __future__ import annotations
