@@ -68,8 +68,8 @@ def is_reboot(
     unreachable, even one that outlasted its previous uptime). A frozen
     uptime (a recording, a stuck agent) is neither.
     """
-    if last is None:
-        return False
+    if last is None or now_value == last:
+        return False  # a frozen uptime (a recording, a stuck agent) is no reboot
     slack = uptime_slack(interval, elapsed)
     wrap_s = TICKS_WRAP / 100.0
     near_wrap = ticks and last + elapsed + slack >= wrap_s

@@ -34,6 +34,7 @@ WRAP_S = 2**32 / 100  # TimeTicks wrap, in seconds
         (None, 5.0, 60.0, True, False, "first reading"),
         (1000.0, 1060.0, 60.0, True, False, "normal poll"),
         (1000.0, 1000.0, 60.0, True, False, "frozen uptime (a recording) is no reboot"),
+        (12.34, 12.34, 3600.0, True, False, "a small frozen uptime polled an hour later"),
         (1000.0, 3.0, 60.0, True, True, "went backwards"),
         # the case: 1060 s -> 3 s across an outage
         (1060.0, 3.0, 600.0, True, True, "rebooted while unreachable"),
