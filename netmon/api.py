@@ -141,6 +141,9 @@ class PollingCollector(Protocol):
 
 
 __all__ = [
+    "POWER_BATTERY",
+    "POWER_EVIDENCE",
+    "POWER_ON_GRID",
     "ConfigErrors",
     "Directory",
     "Duration",
@@ -266,6 +269,13 @@ class StaticDirectory:
         return None
 
 
+#: The evidence the status engine reads, by name: whoever provides it (an MQTT
+#: mapping, a collector) must export exactly these metrics for the cause "power".
+POWER_ON_GRID = "netmon_power_on_grid"
+POWER_BATTERY = "netmon_power_battery_ratio"
+POWER_EVIDENCE = frozenset({POWER_ON_GRID, POWER_BATTERY})
+
+
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
     """How a streaming collector plugs in: its netmon.yaml section and its model."""
@@ -274,6 +284,9 @@ class StreamSpec:
     model: type[Any]
     #: (sink, directory, registry) -> collector
     factory: Callable[[Sink, Directory, Any], StreamingCollector]
+    #: the metric names a validated section will export, for telemetry collectors (the
+    #: evidence check of `netmon check`); None for one that exports no readings (traps)
+    provides: Callable[[Any], frozenset[str]] | None = None
 
 
 _STREAMS: dict[str, StreamSpec] = {}

@@ -83,11 +83,17 @@ class MqttCollector:
         await cancel_and_wait(tasks)
 
 
+def _provides(section: MqttConfig) -> frozenset[str]:
+    """The metric names the subscriptions map payload fields to."""
+    return frozenset(m.name for sub in section.subscriptions for m in sub.metrics)
+
+
 register_stream(
     StreamSpec(
         section="mqtt",
         model=MqttConfig,
         factory=MqttCollector,
+        provides=_provides,
     )
 )
 

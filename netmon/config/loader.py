@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from netmon.api import streams
+from netmon.api import POWER_EVIDENCE, streams
 from netmon.config import power_cuts, shards
 from netmon.config.devices import DeviceBuilder
 from netmon.config.models import LogConfig, MainConfig
@@ -171,9 +171,30 @@ def load(
             sections = shards.for_shard(sections, chosen)
     if errors:
         raise ConfigErrors(errors)
+    warnings.extend(_evidence_warnings(main_doc, sections))
     return LoadedConfig(
         main=main, inventory=inventory, path=main_path, warnings=warnings, sections=sections
     )
+
+
+def _evidence_warnings(doc: MarkedDoc, sections: dict[str, Any]) -> list[ConfigError]:
+    """Telemetry is configured, but none of it feeds the power cause: say so once."""
+    specs = streams()
+    telemetry = {name: specs[name].provides for name in sections if specs[name].provides}
+    if not telemetry:
+        return []
+    provided: set[str] = set()
+    for name, provides in telemetry.items():
+        if provides is not None:
+            provided |= provides(sections[name])
+    if provided & POWER_EVIDENCE:
+        return []
+    names = " or ".join(sorted(POWER_EVIDENCE))
+    message = (
+        f"no mapping yields {names}: a site that goes dark on a flat battery or a "
+        "grid cut will be reported with cause device, never power"
+    )
+    return [doc.error((next(iter(telemetry)),), message)]
 
 
 def _read(path: Path, display: str) -> MarkedDoc:

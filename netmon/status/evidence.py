@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netmon.api import POWER_BATTERY, POWER_ON_GRID
 from netmon.inventory import Inventory, Site
 from netmon.status.links import Uplink, reading, trap_cut, uplinks
 from netmon.store import Store, TargetEntry
@@ -78,8 +79,8 @@ class Evidence:
                 self.streams.setdefault(entry.target.site, []).append(entry)
             if entry.target.collector != "mqtt":
                 continue
-            on_grid = store.value(key, "netmon_power_on_grid")
-            battery = store.value(key, "netmon_power_battery_ratio")
+            on_grid = store.value(key, POWER_ON_GRID)
+            battery = store.value(key, POWER_BATTERY)
             if on_grid is not None or battery is not None:
                 power = self.power.setdefault(entry.target.site, Power())
                 power.on_grid = on_grid if on_grid is not None else power.on_grid
