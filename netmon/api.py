@@ -145,6 +145,7 @@ __all__ = [
     "POWER_EVIDENCE",
     "POWER_ON_GRID",
     "ConfigErrors",
+    "DeviceKind",
     "Directory",
     "Duration",
     "IcmpParams",
@@ -159,6 +160,7 @@ __all__ = [
     "Secret",
     "SecretError",
     "SecretRef",
+    "SecretResolver",
     "Sink",
     "Snapshot",
     "SnmpParams",
@@ -171,11 +173,13 @@ __all__ = [
     "cancel_and_wait",
     "clean_label_value",
     "collector_factory",
+    "device_kinds",
     "load_marked",
     "plausible",
     "polling_kinds",
     "read_secret",
     "register_collector",
+    "register_device_kind",
     "register_stream",
     "streams",
     "unit_range",
@@ -298,6 +302,42 @@ def register_stream(spec: StreamSpec) -> None:
 
 def streams() -> Mapping[str, StreamSpec]:
     return dict(_STREAMS)
+
+
+#: resolves a secret reference of a device's block (a missing one is reported by the loader)
+SecretResolver = Callable[[SecretRef], "Secret"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceKind:
+    """A polling collector configured per device by a block of its own (``key:``).
+
+    The core validates the block with ``model`` (errors at file:line:col like the
+    rest), asks ``build`` for the settings the collector's ``poll`` takes, and
+    schedules one target of collector ``kind`` for the device. Adding such a
+    collector touches nothing in the core.
+    """
+
+    kind: str
+    #: the key of the block in a device entry of a site file (e.g. ``service``)
+    key: str
+    model: type[Any]
+    #: (validated block, the device's address, secret resolver) -> poll settings
+    build: Callable[[Any, str, SecretResolver], Any]
+    #: its results say whether the site is alive (status evidence), like a probe
+    liveness: bool = True
+
+
+_DEVICE_KINDS: dict[str, DeviceKind] = {}
+
+
+def register_device_kind(spec: DeviceKind) -> None:
+    _DEVICE_KINDS[spec.key] = spec
+
+
+def device_kinds() -> Mapping[str, DeviceKind]:
+    """Registered per-device collector blocks, by their key in a device entry."""
+    return dict(_DEVICE_KINDS)
 
 
 CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]

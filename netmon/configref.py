@@ -319,15 +319,26 @@ def _streams() -> dict[str, type[BaseModel]]:
     return {name: spec.model for name, spec in sorted(streams().items())}
 
 
+def _device_blocks() -> dict[str, type[BaseModel]]:
+    """Blocks of collector kinds configured per device (netmon.api.DeviceKind)."""
+    import collectors  # noqa: F401 - registers the collectors
+    from netmon.api import device_kinds
+
+    return {key: spec.model for key, spec in sorted(device_kinds().items())}
+
+
 @functools.cache
 def sections() -> tuple[tuple[str, list[Section]], ...]:
-    """(scope, sections): netmon.yaml, each streaming collector's section, the site files,
-    and the secret reference."""
+    """(scope, sections): netmon.yaml, each streaming collector's section, the site files
+    (with each per-device collector block), and the secret reference."""
     stream_models = _streams()
     out = [("netmon.yaml", _Walker("netmon.yaml", stream_models).walk(MainConfig, ""))]
     for name, model in stream_models.items():
         out.append((f"netmon.yaml {name}", _Walker("netmon.yaml").walk(model, name)))
-    out.append(("site file", _Walker("site file").walk(SiteFile, "")))
+    site = _Walker("site file").walk(SiteFile, "")
+    for key, model in _device_blocks().items():
+        site += _Walker("site file").walk(model, f"sites[].devices[].{key}")
+    out.append(("site file", site))
     out.append(("secret", _Walker("secret").walk(schema.SecretRef, "")))
     return tuple(out)
 

@@ -262,6 +262,7 @@ class Daemon:
             out.append((TargetRef(device.site, device.id, "snmp"), device.snmp, device))
         if device.icmp is not None:
             out.append((TargetRef(device.site, device.id, "icmp"), device.icmp, device))
+        out.extend((TargetRef(device.site, device.id, k), p, device) for k, p in device.polls)
         return out
 
     def _job(self, target: TargetRef, settings: Any, device: Device) -> Job:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from netmon.api import IcmpParams, Labels, SnmpParams
 
@@ -24,6 +25,9 @@ class Device:
     icmp: IcmpParams | None = None
     #: the SNMPv3 engine id its traps carry (lower-case hex), to map them behind NAT
     trap_engine_id: str | None = None
+    #: (collector kind, poll settings) of the kinds configured by a block of their own
+    #: (netmon.api.DeviceKind, e.g. service probes)
+    polls: tuple[tuple[str, Any], ...] = ()
 
     @property
     def polls_snmp(self) -> bool:

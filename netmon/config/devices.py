@@ -8,10 +8,11 @@ shape), and every problem becomes a ConfigError with its position.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Any
 
-from netmon.api import IcmpParams, Secret, SnmpParams, V3User
+from netmon.api import IcmpParams, Secret, SnmpParams, V3User, device_kinds
 from netmon.config.models import (
     KindDefaults,
     LinkKind,
@@ -81,8 +82,19 @@ class DeviceBuilder:
         )
 
     def device(
-        self, dev: DeviceConfig, site: str, uplink_kind: str, doc: MarkedDoc, path: PathKey
+        self,
+        dev: DeviceConfig,
+        site: str,
+        uplink_kind: str,
+        doc: MarkedDoc,
+        path: PathKey,
+        blocks: Mapping[str, Any] | None = None,
     ) -> Device:
+        """``blocks``: the device's blocks of collector kinds with their own settings."""
+        blocks = blocks or {}
+        if not dev.profiles and dev.icmp is False and not blocks:
+            others = "".join(f", {key}" for key in sorted(device_kinds()))
+            self.error(doc, path, f"a device needs SNMP profiles or icmp{others} (or more)")
         defaults = self.main.defaults
         d = defaults.snmp
         kind = (defaults.by_uplink_kind.get(LinkKind(uplink_kind)) if uplink_kind else None) or (
@@ -128,9 +140,18 @@ class DeviceBuilder:
         if dev.icmp is not False:
             settings = dev.icmp if isinstance(dev.icmp, IcmpConfig) else IcmpConfig()
             icmp = IcmpParams(dev.address, settings.count, settings.interval, settings.timeout)
+        polls: list[tuple[str, Any]] = []
+        for key, block in sorted(blocks.items()):
+            spec = device_kinds()[key]
+
+            def resolve(ref: SecretRef, key: str = key) -> Secret:
+                return self.secret(ref, doc, (*path, key)) or UNRESOLVED
+
+            polls.append((spec.kind, spec.build(block, dev.address, resolve)))
         return Device(
             id=dev.id,
             site=site,
+            polls=tuple(polls),
             interval=interval,
             deadline=min(deadline, interval),
             icmp=icmp,

@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from netmon.api import POWER_EVIDENCE, streams
-from netmon.config import power_cuts, shards
+from netmon.api import device_kinds, streams
+from netmon.config import device_blocks, power_cuts, shards
 from netmon.config.devices import DeviceBuilder
+from netmon.config.evidence import evidence_warnings
 from netmon.config.models import LogConfig, MainConfig
 from netmon.config.site_models import LinkConfig, SiteFile
 from netmon.config.topology import (
@@ -137,21 +138,30 @@ def load(
     if not files:
         errors.append(main_doc.error(("inventory",), "no site files match these patterns"))
     docs: list[tuple[MarkedDoc, SiteFile]] = []
+    blocks: dict[tuple[str, int, int], dict[str, Any]] = {}  # (file, site, device) -> blocks
     schema_errors = len(errors)
     for file in files:
         try:
             doc = _read(file, _display(file))
-            model = _guarded(doc.file, lambda: _validate(SiteFile, doc, errors))  # noqa: B023
+            stripped, raw = device_blocks.split(doc)
+            model = _guarded(doc.file, lambda: _validate(SiteFile, stripped, errors))  # noqa: B023
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
+        kinds = device_kinds()
+        for (si, di), written in raw.items():
+            for key in written:
+                where: PathKey = ("sites", si, "devices", di, key)
+                block = _validate(kinds[key].model, doc, errors, where)
+                if block is not None:
+                    blocks.setdefault((doc.file, si, di), {})[key] = block
         if model is not None:
             docs.append((doc, model))
     # a file that failed its own checks contributes no sites; checking references into it
     # would only add phantom "unknown site" errors elsewhere
     complete = len(errors) == schema_errors
     inventory, warnings = _build(
-        main, main_doc, base, docs, profiles, errors, complete=complete, secrets=secrets
+        main, main_doc, base, docs, profiles, errors, blocks, complete=complete, secrets=secrets
     )
     if not complete:
         message = (
@@ -171,30 +181,10 @@ def load(
             sections = shards.for_shard(sections, chosen)
     if errors:
         raise ConfigErrors(errors)
-    warnings.extend(_evidence_warnings(main_doc, sections))
+    warnings.extend(evidence_warnings(main_doc, sections))
     return LoadedConfig(
         main=main, inventory=inventory, path=main_path, warnings=warnings, sections=sections
     )
-
-
-def _evidence_warnings(doc: MarkedDoc, sections: dict[str, Any]) -> list[ConfigError]:
-    """Telemetry is configured, but none of it feeds the power cause: say so once."""
-    specs = streams()
-    telemetry = {name: specs[name].provides for name in sections if specs[name].provides}
-    if not telemetry:
-        return []
-    provided: set[str] = set()
-    for name, provides in telemetry.items():
-        if provides is not None:
-            provided |= provides(sections[name])
-    if provided & POWER_EVIDENCE:
-        return []
-    names = " or ".join(sorted(POWER_EVIDENCE))
-    message = (
-        f"no mapping yields {names}: a site that goes dark on a flat battery or a "
-        "grid cut will be reported with cause device, never power"
-    )
-    return [doc.error((next(iter(telemetry)),), message)]
 
 
 def _read(path: Path, display: str) -> MarkedDoc:
@@ -309,6 +299,7 @@ def _build(
     docs: Iterable[tuple[MarkedDoc, SiteFile]],
     profiles: Collection[str],
     errors: list[ConfigError],
+    blocks: dict[tuple[str, int, int], dict[str, Any]],
     *,
     complete: bool = True,
     secrets: bool = True,
@@ -357,7 +348,9 @@ def _build(
                 continue
             first_device[dev.id] = here.doc.position(dpath)
             try:
-                devices[dev.id] = builder.device(dev, sid, kinds[sid], here.doc, dpath)
+                at = here.path[1]
+                own = blocks.get((here.doc.file, at, di), {}) if isinstance(at, int) else {}
+                devices[dev.id] = builder.device(dev, sid, kinds[sid], here.doc, dpath, own)
             except UnicodeDecodeError:  # read_secret raises it for a file that is not UTF-8
                 bad = [r.describe() for _, r in _secret_refs(dev, ()) if not _utf8(r, base)]
                 which = ", ".join(bad) if bad else "a default secret (defaults)"

@@ -102,13 +102,6 @@ class DeviceConfig(Strict):
     #: then from defaults.snmp
     snmp: SnmpOverrides = SnmpOverrides()
 
-    @model_validator(mode="after")
-    def _watched(self) -> DeviceConfig:
-        if not self.profiles and self.icmp is False:
-            msg = "a device needs SNMP profiles or icmp (or both)"
-            raise ValueError(msg)
-        return self
-
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from netmon.inventory import Inventory
-from netmon.status.evidence import POLLED, Evidence, Own
+from netmon.status.evidence import Evidence, Own, polled_kinds
 from netmon.store import Store, TargetEntry
 
 FAILED = frozenset({"down", "unreachable"})
@@ -146,9 +146,10 @@ class StatusEngine:
         near = None if uplink is None else self.store.entries().get(uplink.key)
         if near is not None and near.last_started < failed_at:
             waiting.append(near)
+        polled = polled_kinds() if waiting else frozenset()
         for entry in waiting:
             key = entry.target.key
-            if entry.target.collector in POLLED and self._requested.get(key, 0.0) < failed_at:
+            if entry.target.collector in polled and self._requested.get(key, 0.0) < failed_at:
                 self._requested[key] = failed_at
                 self.poll_now(key)
         return not waiting

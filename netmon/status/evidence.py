@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netmon.api import POWER_BATTERY, POWER_ON_GRID
+from netmon.api import POWER_BATTERY, POWER_ON_GRID, device_kinds
 from netmon.inventory import Inventory, Site
 from netmon.status.links import Uplink, reading, trap_cut, uplinks
 from netmon.store import Store, TargetEntry
@@ -25,6 +25,17 @@ HIGH_LOSS = 0.2
 WATCHERS = frozenset({"snmp", "icmp", "mqtt"})
 #: the ones netmon can ask for a result now; MQTT speaks only when it has something
 POLLED = frozenset({"snmp", "icmp"})
+
+
+def probe_kinds() -> frozenset[str]:
+    """ICMP and every collector kind configured per device that declares liveness
+    (netmon.api.DeviceKind: service probes): their results count like a probe's."""
+    return frozenset({"icmp"} | {k.kind for k in device_kinds().values() if k.liveness})
+
+
+def polled_kinds() -> frozenset[str]:
+    """What a child's failure may ask to poll at once."""
+    return POLLED | probe_kinds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +79,16 @@ class Evidence:
         """Track failure starts and power readings from the store's current state."""
         self.streams = {}
         self.targets = {}
+        probes = probe_kinds()
+        watchers, streamed = WATCHERS | probes, probes | {"mqtt"}
         for key, entry in store.entries().items():
             if entry.state == "down":
                 self.first_fail.setdefault(key, entry.last_started)
             else:
                 self.first_fail.pop(key, None)
-            if entry.target.collector in WATCHERS:
+            if entry.target.collector in watchers:
                 self.targets.setdefault(entry.target.site, []).append(entry)
-            if entry.target.collector in ("mqtt", "icmp") and entry.polls > 0:
+            if entry.target.collector in streamed and entry.polls > 0:
                 self.streams.setdefault(entry.target.site, []).append(entry)
             if entry.target.collector != "mqtt":
                 continue
@@ -110,7 +123,7 @@ class Evidence:
         snmp = [e for e in snmp if e.polls > 0]
         others = self.streams.get(site.id, [])
         mqtt = [e for e in others if e.target.collector == "mqtt"]
-        probes = [e for e in others if e.target.collector == "icmp"]
+        probes = [e for e in others if e.target.collector != "mqtt"]
         watched = snmp + probes
         uplink = self.uplinks.get(site.id)
         cut_at = trap_cut(uplink.near, store) if uplink is not None else None
