@@ -3,8 +3,11 @@ or a technician's phone on a slow village link.
 
 Server-side HTML only: no JavaScript, one small inline stylesheet, filters as a plain GET
 form, refreshed by ``<meta http-equiv=refresh>`` whose URL keeps the filters. Times are the
-site's local time (WIB, WITA, WIT). Every string from the inventory or the query is escaped.
-Labels are Bahasa Indonesia unless ``?lang=en``.
+site's local time (WIB, WITA, WIT). Labels are Bahasa Indonesia unless ``?lang=en``.
+
+This module decides what the page shows (a ``View``); templates/page.html lays it out with
+autoescaping on, so every string from the inventory or the query is escaped; the words are
+data in texts/<lang>.yaml (page_text.py).
 """
 
 from __future__ import annotations
@@ -13,17 +16,15 @@ import time
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta, timezone, tzinfo
-from html import escape
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from netmon.schema import ZONES
 from netmon.status.engine import StatusEngine
+from netmon.status.page_templates import PAGE
 from netmon.status.page_text import (
-    CSS,
     DEFAULT_ZONE,
     HEADERS,
     MAX_PARAM,
@@ -31,8 +32,10 @@ from netmon.status.page_text import (
     PROBLEMS,
     REFRESH_SECONDS,
     link_detail,
+    local_time,
     word,
 )
+from netmon.status.page_text import duration as duration  # re-exported: page.duration
 from netmon.status.view import outages_json, site_json
 
 if TYPE_CHECKING:
@@ -87,37 +90,92 @@ def progress(
     return Progress(ready, len(entries), len(polled), stale)
 
 
-def zone(name: str) -> tuple[tzinfo, str]:
-    """The inventory allows only Indonesia's three zones; anything else shows as UTC."""
-    hours, abbr = ZONES.get(name, (0, "UTC"))
-    return timezone(timedelta(hours=hours), abbr), abbr
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One site in a list: a problem site in three short lines (who, where, why and since
+    when), an up site in one (``detail`` empty)."""
+
+    site: str
+    name: str
+    kind: str
+    kabupaten: str
+    kecamatan: str
+    maintenance: bool  # in the inventory, or under an Alertmanager silence of the site
+    power_cut: bool  # PLN announced one for now: an outage with a known reason
+    detail: str = ""
 
 
-def local_time(ts: float, tz_name: str, lang: str, now: float, fmt: str = "%H:%M") -> str:
-    """``23 Nov 14:05 WITA``; the year only when it is not the current one."""
-    tz, abbr = zone(tz_name)
-    at = datetime.fromtimestamp(ts, tz)
-    month = word("months", lang).split()[at.month - 1]
-    year = "" if at.year == datetime.fromtimestamp(now, tz).year else f" {at.year}"
-    return f"{at.day} {month}{year} {at.strftime(fmt)} {abbr}"
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Problem sites of one state; unreachable ones by the failed site they sit behind
+    (``behind`` names it; empty in the other states)."""
+
+    behind: str
+    sites: list[Row]
 
 
-def duration(seconds: float, lang: str) -> str:
-    """``3 j 5 m``: the two largest units."""
-    d_, h_, m_, s_ = word("units", lang).split()
-    left = int(max(0.0, seconds))
-    days, left = divmod(left, 86400)
-    hours, left = divmod(left, 3600)
-    minutes, secs = divmod(left, 60)
-    if days:
-        return f"{days} {d_} {hours} {h_}"
-    if hours:
-        return f"{hours} {h_} {minutes} {m_}"
-    return f"{minutes} {m_}" if minutes else f"{secs} {s_}"
+@dataclass(frozen=True, slots=True)
+class Section:
+    """The problem sites of one state, the biggest group first."""
+
+    state: str
+    sites: int
+    groups: list[Group]
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """An open outage that takes down more than its root."""
+
+    root: str
+    name: str
+    kabupaten: str
+    status: str
+    cause: str
+    since: str
+    sites: int
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many of the selected sites are in a state; the link sets or clears that filter."""
+
+    state: str
+    sites: int
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Everything under the title once there is a status engine: the filter form, the
+    counts, and (unless a filter value is unknown) the outages and the sites."""
+
+    kabupaten: list[str]  # the filter's choices
+    states: tuple[str, ...]
+    max_length: int
+    reset: str  # the link that clears the filters
+    total: int
+    counts: list[Count]
+    errors: list[str]  # unknown filter values, in words
+    outages: list[Outage]
+    sections: list[Section]
+    up: list[tuple[str, list[Row]]]  # by kabupaten
+    up_total: int
+    up_open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What one rendering of the page shows."""
+
+    query: Query
+    notes: list[str]  # why the states may not be trusted yet, in words
+    listing: Listing | None
+    refresh: str
+    refresh_seconds: int
+    updated: str  # the local time of the rendering
+    switch_lang: str
+    switch_href: str
 
 
 def _sort_key(row: dict[str, Any]) -> tuple[int, float, str, str]:
@@ -126,23 +184,20 @@ def _sort_key(row: dict[str, Any]) -> tuple[int, float, str, str]:
 
 
 class _Page:
-    """One rendering of the page for one query at one instant."""
+    """The view for one query at one instant."""
 
     def __init__(self, engine: StatusEngine | None, query: Query, now: float) -> None:
         self.engine = engine
         self.q = query
         self.now = now
 
-    def t(self, key: str) -> str:
-        return word(key, self.q.lang)
+    def t(self, key: str, **values: Any) -> str:
+        return word(key, self.q.lang, **values)
 
     def cause(self, cause: str | None, link: dict[str, Any] | None = None) -> str:
         """The cause in words; a link cause names the link and its near end's reading."""
         words = self.t(f"cause.{cause or 'unknown'}")
         return f"{words} {link_detail(link, self.q.lang)}" if link else words
-
-    def kind(self, kind: str) -> str:
-        return self.t(f"kind.{kind}")
 
     def since(self, ts: float | None, tz_name: str) -> str:
         if not ts:
@@ -158,201 +213,154 @@ class _Page:
         site = self.engine.inventory.sites.get(sid)
         return f"{site.name} ({sid})" if site else sid
 
-    def counts(self, rows: list[dict[str, Any]]) -> str:
+    def notes(self, progress: Progress) -> list[str]:
+        notes = []
+        if self.engine is None or not progress.ready:
+            notes.append(self.t("not_ready"))
+        elif progress.polled < progress.targets:
+            notes.append(self.t("first", done=progress.polled, total=progress.targets))
+        if progress.stale:
+            notes.append(self.t("stale", n=progress.stale, total=progress.targets))
+        return notes
+
+    def listing(self) -> tuple[Listing, str]:
+        """The listing, and the time zone most of its sites are in (for the footer)."""
+        assert self.engine is not None
+        inv, q = self.engine.inventory, self.q
+        kabupaten = sorted({s.kabupaten for s in inv.exported_sites.values()})
+        needle = q.q.casefold()
+        rows = [
+            site_json(inv, self.engine, sid)
+            for sid, site in inv.exported_sites.items()
+            if (not q.kabupaten or site.kabupaten == q.kabupaten)
+            and (not needle or needle in f"{sid} {site.name} {site.kecamatan}".casefold())
+        ]
+        errors = []
+        if q.kabupaten and q.kabupaten not in kabupaten:
+            errors.append(self.t("bad_kab", v=q.kabupaten))
+        if q.status and q.status not in ORDER:
+            errors.append(self.t("bad_status", v=q.status))
+        zones = Counter(inv.sites[r["site"]].timezone for r in rows)
+        tz_name = zones.most_common(1)[0][0] if zones else DEFAULT_ZONE
+        shown = sorted((r for r in rows if not q.status or r["status"] == q.status), key=_sort_key)
+        up = [r for r in shown if r["status"] == "up"]
         got = Counter(r["status"] for r in rows)
-        links = []
-        for state in ORDER:
-            label = f"{self.t(f'state.{state}')} {got[state]}"
-            cls = f"{state}{'' if got[state] else ' z'}"
-            href = self.q.url(status="" if self.q.status == state else state)
-            links.append(f'<a class="{cls}" href="{_e(href)}">{_e(label)}</a>')
-        total = self.t("sites").format(n=len(rows))
-        return f'<p class="n">{_e(total)}: {"".join(links)}</p>'
+        listing = Listing(
+            kabupaten=kabupaten,
+            states=ORDER,
+            max_length=MAX_PARAM,
+            reset=Query(lang=q.lang).url(),
+            total=len(rows),
+            counts=[Count(s, got[s], q.url(status="" if q.status == s else s)) for s in ORDER],
+            errors=errors,
+            outages=[] if errors else self.outages({r["site"] for r in rows}),
+            sections=[] if errors else self.sections(shown),
+            up=[] if errors else self.up(up),
+            up_total=len(up),
+            up_open=q.status == "up" or bool(q.q),
+        )
+        return listing, tz_name
 
-    def form(self, kabupaten: list[str]) -> str:
-        t, q = self.t, self.q
-        kabs = "".join(
-            f'<option value="{_e(k)}"{" selected" if k == q.kabupaten else ""}>{_e(k)}</option>'
-            for k in kabupaten
-        )
-        states = "".join(
-            f'<option value="{s}"{" selected" if s == q.status else ""}>{_e(t(f"state.{s}"))}'
-            "</option>"
-            for s in ORDER
-        )
-        lang = '<input type="hidden" name="lang" value="en">' if q.lang == "en" else ""
-        return (
-            '<form method="get">'
-            f'<label>Kabupaten <select name="kabupaten"><option value="">{_e(t("all"))}</option>'
-            f"{kabs}</select></label> "
-            f'<label>Status <select name="status"><option value="">{_e(t("all"))}</option>'
-            f"{states}</select></label> "
-            f'<label>{_e(t("search"))} <input name="q" value="{_e(q.q)}" size="12" '
-            f'maxlength="{MAX_PARAM}"></label> {lang}<button type="submit">{_e(t("show"))}</button>'
-            f' <a href="{_e(Query(lang=q.lang).url())}">{_e(t("reset"))}</a></form>'
-        )
-
-    def outages(self, shown: set[str]) -> str:
+    def outages(self, shown: set[str]) -> list[Outage]:
         """Outages that take down more than their root, touching the sites shown; a lone
         down site is only in its state's list."""
         assert self.engine is not None
         if self.q.status:
-            return ""
-        items = []
+            return []
+        out = []
         for o in outages_json(self.engine):
             if o["sites_affected"] < 2 or not shown.intersection(o["sites"]):
                 continue
             tz = self.engine.inventory.sites[o["root"]].timezone
-            items.append(
-                f'<li class="{_e(o["status"])}"><a href="#s-{_e(o["root"])}"><b>{_e(o["name"])}'
-                f"</b></a> <small>{_e(o['root'])} · {_e(o['kabupaten'])}</small><br>"
-                f"{_e(self.t('cause'))}: {_e(self.cause(o['cause'], o['link']))} · "
-                f"{_e(self.since(o['since'], tz))} · "
-                f"<b>{_e(self.t('affected').format(n=o['sites_affected']))}</b></li>"
+            cause, since = self.cause(o["cause"], o["link"]), self.since(o["since"], tz)
+            out.append(
+                Outage(
+                    o["root"],
+                    o["name"],
+                    o["kabupaten"],
+                    o["status"],
+                    cause,
+                    since,
+                    o["sites_affected"],
+                )
             )
-        if not items:
-            return ""
-        return f"<h2>{_e(self.t('outages'))} ({len(items)})</h2><ul>{''.join(items)}</ul>"
+        return out
 
-    def problem(self, row: dict[str, Any], tz_name: str) -> str:
-        """A site that is not up, in three short lines: who, where, why and since when.
-        Unreachable ones are listed under the failed site they sit behind."""
-        maint = self.badges(row)
-        place = f"{row['kabupaten']} / {row['kecamatan']}" if row["kecamatan"] else row["kabupaten"]
+    def sections(self, rows: list[dict[str, Any]]) -> list[Section]:
+        """The sites that are not up, by state, worst first; unreachable ones by the
+        failed site they sit behind, the biggest cut first."""
+        assert self.engine is not None
+        sites = self.engine.inventory.sites
+        out = []
+        for state in PROBLEMS:
+            members = [r for r in rows if r["status"] == state]
+            if not members:
+                continue
+            behind: dict[str, list[dict[str, Any]]] = {}
+            for r in members:
+                key = (r["upstream"] or "") if state == "unreachable" else ""
+                behind.setdefault(key, []).append(r)
+            groups = [
+                Group(
+                    self.site_name(upstream) if upstream else "",
+                    [self.problem(r, sites[r["site"]].timezone) for r in group],
+                )
+                for upstream, group in sorted(behind.items(), key=lambda kv: -len(kv[1]))
+            ]
+            out.append(Section(state, len(members), groups))
+        return out
+
+    def problem(self, row: dict[str, Any], tz_name: str) -> Row:
         if row["status"] == "degraded" and row["upstream"]:
-            why = self.t("backup").format(name=self.site_name(row["upstream"]))
+            why = self.t("backup", name=self.site_name(row["upstream"]))
         elif row["status"] in ("down", "degraded"):
             why = self.cause(row["cause"], row["link"])
         else:
             why = ""
         detail = " · ".join(x for x in (why, self.since(row["since"], tz_name)) if x)
-        return (
-            f'<li id="s-{_e(row["site"])}"><b>{_e(row["name"])}</b> <small>{_e(row["site"])}'
-            f"</small>{maint}<br><small>{_e(place)} · {_e(self.kind(row['kind']))}</small>"
-            + (f"<br>{_e(detail)}" if detail else "")
-            + "</li>"
-        )
+        return _row(row, detail)
 
-    def badges(self, row: dict[str, Any]) -> str:
-        """Maintenance, and a power cut PLN announced: outages with a known reason."""
-        keys = [
-            k
-            for k, on in (
-                ("maint", row["maintenance"] or row.get("silenced")),
-                ("power_cut", row.get("power_cut_declared")),
-            )
-            if on
-        ]
-        return "".join(f' <span class="m">{_e(self.t(k))}</span>' for k in keys)
-
-    def up_list(self, rows: list[dict[str, Any]]) -> str:
-        """The many up sites, folded, by kabupaten; one short line each."""
-        by_kab: dict[str, list[str]] = {}
+    def up(self, rows: list[dict[str, Any]]) -> list[tuple[str, list[Row]]]:
+        by_kab: dict[str, list[Row]] = {}
         for r in sorted(rows, key=lambda r: (r["kabupaten"], r["name"], r["site"])):
-            maint = self.badges(r)
-            place = f" · {_e(r['kecamatan'])}" if r["kecamatan"] else ""
-            by_kab.setdefault(r["kabupaten"], []).append(
-                f"<li>{_e(r['name'])} <small>{_e(r['site'])}{place}</small>{maint}</li>"
-            )
-        opened = " open" if self.q.status == "up" or self.q.q else ""
-        groups = "".join(
-            f'<h3>{_e(kab)} ({len(items)})</h3><ul class="u">{"".join(items)}</ul>'
-            for kab, items in by_kab.items()
-        )
-        label = f"{self.t('state.up')} ({len(rows)})"
-        return f'<details{opened}><summary class="up">{_e(label)}</summary>{groups}</details>'
+            by_kab.setdefault(r["kabupaten"], []).append(_row(r))
+        return list(by_kab.items())
 
-    def body(self, rows: list[dict[str, Any]]) -> str:
-        assert self.engine is not None
-        sites = self.engine.inventory.sites
-        parts = []
-        for state in PROBLEMS:
-            group = [r for r in rows if r["status"] == state]
-            if not group:
-                continue
-            parts.append(f"<h2>{_e(self.t(f'state.{state}'))} ({len(group)})</h2>")
-            # unreachable sites by the failed site they sit behind, the biggest cut first
-            behind: dict[str, list[dict[str, Any]]] = {}
-            for r in group:
-                key = (r["upstream"] or "") if state == "unreachable" else ""
-                behind.setdefault(key, []).append(r)
-            for upstream, members in sorted(behind.items(), key=lambda kv: -len(kv[1])):
-                if upstream:
-                    label = f"{self.t('behind')} {self.site_name(upstream)} ({len(members)})"
-                    parts.append(f"<h3>{_e(label)}</h3>")
-                items = "".join(self.problem(r, sites[r["site"]].timezone) for r in members)
-                parts.append(f'<ul class="{state}">{items}</ul>')
-        up = [r for r in rows if r["status"] == "up"]
-        if not parts and up:
-            parts.append(f"<p>{_e(self.t('all_up'))}</p>")
-        if up:
-            parts.append(self.up_list(up))
-        return "".join(parts)
+
+def _row(row: dict[str, Any], detail: str = "") -> Row:
+    return Row(
+        row["site"],
+        row["name"],
+        row["kind"],
+        row["kabupaten"],
+        row["kecamatan"],
+        maintenance=bool(row["maintenance"] or row.get("silenced")),
+        power_cut=bool(row.get("power_cut_declared")),
+        detail=detail,
+    )
+
+
+def view(engine: StatusEngine | None, query: Query, *, now: float, progress: Progress) -> View:
+    """What the page shows for the sites the query selects."""
+    page = _Page(engine, query, now)
+    listing, tz_name = page.listing() if engine is not None else (None, DEFAULT_ZONE)
+    other = "en" if query.lang == "id" else "id"
+    return View(
+        query=query,
+        notes=page.notes(progress),
+        listing=listing,
+        refresh=f"{REFRESH_SECONDS};url={query.url()}",
+        refresh_seconds=REFRESH_SECONDS,
+        updated=local_time(now, tz_name, query.lang, now, "%H:%M:%S"),
+        switch_lang=other,
+        switch_href=query.url(lang=other),
+    )
 
 
 def render(engine: StatusEngine | None, query: Query, *, now: float, progress: Progress) -> str:
     """The whole page, for the sites the query selects."""
-    page = _Page(engine, query, now)
-    t = page.t
-    notes: list[str] = []
-    if engine is None or not progress.ready:
-        notes.append(t("not_ready"))
-    elif progress.polled < progress.targets:
-        notes.append(t("first").format(done=progress.polled, total=progress.targets))
-    if progress.stale:
-        notes.append(t("stale").format(n=progress.stale, total=progress.targets))
-    body, tz_name = "", DEFAULT_ZONE
-    if engine is not None:
-        inv = engine.inventory
-        kabupaten = sorted({s.kabupaten for s in inv.exported_sites.values()})
-        needle = query.q.casefold()
-        rows = [
-            site_json(inv, engine, sid)
-            for sid, site in inv.exported_sites.items()
-            if (not query.kabupaten or site.kabupaten == query.kabupaten)
-            and (not needle or needle in f"{sid} {site.name} {site.kecamatan}".casefold())
-        ]
-        errors = []
-        if query.kabupaten and query.kabupaten not in kabupaten:
-            errors.append(t("bad_kab").format(v=query.kabupaten))
-        if query.status and query.status not in ORDER:
-            errors.append(t("bad_status").format(v=query.status))
-        zones = Counter(inv.sites[r["site"]].timezone for r in rows)
-        tz_name = zones.most_common(1)[0][0] if zones else DEFAULT_ZONE
-        shown = sorted(
-            (r for r in rows if not query.status or r["status"] == query.status), key=_sort_key
-        )
-        listed = page.body(shown) if not errors else ""
-        body = (
-            page.form(kabupaten)
-            + page.counts(rows)
-            + "".join(f'<p class="w">{_e(m)}</p>' for m in errors)
-            + ("" if errors else page.outages({r["site"] for r in rows}))
-            + (listed or ("" if errors else f"<p>{_e(t('none'))}</p>"))
-        )
-    return _document(page, body, tz_name, notes)
-
-
-def _document(page: _Page, body: str, tz_name: str, notes: list[str]) -> str:
-    q, t = page.q, page.t
-    code, name = ("en" if q.lang == "id" else "id"), t("switch")
-    refresh = _e(f"{REFRESH_SECONDS};url={q.url()}")
-    stamp = t("updated").format(
-        t=local_time(page.now, tz_name, q.lang, page.now, "%H:%M:%S"), s=REFRESH_SECONDS
-    )
-    return (
-        f'<!DOCTYPE html><html lang="{q.lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<meta http-equiv="refresh" content="{refresh}">'
-        f"<title>{_e(t('title'))} · netmon</title><style>{CSS}</style></head><body>"
-        f"<h1>{_e(t('title'))}</h1>"
-        + "".join(f'<p class="w" role="alert">{_e(n)}</p>' for n in notes)
-        + body
-        + f'<footer><p>{_e(stamp)} <a href="{_e(q.url(lang=code))}" hreflang="{code}">'
-        f"{_e(name)}</a></p><p>"
-        '<a href="api/v1/sites">/api/v1/sites</a> · <a href="api/v1/outages">/api/v1/outages</a>'
-        ' · <a href="metrics">/metrics</a></p></footer></body></html>'
-    )
+    shown = view(engine, query, now=now, progress=progress)
+    return PAGE.render(v=shown, t=partial(word, lang=query.lang))
 
 
 def respond(request: web.Request, daemon: Daemon) -> web.Response:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from typing import cast
+from urllib.parse import quote_plus
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -412,3 +413,98 @@ def test_a_link_outage_names_the_link_and_its_near_ends_reading() -> None:
     assert all(said in text for text in rows)
     said = "link fo-noc-pop (near end noc/rtr-noc:sfp1: interface down, rx power -40.0 dBm)"
     assert said in Parsed(page(eng, lang="en")).row("POP Tanjung Redeb pop |")[1]
+
+
+class Events(HTMLParser):
+    """Every tag, attribute and piece of text of a page, in order."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.events: list[tuple[str, ...]] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("start", tag, *(f"{k}={v}" for k, v in attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.events.append(("end", tag))
+
+    def handle_data(self, data: str) -> None:
+        self.events.append(("data", data))
+
+
+def named(word: str) -> StatusEngine:
+    """A province where every inventory string the page shows is ``word``: names, the
+    kabupaten, the kecamatan, the site kind, the link's id and interface. The POP is down
+    by its fibre (the link cause names both), a village is on its backup path, two more are
+    cut off behind the POP (grouped under its name), one is up and in maintenance."""
+    sites = [
+        dataclasses.replace(site(sid, word, name=f"{word} {sid}", **extra), kecamatan=word)
+        for sid, extra in (
+            ("noc", {}),
+            ("pop", {"uplinks": ("noc",)}),
+            ("desa-1", {"uplinks": ("pop",)}),
+            ("desa-2", {"uplinks": ("pop",)}),
+            ("desa-3", {"uplinks": ("pop", "noc")}),
+            ("desa-4", {"maintenance": True}),
+        )
+    ]
+    sites[2] = dataclasses.replace(sites[2], kind=word)
+    fibre = Link(
+        f"fo-{word}", "fiber", LinkEnd("noc", "rtr-noc", word), LinkEnd("pop", "rtr-pop", "sfp1")
+    )
+    devices = {
+        d: Device(d, s.id, SnmpParams("10.9.8.7"), 60.0, 30.0) for s in sites for d in s.devices
+    }
+    store = Store()
+    dark = Snapshot(TargetRef("pop", "rtr-pop", "snmp"), NOW - 60, 1.0, [], error="timeout")
+    store.apply(dark, 60.0, NOW - 60)
+    labels = (("site", "noc"), ("device", "rtr-noc"), ("ifname", word))
+    end = [Sample("netmon_interface_oper_up", labels, 0.0)]
+    target = TargetRef("noc", "rtr-noc", "snmp")
+    store.apply(Snapshot(target, NOW - 30, 0.1, [Part("if", end)]), 60.0, NOW - 30)
+    eng = StatusEngine(
+        Inventory({s.id: s for s in sites}, devices, {fibre.id: fibre}), store, hold=0
+    )
+    eng.evaluate(NOW)
+    assert eng.published["pop"].cause == "link"
+    eng.published.update(
+        {
+            "desa-1": SiteState("unreachable", "uplink", "pop", SINCE),
+            "desa-2": SiteState("unreachable", "uplink", "pop", SINCE),
+            "desa-3": SiteState("degraded", "uplink", "pop", SINCE),
+            "desa-4": SiteState("up", since=SINCE),
+        }
+    )
+    return eng
+
+
+def test_hostile_inventory_text_is_only_ever_text_wherever_the_page_shows_it() -> None:
+    """The same page with a script tag (and quotes, an ampersand) in every inventory string
+    as with a plain word: the same elements and attributes in the same order, the hostile
+    string only as text or as an attribute's value (URL-encoded in a link), never markup."""
+    plain = "Xyzzy"
+    hostile, benign = named(HOSTILE), named(plain)
+    for query in ({}, {"lang": "en"}, {"kabupaten": "{}"}, {"q": "{}"}, {"status": "unreachable"}):
+        bad = page(hostile, READY, **{k: v.format(HOSTILE) for k, v in query.items()})
+        good = page(benign, READY, **{k: v.format(plain) for k, v in query.items()})
+        assert "<script" not in bad.lower()
+        seen = [
+            tuple(x.replace(HOSTILE, plain).replace(quote_plus(HOSTILE), plain) for x in e)
+            for e in Events(bad).events
+        ]
+        assert seen == Events(good).events, query
+        assert bad.count(HOSTILE) == 0
+    # every place was filled in (so each one was tried with the hostile string)
+    text = page(benign)
+    for shown in (
+        "Xyzzy pop",  # a name
+        "<h3>di belakang Xyzzy pop (pop) (2)</h3>",  # the site a cut is behind
+        "lewat jalur cadangan, Xyzzy pop (pop) gagal",  # the site a backup path avoids
+        "tautan fo-Xyzzy (ujung noc/rtr-noc:Xyzzy: antarmuka mati)",  # the link and its end
+        "<small>Xyzzy / Xyzzy · Xyzzy</small>",  # kabupaten, kecamatan, kind
+        "<small>desa-4 · Xyzzy</small> <span",  # an up site's kecamatan, then its mark
+        '<option value="Xyzzy">Xyzzy</option>',  # the kabupaten filter
+    ):
+        assert shown in text, shown
