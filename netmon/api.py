@@ -144,6 +144,9 @@ __all__ = [
     "POWER_BATTERY",
     "POWER_EVIDENCE",
     "POWER_ON_GRID",
+    "BlockContext",
+    "BlockError",
+    "BlockPath",
     "ConfigErrors",
     "DeviceKind",
     "Directory",
@@ -304,8 +307,33 @@ def streams() -> Mapping[str, StreamSpec]:
     return dict(_STREAMS)
 
 
-#: resolves a secret reference of a device's block (a missing one is reported by the loader)
-SecretResolver = Callable[[SecretRef], "Secret"]
+#: a path inside a device's block, e.g. ("checks", 2, "url")
+BlockPath = tuple[str | int, ...]
+#: resolves a secret reference found at a path of a device's block
+SecretResolver = Callable[[SecretRef, BlockPath], "Secret"]
+
+
+class BlockError(ValueError):
+    """A device block that validated but cannot run as written; ``path`` is inside the
+    block. The loader reports it at file:line:col. Never put a secret in ``message``."""
+
+    def __init__(self, path: BlockPath, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class BlockContext:
+    """What a kind's ``build`` may use besides its block."""
+
+    #: the device's address (the default host of its checks)
+    address: str
+    #: the folder of netmon.yaml: relative paths in the block are relative to it
+    base: Path
+    #: secret references to values; a failure is reported by the loader, and with
+    #: ``netmon check --no-secrets`` every secret is an empty placeholder
+    resolve: SecretResolver
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +350,9 @@ class DeviceKind:
     #: the key of the block in a device entry of a site file (e.g. ``service``)
     key: str
     model: type[Any]
-    #: (validated block, the device's address, secret resolver) -> poll settings
-    build: Callable[[Any, str, SecretResolver], Any]
+    #: (validated block, context) -> the settings its collector's poll takes; raises
+    #: BlockError for a block that cannot run as written
+    build: Callable[[Any, BlockContext], Any]
     #: its results say whether the site is alive (status evidence), like a probe
     liveness: bool = True
 

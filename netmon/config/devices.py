@@ -12,7 +12,16 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from netmon.api import IcmpParams, Secret, SnmpParams, V3User, device_kinds
+from netmon.api import (
+    BlockContext,
+    BlockError,
+    BlockPath,
+    IcmpParams,
+    Secret,
+    SnmpParams,
+    V3User,
+    device_kinds,
+)
 from netmon.config.models import (
     KindDefaults,
     LinkKind,
@@ -144,10 +153,15 @@ class DeviceBuilder:
         for key, block in sorted(blocks.items()):
             spec = device_kinds()[key]
 
-            def resolve(ref: SecretRef, key: str = key) -> Secret:
-                return self.secret(ref, doc, (*path, key)) or UNRESOLVED
+            def resolve(ref: SecretRef, where: BlockPath, key: str = key) -> Secret:
+                return self.secret(ref, doc, (*path, key, *where)) or UNRESOLVED
 
-            polls.append((spec.kind, spec.build(block, dev.address, resolve)))
+            try:
+                polls.append(
+                    (spec.kind, spec.build(block, BlockContext(dev.address, self.base, resolve)))
+                )
+            except BlockError as exc:
+                self.error(doc, (*path, key, *exc.path), exc.message)
         return Device(
             id=dev.id,
             site=site,

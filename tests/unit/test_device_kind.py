@@ -20,13 +20,14 @@ import collectors  # noqa: F401 - registers every collector, as the CLI does
 import netmon.api
 from collectors.snmp import builtin_profiles
 from netmon.api import (
+    BlockContext,
+    BlockError,
     DeviceKind,
     MetricMeta,
     MetricType,
     Part,
     Sample,
     SecretRef,
-    SecretResolver,
     Snapshot,
     Strict,
     TargetRef,
@@ -65,9 +66,11 @@ class EchoCollector:
         return None
 
 
-def build(block: EchoBlock, address: str, resolve: SecretResolver) -> dict[str, Any]:
-    token = resolve(block.token) if block.token is not None else None
-    return {"answer": block.answer, "address": address, "token": token}
+def build(block: EchoBlock, ctx: BlockContext) -> dict[str, Any]:
+    if block.delay > 0.5 and ctx.address.startswith("127."):
+        raise BlockError(("delay",), "loopback answers at once: no delay above 0.5")
+    token = ctx.resolve(block.token, ("token",)) if block.token is not None else None
+    return {"answer": block.answer, "address": ctx.address, "token": token}
 
 
 @pytest.fixture
@@ -101,6 +104,12 @@ def test_a_block_of_a_new_kind_is_validated_at_its_line(
 ) -> None:
     path = write(tmp_path, "{id: cam-1, address: 127.0.0.1, profiles: [], echo: {answr: true}}")
     with pytest.raises(ConfigErrors, match=r"berau.yaml:7:\d+: sites.0.devices.0.echo.answr"):
+        load(path, builtin_profiles())
+
+
+def test_a_block_that_cannot_run_is_an_error_inside_it(tmp_path: Path, echo: EchoCollector) -> None:
+    path = write(tmp_path, "{id: cam-1, address: 127.0.0.1, profiles: [], echo: {delay: 0.9}}")
+    with pytest.raises(ConfigErrors, match=r"berau.yaml:7:\d+: sites.0.devices.0.echo.delay: "):
         load(path, builtin_profiles())
 
 
