@@ -1,6 +1,6 @@
 """Collectors: one package per source. Importing this package registers them all:
-icmp and snmp (polling), mqtt and trap (streaming)."""
+icmp, snmp and service (polling), mqtt and trap (streaming)."""
 
-from collectors import icmp, mqtt, snmp, trap
+from collectors import icmp, mqtt, service, snmp, trap
 
-__all__ = ["icmp", "mqtt", "snmp", "trap"]
+__all__ = ["icmp", "mqtt", "service", "snmp", "trap"]

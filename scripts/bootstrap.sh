@@ -14,6 +14,8 @@ command -v prometheus-snmp-exporter >/dev/null || need_apt+=(prometheus-snmp-exp
 command -v amtool >/dev/null || need_apt+=(prometheus-alertmanager)
 command -v mosquitto >/dev/null || need_apt+=(mosquitto)
 command -v ip >/dev/null || need_apt+=(iproute2)
+# the service probe tests resolve against a real DNS server (dnsmasq lives in /usr/sbin too)
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
 # the status page test drives a real headless browser
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)

@@ -34,6 +34,8 @@ class SiteKind(StrEnum):
     pop = "pop"
     noc = "noc"
     isp = "isp"
+    #: a public CCTV point (Pemantauan Layanan Publik): cameras watched by service checks
+    cctv = "cctv"
 
 
 class Network(StrEnum):

@@ -267,5 +267,5 @@ def test_importing_collectors_registers_every_collector() -> None:
     import collectors  # noqa: F401
     from netmon.api import polling_kinds, streams
 
-    assert polling_kinds() == ["icmp", "snmp"]
+    assert polling_kinds() == ["icmp", "service", "snmp"]
     assert sorted(streams()) == ["mqtt", "traps"]

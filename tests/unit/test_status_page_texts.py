@@ -131,7 +131,7 @@ def test_a_key_missing_from_the_files_fails_loudly_only_data_values_show_their_n
         word("link.nope", "en")
     # a cause or kind netmon does not know yet (a newer engine, a newer inventory)
     assert word("cause.fire_ants", "en") == "fire ants"
-    assert word("kind.cctv", "id") == "cctv"
+    assert word("kind.water_tower", "id") == "water tower"
     assert word("affected", "id", n=3) == "3 situs terdampak"
     assert word("link.rx", "en", v=-40.04) == "rx power -40.0 dBm"
 

@@ -1,0 +1,329 @@
+"""A device's `service:` block: the checks netmon runs against it from the netmon host.
+
+Credentials (a URL with user:password, a basic-auth password) are secret references
+(``{env: NAME}`` or ``{file: PATH}``), never literals: a literal URL with user:password
+is refused here, so it cannot end up in git, in backups or in an error message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from netmon.api import Duration, SecretRef, Strict
+
+#: a check's name is a label value: short, lower case, no spaces
+CHECK_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+#: the most a body match may read (VSAT pays per byte; a status page is a few KiB)
+MAX_BODY_LIMIT = 16 * 1024 * 1024
+#: checks per device: each is a connection per poll from the netmon host
+MAX_CHECKS = 32
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Name = Annotated[str, Field(pattern=CHECK_NAME)]
+
+
+class _Check(Strict):
+    # a refused literal (a URL with a password) is not printed back by str(error)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    #: the check's name: the `check` label of its series, unique within the device
+    name: Name
+    #: this check's timeout; unset: the block's `timeout` (never more than the poll deadline)
+    timeout: Duration | None = None
+
+
+class TcpCheck(_Check):
+    """A TCP connect: the port accepts a connection (an NVR's web port, a camera's 554)."""
+
+    kind: Literal["tcp"]
+    #: host name or address to connect to; unset: the device's address
+    host: str | None = Field(default=None, min_length=1)
+    #: the TCP port
+    port: Port
+
+
+class HttpCheck(_Check):
+    """An HTTP(S) GET: the expected status, and optionally a pattern in the first
+    `max_body` bytes of the body. Redirects are not followed (a redirect is a status)."""
+
+    kind: Literal["http"]
+    #: the URL to get: a literal without credentials, or a secret ({env:}/{file:}) when it
+    #: carries user:password or a token; unset: scheme://<device address>:port/path
+    url: str | SecretRef | None = None
+    #: with no url: http or https
+    scheme: Literal["http", "https"] = "http"
+    #: with no url: the port (default 80 for http, 443 for https)
+    port: Port | None = None
+    #: with no url: the path
+    path: str = Field(default="/", pattern=r"^/")
+    #: the status code a healthy service answers with
+    expect_status: int = Field(default=200, ge=100, le=599)
+    #: a regular expression searched in the body (UTF-8, bad bytes replaced); unset: the
+    #: body is not read at all
+    body_match: str | None = Field(default=None, min_length=1)
+    #: the most body bytes read for body_match (VSAT pays per byte)
+    max_body: int = Field(default=65536, ge=1, le=MAX_BODY_LIMIT)
+    #: user name for HTTP basic auth (with password)
+    username: str | None = Field(default=None, min_length=1)
+    #: password for HTTP basic auth (with username)
+    password: SecretRef | None = None
+    #: CA bundle (PEM) the server's certificate is checked against; unset: the system's.
+    #: A relative path is relative to the folder of netmon.yaml
+    ca: str | None = Field(default=None, min_length=1)
+    #: false: do not check the certificate at all (a camera's self-signed one)
+    verify: bool = True
+
+    @field_validator("url", mode="plain", json_schema_input_type=str | SecretRef | None)
+    @classmethod
+    def _url(cls, value: object) -> str | SecretRef | None:
+        # by hand: as a plain union, pydantic would report the failure of each side
+        if value is None or isinstance(value, SecretRef):
+            return value
+        if isinstance(value, str):
+            http_url_problem(value, literal=True)
+            return value
+        if isinstance(value, dict):
+            try:
+                return SecretRef.model_validate(value)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                msg = first["msg"].removeprefix("Value error, ")
+                if first["type"] == "extra_forbidden":
+                    msg = f"unknown key {first['loc'][-1]!r} in the secret reference"
+                raise ValueError(msg) from None
+        msg = "url is a URL, or a secret holding one: {env: NAME} or {file: PATH}"
+        raise ValueError(msg)
+
+    @field_validator("body_match")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                msg = f"body_match is not a regular expression: {exc}"
+                raise ValueError(msg) from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HttpCheck:
+        if (self.username is None) != (self.password is None):
+            msg = "give username and password together (or neither)"
+            raise ValueError(msg)
+        given = self.model_fields_set & {"scheme", "port", "path"}
+        if self.url is not None and given:
+            keys = ", ".join(sorted(given))
+            msg = f"give either url or {keys}, not both"
+            raise ValueError(msg)
+        if self.ca is not None and not self.verify:
+            msg = "ca has no effect with verify: false"
+            raise ValueError(msg)
+        return self
+
+
+class TlsCheck(_Check):
+    """A TLS handshake with certificate verification; reports the certificate's
+    not-after even when verification fails (an expired or untrusted certificate)."""
+
+    kind: Literal["tls"]
+    #: host name or address to connect to; unset: the device's address
+    host: str | None = Field(default=None, min_length=1)
+    #: the TLS port
+    port: Port = 443
+    #: the name the certificate must carry (SNI too); unset: host
+    server_name: str | None = Field(default=None, min_length=1)
+    #: CA bundle (PEM) to verify against; unset: the system's. Relative: to netmon.yaml
+    ca: str | None = Field(default=None, min_length=1)
+
+
+class DnsCheck(_Check):
+    """One DNS query over UDP to a given server: the name resolves (NOERROR with an
+    answer of the record type), optionally to one of the expected addresses."""
+
+    kind: Literal["dns"]
+    #: the DNS server as address or address:port ([v6]:port); unset: the device's
+    #: address, port 53
+    server: str | None = None
+    #: the name to resolve
+    query: str = Field(min_length=1, max_length=253)
+    #: the record type asked for
+    record: Literal["A", "AAAA"] = "A"
+    #: addresses of which at least one must be in the answer; empty: any answer
+    expect: tuple[str, ...] = ()
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_server(value)
+        return value
+
+    @field_validator("expect")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                msg = f"expect holds addresses, not {item!r}"
+                raise ValueError(msg) from None
+        return value
+
+    @model_validator(mode="after")
+    def _families(self) -> DnsCheck:
+        version = 4 if self.record == "A" else 6
+        wrong = [a for a in self.expect if ipaddress.ip_address(a).version != version]
+        if wrong:
+            msg = f"a {self.record} query never answers {', '.join(wrong)}"
+            raise ValueError(msg)
+        return self
+
+
+class RtspCheck(_Check):
+    """An RTSP OPTIONS request (the camera's stream server answers `RTSP/1.0 200`);
+    basic or digest auth when the camera asks for it."""
+
+    kind: Literal["rtsp"]
+    #: the stream's URL as a secret when it carries user:password
+    #: (rtsp://user:password@host:554/path); overrides host, port and path
+    url: SecretRef | None = None
+    #: host name or address; unset: the device's address
+    host: str | None = Field(default=None, min_length=1)
+    #: the RTSP port
+    port: Port = 554
+    #: the stream's path
+    path: str = Field(default="/", pattern=r"^/")
+    #: user name, when the camera asks for auth (with password)
+    username: str | None = Field(default=None, min_length=1)
+    #: password (with username)
+    password: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RtspCheck:
+        if (self.username is None) != (self.password is None):
+            msg = "give username and password together (or neither)"
+            raise ValueError(msg)
+        given = self.model_fields_set & {"host", "port", "path", "username"}
+        if self.url is not None and given:
+            keys = ", ".join(sorted(given))
+            msg = f"give either url or {keys}, not both"
+            raise ValueError(msg)
+        return self
+
+
+Check = Annotated[
+    TcpCheck | HttpCheck | TlsCheck | DnsCheck | RtspCheck, Field(discriminator="kind")
+]
+
+
+class ServiceSettings(Strict):
+    """Service checks of one device, run from the netmon host: a check says whether the
+    service answers the NOC, not whether the village can reach it (that needs an agent
+    in the village)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    #: the checks; each yields netmon_service_up and netmon_service_duration_seconds
+    checks: tuple[Check, ...]
+    #: the checks' timeout unless a check sets its own (never more than the poll deadline)
+    timeout: Duration = 5.0
+
+    @field_validator("checks", mode="wrap")
+    @classmethod
+    def _checks(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> tuple[Check, ...]:
+        try:
+            checks: tuple[Check, ...] = handler(value)
+        except ValidationError as exc:
+            raise _untagged(exc) from None
+        # counted here, not with min_length: pydantic would add a second, confusing
+        # "at least 1 item after validation" error to every check it refuses
+        if not 1 <= len(checks) <= MAX_CHECKS:
+            msg = f"give 1 to {MAX_CHECKS} checks, not {len(checks)}"
+            raise ValueError(msg)
+        seen: set[str] = set()
+        for check in checks:
+            if check.name in seen:
+                msg = f"two checks are named {check.name!r}: names must be unique per device"
+                raise ValueError(msg)
+            seen.add(check.name)
+        return checks
+
+
+KINDS = frozenset({"tcp", "http", "tls", "dns", "rtsp"})
+
+
+def _untagged(exc: ValidationError) -> ValidationError:
+    """The errors of the checks without the kind pydantic's discriminated union puts into
+    their paths (checks.0.tcp.port -> checks.0.port): a path names keys of the YAML."""
+    details: list[InitErrorDetails] = []
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        if len(loc) >= 2 and isinstance(loc[0], int) and loc[1] in KINDS:
+            loc = (loc[0], *loc[2:])
+        detail = InitErrorDetails(type=error["type"], loc=loc, input=error["input"])
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        details.append(detail)
+    return ValidationError.from_exception_data(exc.title, details, hide_input=True)
+
+
+def http_url_problem(url: str, *, literal: bool) -> None:
+    """Raise ValueError unless ``url`` is an absolute http(s) URL. A literal URL must not
+    carry credentials. The message never quotes the URL (it may hold a password)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        msg = "not a URL"
+        raise ValueError(msg) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = "not an http:// or https:// URL with a host"
+        raise ValueError(msg)
+    if literal and (parts.username is not None or parts.password is not None):
+        msg = (
+            "a URL with user:password is a secret: write url: {env: NAME} or "
+            "url: {file: PATH} (a literal here would end up in git and in backups)"
+        )
+        raise ValueError(msg)
+
+
+def split_server(server: str, default_port: int = 53) -> tuple[str, int]:
+    """``addr``, ``addr:port`` or ``[v6]:port`` -> (address, port); the address must be
+    an IP address (resolving the resolver by name would test the wrong server)."""
+    host, port = server, default_port
+    if server.startswith("["):
+        host, sep, rest = server[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            msg = f"not an address or [address]:port: {server!r}"
+            raise ValueError(msg)
+        if rest:
+            port = _port(rest[1:], server)
+    elif server.count(":") == 1:
+        host, text = server.split(":")
+        port = _port(text, server)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        msg = f"the DNS server must be an IP address (optionally :port), not {server!r}"
+        raise ValueError(msg) from None
+    return host, port
+
+
+def _port(text: str, server: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        msg = f"bad port in {server!r}"
+        raise ValueError(msg)
+    return int(text)
