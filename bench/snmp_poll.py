@@ -88,6 +88,7 @@ class PollText(Protocol):
         community: str,
         timeout: float,
         max_repetitions: int,
+        registry: Any,
     ) -> Awaitable[str]: ...
 
 
@@ -597,8 +598,11 @@ class Inner:
         return body
 
     async def netmon_poll(self) -> str:
+        from collectors import REGISTRY
+
         assert self.poll_text is not None
         return await self.poll_text(
+            registry=REGISTRY,
             address="127.0.0.1",
             port=self.snmp_port,
             profiles=list(NETMON_PROFILES),

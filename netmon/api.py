@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # config building blocks for collectors' own config models (they import only this module)
@@ -147,6 +148,7 @@ __all__ = [
     "BlockContext",
     "BlockError",
     "BlockPath",
+    "CollectorFactory",
     "ConfigErrors",
     "DeviceKind",
     "Directory",
@@ -156,9 +158,11 @@ __all__ = [
     "MarkedDoc",
     "MetricMeta",
     "MetricName",
+    "MetricSources",
     "MetricType",
     "Part",
     "PollingCollector",
+    "Registry",
     "Sample",
     "Secret",
     "SecretError",
@@ -175,16 +179,9 @@ __all__ = [
     "V3User",
     "cancel_and_wait",
     "clean_label_value",
-    "collector_factory",
-    "device_kinds",
     "load_marked",
     "plausible",
-    "polling_kinds",
     "read_secret",
-    "register_collector",
-    "register_device_kind",
-    "register_stream",
-    "streams",
     "unit_range",
 ]
 
@@ -289,22 +286,11 @@ class StreamSpec:
 
     section: str
     model: type[Any]
-    #: (sink, directory, registry) -> collector
+    #: (sink, directory, the daemon's prometheus CollectorRegistry) -> collector
     factory: Callable[[Sink, Directory, Any], StreamingCollector]
     #: the metric names a validated section will export, for telemetry collectors (the
     #: evidence check of `netmon check`); None for one that exports no readings (traps)
     provides: Callable[[Any], frozenset[str]] | None = None
-
-
-_STREAMS: dict[str, StreamSpec] = {}
-
-
-def register_stream(spec: StreamSpec) -> None:
-    _STREAMS[spec.section] = spec
-
-
-def streams() -> Mapping[str, StreamSpec]:
-    return dict(_STREAMS)
 
 
 #: a path inside a device's block, e.g. ("checks", 2, "url")
@@ -357,39 +343,70 @@ class DeviceKind:
     liveness: bool = True
 
 
-_DEVICE_KINDS: dict[str, DeviceKind] = {}
-
-
-def register_device_kind(spec: DeviceKind) -> None:
-    _DEVICE_KINDS[spec.key] = spec
-
-
-def device_kinds() -> Mapping[str, DeviceKind]:
-    """Registered per-device collector blocks, by their key in a device entry."""
-    return dict(_DEVICE_KINDS)
-
-
 CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]
-_REGISTRY: dict[str, CollectorFactory] = {}
+#: (family, where it comes from) for the metric reference, e.g. (a family, "profile `x`")
+MetricSources = Callable[[], Sequence[tuple[MetricMeta, str]]]
 
 
-def register_collector(kind: str, factory: CollectorFactory) -> None:
-    """Collectors register by kind; the core looks them up by the same name."""
-    _REGISTRY[kind] = factory
+@dataclass(frozen=True, eq=False)
+class Registry:
+    """The collectors a netmon is built with: one explicit list (``collectors.REGISTRY``)
+    that the CLI hands to the daemon, the config loader and the reference generators.
 
+    Nothing registers itself by being imported, and the core never imports a collector:
+    whatever it runs or validates, it finds here. A test builds its own.
+    """
 
-def polling_kinds() -> list[str]:
-    """The polling collectors registered (importing the collectors package registers all)."""
-    return sorted(_REGISTRY)
+    #: polling collector kind -> factory (options -> collector)
+    polling: Mapping[str, CollectorFactory] = field(default_factory=dict)
+    #: streaming collectors, each with its section of netmon.yaml
+    streams: Sequence[StreamSpec] = ()
+    #: polling kinds configured per device by a block of their own (service probes)
+    device_kinds: Sequence[DeviceKind] = ()
+    #: polling kind -> where its families come from, for the metric reference; a kind
+    #: not here is listed from its collector's metadata() as "<kind> collector"
+    sources: Mapping[str, MetricSources] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a value: what the caller passed in and changes later does not change it
+        object.__setattr__(self, "polling", MappingProxyType(dict(self.polling)))
+        object.__setattr__(self, "streams", tuple(self.streams))
+        object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        sections = [s.section for s in self.streams]
+        keys = [k.key for k in self.device_kinds]
+        for what, names in (("stream section", sections), ("device block key", keys)):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                msg = f"{what} listed twice in the collectors' registry: {', '.join(twice)}"
+                raise ValueError(msg)
+        for spec in self.device_kinds:
+            if spec.kind not in self.polling:
+                msg = f"device block {spec.key!r}: no polling collector of kind {spec.kind!r}"
+                raise ValueError(msg)
 
-def collector_factory(kind: str) -> CollectorFactory:
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        msg = f"no collector of kind {kind!r} is registered (known: {known})"
-        raise LookupError(msg) from None
+    def polling_kinds(self) -> list[str]:
+        return sorted(self.polling)
+
+    def collector_factory(self, kind: str) -> CollectorFactory:
+        try:
+            return self.polling[kind]
+        except KeyError:
+            known = ", ".join(sorted(self.polling)) or "none"
+            msg = f"no collector of kind {kind!r} is registered (known: {known})"
+            raise LookupError(msg) from None
+
+    def sections(self) -> dict[str, StreamSpec]:
+        """Streaming collectors by their section of netmon.yaml."""
+        return {spec.section: spec for spec in self.streams}
+
+    def blocks(self) -> dict[str, DeviceKind]:
+        """Per-device collector blocks by their key in a device entry."""
+        return {spec.key: spec for spec in self.device_kinds}
+
+    def liveness_kinds(self) -> frozenset[str]:
+        """Kinds configured per device whose results say whether a site is alive."""
+        return frozenset(spec.kind for spec in self.device_kinds if spec.liveness)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 ``python -m netmon.configref > docs/configuration.md``; a test fails when the file is
 stale or a key has no description. A key's description is its ``Field(description=...)``,
 else the ``#:`` comment above it (or after it, on the same line) in its model's source,
-else the docstring of its model or enum type. The streaming collectors' sections come
-from the registry (netmon.api.streams), so a new collector appears by itself.
+else the docstring of its model or enum type. The streaming collectors' sections and
+the per-device collector blocks come from the registry it is given (the CLI hands it
+collectors.REGISTRY), so a new collector appears by itself.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pydantic.fields import FieldInfo
 
 from netmon import configref_text as text
 from netmon import schema
+from netmon.api import Registry
 from netmon.config.loader import EnvOverrides
 from netmon.config.models import MainConfig
 from netmon.config.site_models import SiteFile
@@ -312,51 +314,37 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _streams() -> dict[str, type[BaseModel]]:
-    import collectors  # noqa: F401 - registers the collectors
-    from netmon.api import streams
-
-    return {name: spec.model for name, spec in sorted(streams().items())}
-
-
-def _device_blocks() -> dict[str, type[BaseModel]]:
-    """Blocks of collector kinds configured per device (netmon.api.DeviceKind)."""
-    import collectors  # noqa: F401 - registers the collectors
-    from netmon.api import device_kinds
-
-    return {key: spec.model for key, spec in sorted(device_kinds().items())}
-
-
 @functools.cache
-def sections() -> tuple[tuple[str, list[Section]], ...]:
+def sections(registry: Registry) -> tuple[tuple[str, list[Section]], ...]:
     """(scope, sections): netmon.yaml, each streaming collector's section, the site files
     (with each per-device collector block), and the secret reference."""
-    stream_models = _streams()
+    stream_models = {name: spec.model for name, spec in sorted(registry.sections().items())}
     out = [("netmon.yaml", _Walker("netmon.yaml", stream_models).walk(MainConfig, ""))]
     for name, model in stream_models.items():
         out.append((f"netmon.yaml {name}", _Walker("netmon.yaml").walk(model, name)))
     site = _Walker("site file").walk(SiteFile, "")
-    for key, model in _device_blocks().items():
+    blocks = {key: spec.model for key, spec in sorted(registry.blocks().items())}
+    for key, model in blocks.items():
         site += _Walker("site file").walk(model, f"sites[].devices[].{key}")
     out.append(("site file", site))
     out.append(("secret", _Walker("secret").walk(schema.SecretRef, "")))
     return tuple(out)
 
 
-def entries(shown_only: bool = False) -> list[Entry]:
+def entries(registry: Registry, shown_only: bool = False) -> list[Entry]:
     """Every key at every place; ``shown_only``: only where the reference lists it."""
     return [
         e
-        for _, secs in sections()
+        for _, secs in sections(registry)
         for s in secs
         if not (shown_only and s.repeat_of is not None)
         for e in s.entries
     ]
 
 
-def undocumented() -> list[str]:
+def undocumented(registry: Registry) -> list[str]:
     """Keys without a description anywhere (the reference would show an empty cell)."""
-    return [e.path for e in entries(shown_only=True) if not e.description]
+    return [e.path for e in entries(registry, shown_only=True) if not e.description]
 
 
 def env_overrides() -> list[tuple[str, str | None]]:
@@ -392,8 +380,8 @@ def _example(name: str, body: str) -> list[str]:
     return [f"<!-- example: {name} -->", "```yaml", body.strip("\n"), "```", ""]
 
 
-def _env_table() -> list[str]:
-    by_path = {e.path: e for e in entries()}
+def _env_table(registry: Registry) -> list[str]:
+    by_path = {e.path: e for e in entries(registry)}
     lines = ["| variable | overrides | type | description |", "|---|---|---|---|"]
     for variable, target in env_overrides():
         entry = by_path.get(target or "")
@@ -407,8 +395,9 @@ def _env_table() -> list[str]:
     return [*lines, ""]
 
 
-def render() -> str:
-    parts = dict(sections())
+def render(registry: Registry) -> str:
+    """docs/configuration.md for netmon with these collectors."""
+    parts = dict(sections(registry))
     streams = [(s.split()[1], secs) for s, secs in parts.items() if s.startswith("netmon.yaml ")]
     toc = [("value types", "value-types"), ("netmon.yaml", "netmon-yaml")]
     toc += [(f"`{name}:` in netmon.yaml", secs[0].anchor) for name, secs in streams]
@@ -424,16 +413,19 @@ def render() -> str:
         lines += _tables(secs)
     lines += [text.SITE_FILE, *_example("site file", text.SITE_EXAMPLE)]
     lines += _tables(parts["site file"])
-    secret_paths = sorted({e.path for e in entries() if "secret reference" in e.type})
+    secret_paths = sorted({e.path for e in entries(registry) if "secret reference" in e.type})
     lines += [text.SECRETS, *_table(parts["secret"][0], doc=False)[4:]]
     lines += ["Keys that take a secret reference:", "", *(f"- {code(p)}" for p in secret_paths)]
-    lines += ["", text.ENVIRONMENT, *_env_table()]
+    lines += ["", text.ENVIRONMENT, *_env_table(registry)]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main() -> int:
-    sys.stdout.write(render())
-    return 0
+    """``python -m netmon.configref``: the same as ``netmon reference config`` (the CLI
+    is what hands the generator the collectors)."""
+    from netmon.cli import main as cli_main
+
+    return cli_main(["reference", "config"])
 
 
 if __name__ == "__main__":

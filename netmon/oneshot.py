@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netmon.api import Secret, Snapshot, SnmpParams, TargetRef, V3User, collector_factory
+from netmon.api import Registry, Secret, Snapshot, SnmpParams, TargetRef, V3User
 from netmon.store import Store
 
 
@@ -28,11 +28,11 @@ async def poll_once(
     deadline: float = 30.0,
     site: str = "adhoc",
     device: str = "adhoc",
+    registry: Registry,
 ) -> tuple[Snapshot, str]:
-    """One poll through the same collector, store and renderer the daemon uses."""
-    import collectors  # noqa: F401 - registers the collectors
-
-    snmp = collector_factory("snmp")({})
+    """One poll through the same collector, store and renderer the daemon uses;
+    ``registry``: where the SNMP collector comes from (collectors.REGISTRY)."""
+    snmp = registry.collector_factory("snmp")({})
     params = SnmpParams(
         address=address,
         port=port,

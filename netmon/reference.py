@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from netmon.api import MetricMeta, StaticDirectory
+from netmon.api import MetricMeta, Registry, StaticDirectory
 
 
 def _rows(metas: Iterable[MetricMeta], source: dict[str, list[str]]) -> list[str]:
@@ -17,35 +17,30 @@ def _rows(metas: Iterable[MetricMeta], source: dict[str, list[str]]) -> list[str
     rows = []
     for m in sorted(seen.values(), key=lambda m: m.name):
         meaning = m.help.replace("|", "/")
-        rows.append(f"| `{m.name}` | {m.type.value} | {meaning} | {', '.join(source[m.name])} |")
+        where = ", ".join(dict.fromkeys(source[m.name]))  # a profile with two tables: once
+        rows.append(f"| `{m.name}` | {m.type.value} | {meaning} | {where} |")
     return rows
 
 
-def metric_reference() -> str:
-    import collectors  # noqa: F401 - registers collectors
-    from collectors.snmp import builtin_profiles
-    from collectors.snmp.collector import BASE_META
-    from netmon.api import collector_factory, polling_kinds, streams
-    from netmon.daemon import DaemonMetrics
+def metric_reference(registry: Registry) -> str:
+    """``registry``: the collectors whose families are listed (collectors.REGISTRY)."""
+    from netmon.daemon_metrics import DaemonMetrics
     from netmon.scheduler import SchedulerMetrics
     from netmon.status.silences import SilenceWatcher
     from netmon.status.view import META as STATUS_META
     from netmon.store import HEALTH_META, Store
 
-    profiles = builtin_profiles()
     source: dict[str, list[str]] = {}
-    device: list[MetricMeta] = list(BASE_META)
-    for meta in BASE_META:
-        source.setdefault(meta.name, []).append("snmp collector")
-    for name, profile in sorted(profiles.items()):
-        for meta in profile.metric_meta():
-            if name not in source.setdefault(meta.name, []):
-                source[meta.name].append(f"profile `{name}`")
+    device: list[MetricMeta] = []
+    # the kinds that say where each family comes from (SNMP: per profile) first
+    for _kind, sources in sorted(registry.sources.items()):
+        for meta, where in sources():
+            source.setdefault(meta.name, []).append(where)
             device.append(meta)
-    for kind in polling_kinds():
-        if kind == "snmp":
-            continue  # listed per profile above
-        for meta in collector_factory(kind)({}).metadata():
+    for kind in registry.polling_kinds():
+        if kind in registry.sources:
+            continue  # listed above
+        for meta in registry.collector_factory(kind)({}).metadata():
             source.setdefault(meta.name, []).append(f"{kind} collector")
             device.append(meta)
     for meta in HEALTH_META:
@@ -53,17 +48,17 @@ def metric_reference() -> str:
     for meta in STATUS_META.values():
         source.setdefault(meta.name, []).append("site status")
     daemon: list[str] = []
-    registry = DaemonMetrics().registry
-    SchedulerMetrics(registry)
-    SilenceWatcher(registry)
+    own = DaemonMetrics().registry
+    SchedulerMetrics(own)
+    SilenceWatcher(own)
     telemetry: list[MetricMeta] = []
-    for name, spec in sorted(streams().items()):
-        stream = spec.factory(Store(), StaticDirectory(), registry)  # registers its metrics
+    for name, spec in sorted(registry.sections().items()):
+        stream = spec.factory(Store(), StaticDirectory(), own)  # registers its metrics
         for meta in stream.metadata():
             source.setdefault(meta.name, []).append(f"{name} collector")
             telemetry.append(meta)
     suffixes = {"counter": "_total", "info": "_info"}
-    for family in registry.collect():
+    for family in own.collect():
         if family.name.startswith("netmon_"):
             name = family.name + suffixes.get(family.type, "")
             daemon.append(f"| `{name}` | {family.type} | {family.documentation} |")

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-import collectors  # noqa: F401 - registers every collector, as the CLI does
-import netmon.daemon
+from collectors import REGISTRY
 from collectors.snmp import builtin_profiles
 from netmon import logging as nlog
-from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
+from netmon.api import MetricMeta, MetricType, Part, Registry, Sample, Snapshot, TargetRef
 from netmon.daemon import Daemon
 
 Behaviour = Callable[[TargetRef], Awaitable[None]]
@@ -62,11 +61,16 @@ class Logs(io.StringIO):
 async def running_daemon(
     config: Path, poller: FakePoller, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Daemon, Logs]]:
-    """A started daemon (no HTTP) whose every polling collector is ``poller``."""
-    monkeypatch.setattr(netmon.daemon, "collector_factory", lambda _kind: lambda _cfg: poller)
+    """A started daemon (no HTTP) whose every polling collector is ``poller`` (a registry
+    of its own; ``monkeypatch`` is no longer needed for it, kept for the callers)."""
+    registry = Registry(
+        polling={kind: lambda _cfg: poller for kind in REGISTRY.polling},
+        streams=REGISTRY.streams,
+        device_kinds=REGISTRY.device_kinds,
+    )
     logs = Logs()
     nlog.configure("info", "json", logs)
-    daemon = Daemon(config, builtin_profiles())
+    daemon = Daemon(config, builtin_profiles(), registry)
     try:
         daemon.load_initial()
         await daemon.start()

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-import collectors  # noqa: F401 - registers every collector, as the CLI does
+from collectors import REGISTRY
 from collectors.snmp import builtin_profiles
 from netmon import logging as nlog
 from netmon.daemon import Daemon
@@ -49,7 +49,7 @@ class Running:
 async def start(config: Path) -> AsyncIterator[Running]:
     logs = io.StringIO()
     nlog.configure("info", "json", logs)
-    daemon = Daemon(config, builtin_profiles())
+    daemon = Daemon(config, builtin_profiles(), REGISTRY)
     daemon.load_initial()
     port = free_tcp_port()
     runner = web.AppRunner(make_app(daemon))

@@ -19,7 +19,6 @@ from netmon.api import (
     Sample,
     Snapshot,
     TargetRef,
-    register_collector,
 )
 
 META = (
@@ -123,10 +122,8 @@ class IcmpCollector:
         return Snapshot(target, started, duration, parts)
 
 
-def _factory(_options: Mapping[str, Any]) -> IcmpCollector:
+def factory(_options: Mapping[str, Any]) -> IcmpCollector:
     return IcmpCollector()
 
 
-register_collector("icmp", _factory)
-
-__all__ = ["IcmpCollector"]
+__all__ = ["IcmpCollector", "factory"]

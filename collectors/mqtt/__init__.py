@@ -20,7 +20,6 @@ from netmon.api import (
     Sink,
     StreamSpec,
     cancel_and_wait,
-    register_stream,
 )
 
 
@@ -88,13 +87,7 @@ def _provides(section: MqttConfig) -> frozenset[str]:
     return frozenset(m.name for sub in section.subscriptions for m in sub.metrics)
 
 
-register_stream(
-    StreamSpec(
-        section="mqtt",
-        model=MqttConfig,
-        factory=MqttCollector,
-        provides=_provides,
-    )
-)
+#: its section of netmon.yaml, `mqtt:`
+MQTT = StreamSpec(section="mqtt", model=MqttConfig, factory=MqttCollector, provides=_provides)
 
-__all__ = ["MqttCollector", "MqttConfig"]
+__all__ = ["MQTT", "MqttCollector", "MqttConfig"]

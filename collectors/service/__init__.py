@@ -4,16 +4,21 @@ against a device: CCTV cameras, NVRs, public web services. See README.md.
 Configured per device by its own block (``service:``, :data:`SERVICE`): adding
 this kind touched nothing in netmon's core (issue 11)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from collectors.service.collector import ServiceCollector
 from collectors.service.params import ServiceParams, build_params, secrets_from
 from collectors.service.settings import ServiceSettings
-from netmon.api import DeviceKind, register_collector, register_device_kind
+from netmon.api import DeviceKind
 
 #: the device block `service:`: validated by ServiceSettings, built into ServiceParams
 SERVICE = DeviceKind(kind="service", key="service", model=ServiceSettings, build=build_params)
 
-register_collector("service", lambda _options: ServiceCollector())
-register_device_kind(SERVICE)
+
+def factory(_options: Mapping[str, Any]) -> ServiceCollector:
+    return ServiceCollector()
+
 
 __all__ = [
     "SERVICE",
@@ -21,5 +26,6 @@ __all__ = [
     "ServiceParams",
     "ServiceSettings",
     "build_params",
+    "factory",
     "secrets_from",
 ]

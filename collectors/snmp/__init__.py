@@ -1,9 +1,24 @@
 """SNMP polling with gufo-snmp; vendor mappings are YAML profiles (see README.md)."""
 
-from collectors.snmp.collector import SnmpCollector
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from collectors.snmp.collector import BASE_META, SnmpCollector
 from collectors.snmp.profile import builtin_profiles
-from netmon.api import register_collector
+from netmon.api import MetricMeta
 
-register_collector("snmp", lambda _options: SnmpCollector())
 
-__all__ = ["SnmpCollector", "builtin_profiles"]
+def factory(_options: Mapping[str, Any]) -> SnmpCollector:
+    return SnmpCollector()
+
+
+def metric_sources() -> Sequence[tuple[MetricMeta, str]]:
+    """Its families and where each comes from (the base ones, then each profile's), for
+    the metric reference."""
+    out = [(meta, "snmp collector") for meta in BASE_META]
+    for name, profile in sorted(builtin_profiles().items()):
+        out.extend((meta, f"profile `{name}`") for meta in profile.metric_meta())
+    return out
+
+
+__all__ = ["SnmpCollector", "builtin_profiles", "factory", "metric_sources"]

@@ -37,7 +37,6 @@ from netmon.api import (
     TargetRef,
     clean_label_value,
     read_secret,
-    register_stream,
 )
 
 log = structlog.get_logger("netmon.trap")
@@ -286,6 +285,7 @@ class TrapCollector:
         self._close()
 
 
-register_stream(StreamSpec(section="traps", model=TrapConfig, factory=TrapCollector))
+#: its section of netmon.yaml, `traps:`
+TRAPS = StreamSpec(section="traps", model=TrapConfig, factory=TrapCollector)
 
-__all__ = ["TrapCollector", "TrapConfig"]
+__all__ = ["TRAPS", "TrapCollector", "TrapConfig"]

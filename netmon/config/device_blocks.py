@@ -1,7 +1,8 @@
 """Per-device blocks of collector kinds that bring their own settings model.
 
-A collector kind registered with :class:`netmon.api.DeviceKind` is configured by
-a block of its own in a device entry (``service:`` for the service probes). The
+A collector kind listed as a :class:`netmon.api.DeviceKind` in the registry is
+configured by a block of its own in a device entry (``service:`` for the service
+probes). The
 site file's model does not know these keys: they are taken out before it is
 validated, and each block is validated with its kind's model at its own path,
 so its errors point at file:line:col like every other.
@@ -9,18 +10,19 @@ so its errors point at file:line:col like every other.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from netmon.api import device_kinds
 from netmon.config.yamlmarks import MarkedDoc
 
 #: (site index, device index) -> block key -> the block as written
 RawBlocks = dict[tuple[int, int], dict[str, Any]]
 
 
-def split(doc: MarkedDoc) -> tuple[MarkedDoc, RawBlocks]:
-    """The document without registered device blocks, and those blocks by device."""
-    keys = set(device_kinds())
+def split(doc: MarkedDoc, block_keys: Collection[str]) -> tuple[MarkedDoc, RawBlocks]:
+    """The document without the registered device blocks (``block_keys``: the keys of
+    the registry's device kinds), and those blocks by device."""
+    keys = set(block_keys)
     data = doc.data
     sites = data.get("sites") if isinstance(data, dict) else None
     if not keys or not isinstance(sites, list):

@@ -16,11 +16,11 @@ from netmon.api import (
     BlockContext,
     BlockError,
     BlockPath,
+    DeviceKind,
     IcmpParams,
     Secret,
     SnmpParams,
     V3User,
-    device_kinds,
 )
 from netmon.config.models import (
     KindDefaults,
@@ -54,10 +54,13 @@ class DeviceBuilder:
         main_doc: MarkedDoc,
         base: Path,
         profiles: Collection[str],
+        kinds: Mapping[str, DeviceKind],
         *,
         secrets: bool = True,
     ) -> None:
+        """``kinds``: the registry's per-device collector blocks, by key."""
         self.main = main
+        self.kinds = kinds
         self.main_doc = main_doc
         self.base = base
         self.profiles = profiles
@@ -102,7 +105,7 @@ class DeviceBuilder:
         """``blocks``: the device's blocks of collector kinds with their own settings."""
         blocks = blocks or {}
         if not dev.profiles and dev.icmp is False and not blocks:
-            others = "".join(f", {key}" for key in sorted(device_kinds()))
+            others = "".join(f", {key}" for key in sorted(self.kinds))
             self.error(doc, path, f"a device needs SNMP profiles or icmp{others} (or more)")
         defaults = self.main.defaults
         d = defaults.snmp
@@ -151,7 +154,7 @@ class DeviceBuilder:
             icmp = IcmpParams(dev.address, settings.count, settings.interval, settings.timeout)
         polls: list[tuple[str, Any]] = []
         for key, block in sorted(blocks.items()):
-            spec = device_kinds()[key]
+            spec = self.kinds[key]
 
             def resolve(ref: SecretRef, where: BlockPath, key: str = key) -> Secret:
                 return self.secret(ref, doc, (*path, key, *where)) or UNRESOLVED

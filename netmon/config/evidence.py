@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from netmon.api import POWER_EVIDENCE, streams
+from netmon.api import POWER_EVIDENCE, StreamSpec
 from netmon.config.yamlmarks import ConfigError, MarkedDoc
 
 
-def evidence_warnings(doc: MarkedDoc, sections: dict[str, Any]) -> list[ConfigError]:
-    """Telemetry is configured, but none of it feeds the power cause: say so once."""
-    specs = streams()
+def evidence_warnings(
+    doc: MarkedDoc, sections: dict[str, Any], specs: Mapping[str, StreamSpec]
+) -> list[ConfigError]:
+    """Telemetry is configured, but none of it feeds the power cause: say so once.
+    ``specs``: the streaming collectors by section (the registry's)."""
     telemetry = {name: specs[name].provides for name in sections if specs[name].provides}
     if not telemetry:
         return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from netmon.api import device_kinds, streams
+from netmon.api import DeviceKind, Registry
 from netmon.config import device_blocks, power_cuts, shards
 from netmon.config.devices import DeviceBuilder
 from netmon.config.evidence import evidence_warnings
@@ -117,10 +117,17 @@ def _site_files(main: MainConfig, base: Path) -> list[Path]:
 
 
 def load(
-    path: str | Path, profiles: Collection[str], *, env: bool = True, secrets: bool = True
+    path: str | Path,
+    profiles: Collection[str],
+    registry: Registry,
+    *,
+    env: bool = True,
+    secrets: bool = True,
 ) -> LoadedConfig:
     """Load and validate everything; raise ConfigErrors with all problems found.
 
+    ``registry``: the collectors whose sections of netmon.yaml and per-device blocks
+    are validated here (``collectors.REGISTRY``, handed over by the CLI).
     ``secrets=False`` checks secret references for shape only (``netmon check
     --no-secrets``, for CI that validates the layout without the keys).
     """
@@ -133,7 +140,8 @@ def load(
         raise ConfigErrors(errors)
     if env:
         main = _apply_env(main, main_doc, errors)
-    sections = _sections(main_doc, base, errors, secrets)
+    sections = _sections(main_doc, base, errors, secrets, registry)
+    kinds = registry.blocks()
     files = _site_files(main, base)
     if not files:
         errors.append(main_doc.error(("inventory",), "no site files match these patterns"))
@@ -143,12 +151,11 @@ def load(
     for file in files:
         try:
             doc = _read(file, _display(file))
-            stripped, raw = device_blocks.split(doc)
+            stripped, raw = device_blocks.split(doc, kinds.keys())
             model = _guarded(doc.file, lambda: _validate(SiteFile, stripped, errors))  # noqa: B023
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
-        kinds = device_kinds()
         for (si, di), written in raw.items():
             for key in written:
                 where: PathKey = ("sites", si, "devices", di, key)
@@ -161,7 +168,7 @@ def load(
     # would only add phantom "unknown site" errors elsewhere
     complete = len(errors) == schema_errors
     inventory, warnings = _build(
-        main, main_doc, base, docs, profiles, errors, blocks, complete=complete, secrets=secrets
+        main, main_doc, base, docs, profiles, errors, blocks, kinds, complete, secrets
     )
     if not complete:
         message = (
@@ -181,7 +188,7 @@ def load(
             sections = shards.for_shard(sections, chosen)
     if errors:
         raise ConfigErrors(errors)
-    warnings.extend(evidence_warnings(main_doc, sections))
+    warnings.extend(evidence_warnings(main_doc, sections, registry.sections()))
     return LoadedConfig(
         main=main, inventory=inventory, path=main_path, warnings=warnings, sections=sections
     )
@@ -202,12 +209,12 @@ def _guarded(file: str, step: Callable[[], T]) -> T:
 
 
 def _sections(
-    doc: MarkedDoc, base: Path, errors: list[ConfigError], secrets: bool
+    doc: MarkedDoc, base: Path, errors: list[ConfigError], secrets: bool, registry: Registry
 ) -> dict[str, Any]:
     """Validate each registered streaming collector's section with its own model."""
     out: dict[str, Any] = {}
     data = doc.data if isinstance(doc.data, dict) else {}
-    for name, spec in streams().items():
+    for name, spec in registry.sections().items():
         if data.get(name) is None:
             continue
         model = _validate(spec.model, doc, errors, (name,))
@@ -300,9 +307,9 @@ def _build(
     profiles: Collection[str],
     errors: list[ConfigError],
     blocks: dict[tuple[str, int, int], dict[str, Any]],
-    *,
-    complete: bool = True,
-    secrets: bool = True,
+    block_kinds: Mapping[str, DeviceKind],
+    complete: bool,
+    secrets: bool,
 ) -> tuple[Inventory, list[ConfigError]]:
     """Sites, links and devices; returns the inventory and the warnings."""
     placed: dict[str, Placed] = {}
@@ -334,7 +341,7 @@ def _build(
     check_uplinks(placed, checked)
     kinds = uplink_kinds(placed, links)
     warnings = unlinked_uplinks(placed, links) if complete else []
-    builder = DeviceBuilder(main, main_doc, base, profiles, secrets=secrets)
+    builder = DeviceBuilder(main, main_doc, base, profiles, block_kinds, secrets=secrets)
     devices: dict[str, Device] = {}
     first_device: dict[str, Position] = {}
     sites: dict[str, Site] = {}

@@ -16,11 +16,11 @@ before it is published.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 from netmon.inventory import Inventory
-from netmon.status.evidence import Evidence, Own, polled_kinds
+from netmon.status.evidence import Evidence, Own
 from netmon.store import Store, TargetEntry
 
 FAILED = frozenset({"down", "unreachable"})
@@ -73,11 +73,14 @@ class StatusEngine:
         hold: float = 30.0,
         poll_now: Callable[[str], bool] = lambda _key: False,
         restored: dict[str, SiteState] | None = None,
+        liveness: Collection[str] = (),
     ) -> None:
+        """``liveness``: the collector kinds configured per device whose results count
+        like a probe's (the registry's liveness_kinds())."""
         self.store = store
         self.hold = hold
         self.poll_now = poll_now
-        self.evidence = Evidence()
+        self.evidence = Evidence(liveness)
         self.published: dict[str, SiteState] = {}
         #: sites in maintenance by an Alertmanager silence (the daemon keeps it current)
         self.silenced: frozenset[str] = frozenset()
@@ -146,7 +149,7 @@ class StatusEngine:
         near = None if uplink is None else self.store.entries().get(uplink.key)
         if near is not None and near.last_started < failed_at:
             waiting.append(near)
-        polled = polled_kinds() if waiting else frozenset()
+        polled = self.evidence.polled if waiting else frozenset()
         for entry in waiting:
             key = entry.target.key
             if entry.target.collector in polled and self._requested.get(key, 0.0) < failed_at:

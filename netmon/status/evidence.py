@@ -8,9 +8,10 @@ silent is a power outage, not a link cut; its telemetry is gone by then).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from netmon.api import POWER_BATTERY, POWER_ON_GRID, device_kinds
+from netmon.api import POWER_BATTERY, POWER_ON_GRID
 from netmon.inventory import Inventory, Site
 from netmon.status.links import Uplink, reading, trap_cut, uplinks
 from netmon.store import Store, TargetEntry
@@ -27,15 +28,11 @@ WATCHERS = frozenset({"snmp", "icmp", "mqtt"})
 POLLED = frozenset({"snmp", "icmp"})
 
 
-def probe_kinds() -> frozenset[str]:
+def probe_kinds(liveness: Collection[str] = ()) -> frozenset[str]:
     """ICMP and every collector kind configured per device that declares liveness
-    (netmon.api.DeviceKind: service probes): their results count like a probe's."""
-    return frozenset({"icmp"} | {k.kind for k in device_kinds().values() if k.liveness})
-
-
-def polled_kinds() -> frozenset[str]:
-    """What a child's failure may ask to poll at once."""
-    return POLLED | probe_kinds()
+    (``liveness``: the registry's, e.g. service probes): their results count like a
+    probe's."""
+    return frozenset({"icmp", *liveness})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +57,11 @@ class Power:
 
 
 class Evidence:
-    def __init__(self) -> None:
+    def __init__(self, liveness: Collection[str] = ()) -> None:
+        #: the kinds whose results count like a probe's (see probe_kinds)
+        self.probes = probe_kinds(liveness)
+        #: what a child's failure may ask to poll at once
+        self.polled = POLLED | self.probes
         self.first_fail: dict[str, float] = {}  # target key -> start of its current failure
         self.power: dict[str, Power] = {}  # site -> last power readings
         #: site -> its polled MQTT sources and ICMP probes, rebuilt by observe(); own()
@@ -79,8 +80,7 @@ class Evidence:
         """Track failure starts and power readings from the store's current state."""
         self.streams = {}
         self.targets = {}
-        probes = probe_kinds()
-        watchers, streamed = WATCHERS | probes, probes | {"mqtt"}
+        watchers, streamed = WATCHERS | self.probes, self.probes | {"mqtt"}
         for key, entry in store.entries().items():
             if entry.state == "down":
                 self.first_fail.setdefault(key, entry.last_started)

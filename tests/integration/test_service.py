@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import netmon.api
+from collectors import REGISTRY
 from collectors.service import (
     SERVICE,
     ServiceCollector,
@@ -23,7 +23,7 @@ from collectors.service import (
 )
 from collectors.service.params import ServiceParams
 from collectors.snmp import builtin_profiles
-from netmon.api import BlockContext, Snapshot, TargetRef
+from netmon.api import BlockContext, Registry, Snapshot, TargetRef
 from netmon.daemon import Daemon
 from netmon.store import Store
 from tests.helpers import async_wait_for, promtool_check, values
@@ -435,18 +435,21 @@ async def test_secrets_never_leave_the_collector(
 async def test_a_camera_only_site_is_up_then_down_by_its_rtsp_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Through config, scheduler, status and /metrics, the collector registered by hand
-    here as the collectors' list will register it: a site whose only device is a camera
-    is up while its RTSP server answers, and down when it is gone."""
+    """Through config, scheduler, status and /metrics, the collector listed by hand here
+    as collectors.REGISTRY lists it: a site whose only device is a camera is up while
+    its RTSP server answers, and down when it is gone."""
     collector = ServiceCollector()
-    monkeypatch.setitem(netmon.api._REGISTRY, "service", lambda _options: collector)
-    monkeypatch.setitem(netmon.api._DEVICE_KINDS, "service", SERVICE)
+    registry = Registry(
+        polling={**REGISTRY.polling, "service": lambda _options: collector},
+        streams=REGISTRY.streams,
+        device_kinds=[SERVICE],
+    )
     async with contextlib.AsyncExitStack() as stack:
         camera_running = contextlib.AsyncExitStack()
         camera = await camera_running.enter_async_context(rtsp_server())
         stack.push_async_callback(camera_running.aclose)
         write_camera_site(tmp_path, camera.port)
-        daemon = Daemon(tmp_path / "netmon.yaml", builtin_profiles())
+        daemon = Daemon(tmp_path / "netmon.yaml", builtin_profiles(), registry)
         daemon.load_initial()
         await daemon.start()
         stack.push_async_callback(daemon.stop)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from collectors import REGISTRY
 from collectors.snmp import builtin_profiles
 from collectors.snmp.engine import DeviceState, Engine
 from netmon.api import Sample
@@ -43,6 +44,7 @@ async def test_golden_output(snmpsim: SnmpSim, recording: str) -> None:
         recording,
         device=recording,
         timeout=5.0,
+        registry=REGISTRY,
     )
     assert snapshot.ok, snapshot.error_detail
     assert not snapshot.partial, snapshot.error_detail
@@ -60,7 +62,13 @@ async def test_golden_output(snmpsim: SnmpSim, recording: str) -> None:
 async def test_network_poll_equals_mapping_of_the_file(snmpsim: SnmpSim, recording: str) -> None:
     """Everything in the recording that the profiles want arrives through SNMP."""
     _, text = await poll_once(
-        "127.0.0.1", snmpsim.port, RECORDINGS[recording], recording, device=recording, timeout=5.0
+        "127.0.0.1",
+        snmpsim.port,
+        RECORDINGS[recording],
+        recording,
+        device=recording,
+        timeout=5.0,
+        registry=REGISTRY,
     )
     profiles = [builtin_profiles()[p] for p in RECORDINGS[recording]]
     labels = (("site", "adhoc"), ("device", recording))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from collectors import REGISTRY
 from netmon.config import ConfigErrors, load
 from tests.helpers import ROOT
 
@@ -56,13 +57,13 @@ def write(tmp: Path, main: str = MAIN, **sites: str) -> Path:
 
 def errors_of(path: Path) -> list[str]:
     with pytest.raises(ConfigErrors) as info:
-        load(path, PROFILES)
+        load(path, PROFILES, REGISTRY)
     tmp = str(path.parent) + "/"
     return [str(e).replace(tmp, "") for e in info.value.errors]
 
 
 def test_valid_config_builds_the_inventory(tmp_path: Path) -> None:
-    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
+    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES, REGISTRY)
     inv = config.inventory
     assert set(inv.sites) == {"pop-sangatta", "desa-a"}
     assert inv.sites["desa-a"].uplinks == ("pop-sangatta",)
@@ -80,7 +81,7 @@ def test_spaces_around_a_kabupaten_are_dropped(tmp_path: Path) -> None:
     """An invisible trailing space would make a kabupaten the status page's filter and
     Grafana's variable can never select."""
     text = GOOD_SITES.replace("kabupaten: Kutai Timur", 'kabupaten: "  Kutai Timur "')
-    config = load(write(tmp_path, kutim=text), PROFILES)
+    config = load(write(tmp_path, kutim=text), PROFILES, REGISTRY)
     assert {s.kabupaten for s in config.inventory.sites.values()} == {"Kutai Timur"}
 
 
@@ -105,7 +106,7 @@ power_cuts:
 def test_declared_power_cuts_cover_their_kecamatan_sites_or_the_whole_file(
     tmp_path: Path,
 ) -> None:
-    inv = load(write(tmp_path, kutim=POWER_CUT_SITES), PROFILES).inventory
+    inv = load(write(tmp_path, kutim=POWER_CUT_SITES), PROFILES, REGISTRY).inventory
     wita = 8 * 3600  # a time without an offset is the file's local time
     morning = (
         datetime(2026, 11, 24, 8, tzinfo=UTC).timestamp() - wita,
@@ -145,7 +146,7 @@ def test_a_power_cut_naming_nothing_in_its_file_or_ending_first_is_an_error(
 
 
 def test_secrets_never_print(tmp_path: Path) -> None:
-    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
+    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES, REGISTRY)
     device = config.inventory.devices["rtr-a"]
     assert "s3cret" not in repr(device)
     assert "s3cret" not in str(device.snmp)
@@ -226,7 +227,7 @@ def test_secret_file_relative_to_config(tmp_path: Path) -> None:
     main = MAIN.replace("{env: TEST_COMMUNITY}", "{file: secrets/community}")
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "community").write_text("from-a-file\n")
-    config = load(write(tmp_path, main, kutim=GOOD_SITES), PROFILES)
+    config = load(write(tmp_path, main, kutim=GOOD_SITES), PROFILES, REGISTRY)
     community = config.inventory.devices["rtr-a"].snmp.community
     assert community is not None
     assert community.reveal() == "from-a-file"
@@ -285,7 +286,7 @@ def test_no_site_files(tmp_path: Path) -> None:
 def test_env_overrides_daemon_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETMON_LISTEN", "127.0.0.1:9999")
     monkeypatch.setenv("NETMON_RELOAD_ENABLED", "true")
-    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES)
+    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES, REGISTRY)
     assert config.main.listen == "127.0.0.1:9999"
     assert config.main.http.reload_enabled is True
 
@@ -329,7 +330,7 @@ def test_v3_user_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         "auth: {protocol: sha256, key: {env: AUTHK}}, "
         "priv: {protocol: aes128, key: {env: PRIVK}}}}}",
     )
-    config = load(write(tmp_path, kutim=text), PROFILES)
+    config = load(write(tmp_path, kutim=text), PROFILES, REGISTRY)
     snmp = config.inventory.devices["rtr-a"].snmp
     assert snmp.version == "3"
     assert snmp.community is None
@@ -344,7 +345,7 @@ def test_example_province_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETMON_MQTT_PASSWORD", "example")
     from collectors.snmp import builtin_profiles
 
-    config = load(ROOT / "config/netmon.yaml", builtin_profiles())
+    config = load(ROOT / "config/netmon.yaml", builtin_profiles(), REGISTRY)
     inv = config.inventory
     assert len(inv.summary()) >= 3
     kinds = {s.kind for s in inv.sites.values()}
@@ -389,7 +390,7 @@ MAIN_WITH_VSAT = (
 
 
 def test_defaults_by_uplink_kind_sit_between_defaults_and_device(tmp_path: Path) -> None:
-    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES)
+    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES, REGISTRY)
     inv = config.inventory
     assert inv.sites["desa-vsat"].uplink_kind == "vsat"
     rtr, modem, pop = (inv.devices[d] for d in ("rtr-vsat", "modem-vsat", "rtr-pop"))
@@ -399,7 +400,7 @@ def test_defaults_by_uplink_kind_sit_between_defaults_and_device(tmp_path: Path)
 
 
 def test_an_uplink_without_a_link_is_a_warning(tmp_path: Path) -> None:
-    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES)
+    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES, REGISTRY)
     tmp = str(tmp_path) + "/"
     assert [str(w).replace(tmp, "") for w in config.warnings] == [
         "sites/berau.yaml:18:14: sites.2.uplinks: no link joins this site to its uplink 'pop-a'"
@@ -412,8 +413,8 @@ def test_check_without_secrets_validates_the_layout(
     monkeypatch.delenv("TEST_COMMUNITY")
     path = write(tmp_path, kutim=GOOD_SITES)
     with pytest.raises(ConfigErrors):
-        load(path, PROFILES)
-    config = load(path, PROFILES, secrets=False)
+        load(path, PROFILES, REGISTRY)
+    config = load(path, PROFILES, REGISTRY, secrets=False)
     assert len(config.inventory.devices) == 2
 
 

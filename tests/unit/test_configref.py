@@ -14,6 +14,7 @@ from typing import Annotated, Any, get_args, get_origin
 import pytest
 from pydantic import BaseModel, Field
 
+from collectors import REGISTRY
 from netmon import configref
 from netmon.config import load
 from netmon.config.models import MainConfig
@@ -41,17 +42,13 @@ sites:
 
 
 def _profiles() -> set[str]:
-    import collectors  # noqa: F401 - registers the collectors
     from collectors.snmp import builtin_profiles
 
     return set(builtin_profiles())
 
 
 def _stream_models() -> dict[str, type[BaseModel]]:
-    import collectors  # noqa: F401 - registers the collectors
-    from netmon.api import streams
-
-    return {name: spec.model for name, spec in streams().items()}
+    return {name: spec.model for name, spec in REGISTRY.sections().items()}
 
 
 def _models_in(tp: Any) -> list[type[BaseModel]]:
@@ -84,7 +81,7 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_committed_reference_is_current() -> None:
-    assert DOC.read_text(encoding="utf-8") == configref.render(), (
+    assert DOC.read_text(encoding="utf-8") == configref.render(REGISTRY), (
         f"docs/configuration.md is stale: {REGENERATE}"
     )
 
@@ -100,12 +97,12 @@ def test_the_output_does_not_depend_on_the_process() -> None:
         timeout=120,
         check=True,
     )
-    assert out.stdout == configref.render()
+    assert out.stdout == configref.render(REGISTRY)
 
 
 def test_every_field_of_every_model_is_listed() -> None:
-    text = configref.render()
-    listed = {(e.model, e.name): e.path for e in configref.entries(shown_only=True)}
+    text = configref.render(REGISTRY)
+    listed = {(e.model, e.name): e.path for e in configref.entries(REGISTRY, shown_only=True)}
     missing = []
     for model in _reachable():
         for name in model.model_fields:
@@ -118,7 +115,7 @@ def test_every_field_of_every_model_is_listed() -> None:
 
 
 def test_no_field_lacks_a_description() -> None:
-    gaps = configref.undocumented()
+    gaps = configref.undocumented(REGISTRY)
     assert not gaps, (
         "add a `#:` comment above these fields in their model (then regenerate the "
         f"reference): {gaps}"
@@ -126,7 +123,7 @@ def test_no_field_lacks_a_description() -> None:
 
 
 def test_types_defaults_and_constraints_are_in_plain_words() -> None:
-    rows = {e.path: e for e in configref.entries()}
+    rows = {e.path: e for e in configref.entries(REGISTRY)}
     timeout = rows["defaults.snmp.timeout"]
     assert (timeout.type, timeout.default) == ("duration", "`2s`")
     assert timeout.constraints == "more than 0"
@@ -185,7 +182,7 @@ def test_environment_overrides_are_documented_and_work(
         "NETMON_LOG_LEVEL": ("debug", "debug"),
         "NETMON_RELOAD_ENABLED": ("true", True),
     }
-    text = configref.render()
+    text = configref.render(REGISTRY)
     sites = tmp_path / "sites"
     sites.mkdir()
     (tmp_path / "netmon.yaml").write_text(MINIMAL_MAIN)
@@ -197,7 +194,7 @@ def test_environment_overrides_are_documented_and_work(
         raw, expected = values[variable]
         with monkeypatch.context() as env:
             env.setenv(variable, raw)
-            node: Any = load(tmp_path / "netmon.yaml", _profiles()).main
+            node: Any = load(tmp_path / "netmon.yaml", _profiles(), REGISTRY).main
         for key in target.split("."):
             node = getattr(node, key)
         assert node == expected, f"{variable}={raw} did not set {target}"
@@ -218,7 +215,7 @@ def test_the_examples_load_with_the_real_loader(tmp_path: Path) -> None:
         if path.name != "berau.yaml":
             shutil.copy(path, sites / path.name)
     (sites / "berau.yaml").write_text(examples["site file"] + "\n")
-    config = load(tmp_path / "netmon.yaml", _profiles())
+    config = load(tmp_path / "netmon.yaml", _profiles(), REGISTRY)
     assert sorted(config.sections) == streams
     inventory = config.inventory
     modem = inventory.devices["modem-teluk-harapan"]

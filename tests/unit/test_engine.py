@@ -263,9 +263,8 @@ def test_a_broken_profile_names_its_file_and_field() -> None:
         parse_profile(bad, "profiles/x.yaml")
 
 
-def test_importing_collectors_registers_every_collector() -> None:
-    import collectors  # noqa: F401
-    from netmon.api import polling_kinds, streams
+def test_the_collectors_list_names_every_collector() -> None:
+    from collectors import REGISTRY
 
-    assert polling_kinds() == ["icmp", "service", "snmp"]
-    assert sorted(streams()) == ["mqtt", "traps"]
+    assert REGISTRY.polling_kinds() == ["icmp", "service", "snmp"]
+    assert sorted(REGISTRY.sections()) == ["mqtt", "traps"]

@@ -1,7 +1,7 @@
 """The `service:` block through the real config loader: errors at file:line:col inside
 the block (also inside a check, whose kind pydantic puts into its error paths), secrets
-resolved where they stand, never echoed. The collector is registered here by hand, as
-the collectors' list will."""
+resolved where they stand, never echoed. The collectors are netmon's own list
+(collectors.REGISTRY), handed to the loader as the CLI does."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import netmon.api
-from collectors.service import SERVICE, ServiceCollector, ServiceParams
+from collectors import REGISTRY
+from collectors.service import ServiceParams
 from collectors.service.params import RtspProbe
 from collectors.snmp import builtin_profiles
 from netmon.config import ConfigErrors, load
-
-
-@pytest.fixture(autouse=True)
-def service_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    collector = ServiceCollector()
-    monkeypatch.setitem(netmon.api._REGISTRY, "service", lambda _options: collector)
-    monkeypatch.setitem(netmon.api._DEVICE_KINDS, "service", SERVICE)
 
 
 def write(root: Path, service: str) -> Path:
@@ -47,7 +40,7 @@ def write(root: Path, service: str) -> Path:
 
 def errors_of(path: Path) -> str:
     with pytest.raises(ConfigErrors) as caught:
-        load(path, builtin_profiles())
+        load(path, builtin_profiles(), REGISTRY)
     return str(caught.value)
 
 
@@ -60,7 +53,7 @@ def test_a_valid_block_becomes_the_devices_service_poll(
         "            - {name: rtsp, kind: rtsp, url: {env: CAM_RTSP}}\n"
         "            - {name: web, kind: tcp, port: 80}\n",
     )
-    loaded = load(path, builtin_profiles())
+    loaded = load(path, builtin_profiles(), REGISTRY)
     ((kind, params),) = loaded.inventory.devices["cam-pasar-1"].polls
     assert kind == "service"
     assert isinstance(params, ServiceParams)

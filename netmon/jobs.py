@@ -1,0 +1,68 @@
+"""How a device becomes scheduler jobs: one per way it is watched (its SNMP poll, its
+ICMP probe, each per-device collector block), and how a poll's result is logged.
+
+A job's identity is its settings (see :class:`netmon.scheduler.Job`): a reload that
+leaves a device's settings alone leaves its poll loop and counter state alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from netmon import logging as nlog
+from netmon.api import PollingCollector, Snapshot, TargetRef
+from netmon.inventory import Device
+from netmon.scheduler import Job
+from netmon.store import Change
+
+log = nlog.get("netmon.daemon")
+
+#: (target, the settings its collector's poll takes, the device)
+Poll = tuple[TargetRef, Any, Device]
+
+
+def polls_of(device: Device) -> list[Poll]:
+    """(target, its settings, device) for each way this device is watched."""
+    out: list[Poll] = []
+    if device.polls_snmp:
+        out.append((TargetRef(device.site, device.id, "snmp"), device.snmp, device))
+    if device.icmp is not None:
+        out.append((TargetRef(device.site, device.id, "icmp"), device.icmp, device))
+    out.extend((TargetRef(device.site, device.id, k), p, device) for k, p in device.polls)
+    return out
+
+
+def make_job(
+    collector: PollingCollector, poll: Poll, deliver: Callable[[Snapshot, Device], None]
+) -> Job:
+    """The scheduler's job for one target; ``deliver`` gets each poll's snapshot."""
+    target, settings, device = poll
+
+    async def run() -> Snapshot:
+        return await collector.poll(target, settings, device.deadline)
+
+    def delivered(snapshot: Snapshot) -> None:
+        deliver(snapshot, device)
+
+    # identity: what the closures use, nothing else (a site renamed keeps its polls)
+    return Job(target, device.interval, run, delivered, settings=(settings, device.deadline))
+
+
+def log_change(change: Change) -> None:
+    """Log once per state change, not once per failed poll (1,000 dead sites = 1,000 lines per
+    minute otherwise)."""
+    if change.before == change.after:
+        return
+    fields = {
+        "site": change.target.site,
+        "device": change.target.device,
+        "state": change.after,
+        "was": change.before,
+    }
+    if change.after == "down":
+        log.warning("target down", reason=change.reason, detail=change.detail, **fields)
+    elif change.after == "partial":
+        log.warning("target partially polled", detail=change.detail, **fields)
+    elif change.before != "unknown":
+        log.info("target recovered", **fields)

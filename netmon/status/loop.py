@@ -1,0 +1,98 @@
+"""Keeping the site states current: evaluate after poll results (batched) and at least
+every status.interval, log what changed, re-render the site series, persist."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+
+from netmon import logging as nlog
+from netmon.config import LoadedConfig
+from netmon.status import persist
+from netmon.status import view as status_view
+from netmon.status.engine import StatusEngine
+from netmon.status.silences import SilenceWatcher
+from netmon.store import Store
+
+log = nlog.get("netmon.status")
+
+
+class StatusLoop:
+    def __init__(
+        self,
+        store: Store,
+        silences: SilenceWatcher,
+        poll_now: Callable[[str], bool],
+        liveness: Collection[str] = (),
+    ) -> None:
+        """``liveness``: collector kinds whose results count like a probe's (the
+        registry's liveness_kinds())."""
+        self.store = store
+        self.silences = silences
+        self.poll_now = poll_now
+        self.liveness = liveness
+        self.engine: StatusEngine | None = None
+        #: the site series, as exposition text (re-rendered when they change)
+        self.text = ""
+        self.interval = 60.0
+        self.state_file: Path | None = None
+        #: what the site series last showed that no state change announces
+        self._shown: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        self._changed = asyncio.Event()
+
+    def configure(self, config: LoadedConfig) -> None:
+        """A config was loaded: the first builds the engine (with the states a restart
+        left in the state file), the next ones give it the new inventory."""
+        inv = config.inventory
+        self.interval = config.main.status.interval
+        self.state_file = persist.state_file(config)
+        if self.engine is None:
+            self.engine = StatusEngine(
+                inv,
+                self.store,
+                hold=config.main.status.hold,
+                poll_now=self.poll_now,
+                restored=persist.restore(self.state_file),
+                liveness=self.liveness,
+            )
+        else:
+            self.engine.hold = config.main.status.hold
+            self.engine.set_inventory(inv, {})
+        self.text = status_view.render(self.engine)
+
+    def notify(self) -> None:
+        """A poll result arrived: judge the sites now, not at the next status tick."""
+        self._changed.set()
+
+    def evaluate(self, now: float | None = None) -> None:
+        """Recompute site states; log, persist and re-render what changed."""
+        assert self.engine is not None
+        now = time.time() if now is None else now
+        self.engine.silenced = self.silences.sites(now)
+        changes = self.engine.evaluate(now)
+        for site, before, after in changes:
+            fields = {"site": site, "status": after.status, "was": before.status}
+            if after.status in ("down", "unreachable"):
+                log.warning("site status", cause=after.cause, upstream=after.upstream, **fields)
+            else:
+                log.info("site status", cause=after.cause or None, **fields)
+        shown = status_view.time_dependent(self.engine, now)
+        if changes or shown != self._shown:  # a power cut began, a silence ended, ...
+            self._shown = shown
+            self.text = status_view.render(self.engine, now)
+        if changes:
+            persist.save(self.state_file, self.engine)
+
+    async def run(self, debounce: float = 0.02) -> None:
+        """Evaluate after every poll result (batched over ``debounce``), and at least every
+        status.interval (telemetry, traps and the clock move states too)."""
+        while True:
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see Scheduler._loop
+                async with asyncio.timeout(self.interval):
+                    await self._changed.wait()
+                await asyncio.sleep(debounce)  # a burst of polls finishing: one evaluation
+            self._changed.clear()
+            self.evaluate()
