@@ -35,6 +35,14 @@ def tool(*cmd: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def route_of(*labels: str) -> str:
+    """The receiver the shipped Alertmanager config routes these labels to (amtool)."""
+    config = f"--config.file={ALERTMANAGER / 'alertmanager.yml'}"
+    result = tool("amtool", "config", "routes", "test", config, *labels)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def render_secrets(source: Path, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return tool("python3", str(RENDER), str(source), str(output), *extra)
 

@@ -30,6 +30,7 @@ from tests.alerting_harness import (
     alertmanager_setup,
     fake_receivers,
     render_secrets,
+    route_of,
     running_alertmanager,
     tool,
 )
@@ -469,13 +470,4 @@ def test_local_time_falls_back_to_the_alert_start_in_the_site_zone(tmp_path: Pat
 def test_routes_page_the_kabupaten_and_escalate_to_its_coordinator(
     labels: list[str], receiver: str
 ) -> None:
-    result = tool(
-        "amtool",
-        "config",
-        "routes",
-        "test",
-        f"--config.file={ALERTMANAGER / 'alertmanager.yml'}",
-        *labels,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == receiver
+    assert route_of(*labels) == receiver
