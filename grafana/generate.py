@@ -58,6 +58,11 @@ MAY_BE_EMPTY_IN_DEMO: dict[tuple[str, str], str] = {
         "only 32-bit counters whose speed x interval can exceed 2^32 bytes are at risk; a "
         "demo site polled with 64-bit counters has none"
     ),
+    ("netmon-site", "Check failures by reason"): (
+        "the panel shows only reasons that failed a check (rate > 0); the healthy village "
+        "office the Site dashboard is checked with passes all its checks (the dead "
+        "camera's refusals are checked on its own site: test_demo_dashboards.py)"
+    ),
 }
 
 

@@ -30,3 +30,8 @@ AVAILABILITY_GOOD = 0.99
 #: interface utilisation: orange from BUSY, red from FULL
 UTILISATION_BUSY = 0.7
 UTILISATION_FULL = 0.9
+
+#: CertificateExpiring fires below these days left (severity admin, labels days=30/14/7)
+CERT_NOTICE_DAYS = 30.0
+CERT_WARNING_DAYS = 14.0
+CERT_CRITICAL_DAYS = 7.0

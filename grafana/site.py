@@ -29,6 +29,7 @@ from grafana.site_readings import (
     probe_panels,
     radio_panels,
 )
+from grafana.site_services import service_panels
 
 
 def status_panels(g: Grid) -> None:
@@ -225,6 +226,8 @@ def panels() -> Grid:
     power_panels(g)
     g.row("Reachability probes")
     probe_panels(g)
+    g.row("Service checks")
+    service_panels(g)
     return g
 
 
@@ -232,7 +235,8 @@ def build() -> JSON:
     return dashboard(
         "netmon-site",
         "One site in depth: state and its history, devices, values dropped and counter "
-        "resets, interface traffic, optical and radio levels, power and probes.",
+        "resets, interface traffic, optical and radio levels, power, probes and service "
+        "checks.",
         panels(),
         one_site=True,
     )

@@ -3,11 +3,12 @@
 It starts, on local ports, and stops again on Ctrl-C (or after ``--duration``):
 snmpsim serving the real recordings with counters that advance, an MQTT broker
 (mosquitto when installed, else amqtt in a thread) with every village's
-solar/battery telemetry, Prometheus
-with the project's recording and alert rules and Alertmanager with its routes (when
-installed; timings scaled to the demo's pace), a stand-in for the technicians'
-phones that prints every page, and netmon itself. A script then plays the incidents
-of a bad day in the province (see netmon/demo/script.py).
+solar/battery telemetry, the CCTV's camera stream servers and NVR web pages
+(netmon/demo/cctv.py), Prometheus with the project's recording and alert rules and
+Alertmanager with its routes (when installed; timings scaled to the demo's pace), a
+stand-in for the technicians' phones that prints every page, and netmon itself. A
+script then plays the incidents of a bad day in the province (see
+netmon/demo/script.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from netmon import stack
+from netmon.demo import cctv_sites, recordings, script
 from netmon.demo import province as prov
-from netmon.demo import recordings, script
+from netmon.demo.cctv import Cctv
 from netmon.demo.embedded_broker import embedded_broker
 from netmon.demo.pager import serve_pager
 from netmon.simulate import free_tcp_port, free_udp_port, relay, start_snmpsim
@@ -47,9 +49,10 @@ The script of the day (polls every {interval:g} s; alert timings: {step:g} s = 1
   +{reboot:>4.0f}s  {plan.reboot[1]} at {plan.reboot[0]} reboots
   +{fade:>4.0f}s  the radio link to {plan.fade[0]} starts to fade
   +{cut:>4.0f}s  fibre {plan.cut_link} to {plan.cut} cut: the NOC's end of it goes dark,
-          every site behind it becomes unreachable
+          every site behind it becomes unreachable{cut_cctv}
   +{repair:>4.0f}s  the fibre is spliced again
   (and cpe-kutai-timur-002 never answers: a dead device from the start;
+   {plan.dead_camera[1]} at {plan.dead_camera[0]} refuses RTSP: a dead camera (ServiceDown);
    PLN's announced cut in Paser / Tanah Grogot is declared in sites/paser.yaml,
    so its hours stay out of the SLA: see the status page's marks)
 Pages that would reach a technician's phone are printed below as "page -> receiver".
@@ -147,6 +150,14 @@ def _run(options: Options) -> int:
     plan = script.plan(draft, step)
     with contextlib.ExitStack() as stack_:
         tmp = Path(stack_.enter_context(tempfile.TemporaryDirectory(prefix="netmon-demo-")))
+        # the cameras' and NVRs' ports, bound and listening before the config names them
+        cctv = Cctv(
+            cctv_sites.servers(draft),
+            [plan.dead_camera[1]],
+            tmp / cctv_sites.NVR_CA,
+            tmp / "certs" / "nvr.key",
+        )
+        stack_.callback(cctv.close)
         origin = time.time()  # snmpsim's variations count from (about) now
         agents = recordings.demo_recordings(
             reboot_at=plan.at(script.REBOOT_AT),
@@ -194,6 +205,7 @@ def _run(options: Options) -> int:
             {plan.fade[1]: recordings.FADING},
             probed,
             power_cut_at=origin - 3600,  # PLN's announced cut began an hour ago
+            endpoints=cctv.endpoints,
         )
         why_not = stack.available() if options.alerting else "--no-alerting"
         am_port = _port(options.alertmanager_port, options.listen)
@@ -235,6 +247,7 @@ def _run(options: Options) -> int:
         else:
             say(f"Prometheus and Alertmanager not started: {why_not}")
 
+        background.append(cctv.run)
         holder: dict[str, script.Relays] = {}
         telemetry: TelemetrySimulator | None = None
 
@@ -271,6 +284,7 @@ def _run(options: Options) -> int:
                     script.community_tlv(recordings.FIBRE_AGG),
                     script.community_tlv(recordings.FIBRE_CUT),
                 ),
+                behind_cut=cctv.of(device for _, device in plan.cut_services),
             )
             holder["relays"] = relays
             await script.run_script(plan, relays, origin, say, telemetry)
@@ -290,6 +304,10 @@ def _run(options: Options) -> int:
                 fade=plan.at(script.FADE_AT),
                 cut=plan.at(script.CUT_AT),
                 repair=plan.at(script.REPAIR_AT),
+                cut_cctv="".join(
+                    f"\n          (and {device}, a camera at {site}: unreachable, not down)"
+                    for site, device in plan.cut_services
+                ),
                 log=log_path,
                 **urls,
             ),

@@ -6,11 +6,14 @@ fibre from the NOC; below it villages in groups of four: a village office (kanto
 a radio, VSAT or fibre link from the POP, sharing its connection on to a Puskesmas, a
 school and a public area. Every device points at the one snmpsim with a recording's
 name as community. One CPE is given a community nobody serves, so the demo also shows
-what a dead device looks like.
+what a dead device looks like. A few public CCTV points hang under villages, and some
+village offices have an NVR: their cameras are watched by service checks
+(netmon/demo/cctv_sites.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ import yaml
 from netmon.config import power_cuts
 from netmon.config.power_cuts import PowerCutConfig
 from netmon.config.site_models import SiteFile
+from netmon.demo import cctv_sites
 from netmon.demo.recordings import FIBRE_AGG
 
 KABUPATEN = [
@@ -77,15 +81,19 @@ def province(
     communities: dict[str, str] | None = None,
     probed: set[str] | None = None,
     power_cut_at: float | None = None,
+    endpoints: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """kabupaten slug -> site file content, ``sites`` sites in all.
+    """kabupaten slug -> site file content, ``sites`` sites in all (the CCTV points
+    among them).
 
     ``ports``: site (or device) -> the port its devices answer on instead (a relay the
     demo's script cuts or rewires); ``communities``: device -> the recording it gets;
     ``probed``: sites whose first device also gets an ICMP probe (loopback answers
     every echo, so only sites the script leaves alone); ``power_cut_at``: when PLN's
     announced cut in Paser's first kecamatan began (it lasts 8 hours; the sites ride
-    through on batteries and gensets, and the SLA leaves the hours out)."""
+    through on batteries and gensets, and the SLA leaves the hours out);
+    ``endpoints``: (device, server) -> the port of a camera's or NVR's server
+    (netmon.demo.cctv), 0 until they are bound."""
     files: dict[str, dict[str, Any]] = {
         "provinsi": {
             "kabupaten": "Samarinda",
@@ -109,8 +117,9 @@ def province(
             "links": [],
         }
     }
-    # the NOC and one POP per kabupaten, the rest villages spread evenly: exactly `sites`
-    villages = max(0, sites - 1 - len(KABUPATEN))
+    # the NOC, one POP per kabupaten and the CCTV points, the rest villages spread
+    # evenly: exactly `sites`
+    villages = max(0, sites - 1 - len(KABUPATEN) - len(cctv_sites.CCTV))
     share, extra = divmod(villages, len(KABUPATEN))
     for k, (name, slug, lat, lon, kecamatan) in enumerate(KABUPATEN):
         count = share + (1 if k < extra else 0)
@@ -147,6 +156,11 @@ def province(
                 site["devices"].append(
                     _device(f"cpe-{slug}-{i + 1:03d}", "no-such-agent", ["system"], port)
                 )
+        cctv_sites.add_nvr(k, slug, site_list[1:])
+        for point in cctv_sites.cctv_sites(k, slug, site_list[1:]):
+            parent = next(s for s in site_list if s["id"] == point["uplinks"][0])
+            site_list.append(point)
+            links.append(cctv_sites.cctv_link(point, parent))
         files[slug] = {"kabupaten": name, "sites": site_list, "links": links}
         if slug == "paser" and power_cut_at is not None:
             files[slug]["power_cuts"] = [
@@ -160,6 +174,10 @@ def province(
     for content in files.values():
         for site in content["sites"]:
             for device in site["devices"]:
+                if "service" in device:
+                    cctv_sites.fill_ports(device, endpoints or {})
+                if "snmp" not in device:
+                    continue
                 device["port"] = (ports or {}).get(
                     device["id"], (ports or {}).get(site["id"], port)
                 )
@@ -303,6 +321,8 @@ def write_config(
     for data in content.values():
         for site in data["sites"]:
             for device in site["devices"]:
+                if "snmp" not in device:
+                    continue  # a camera or an NVR: service checks only
                 path = root / device["snmp"]["community"]["file"]
                 path.write_text(path.name + "\n")
     status: dict[str, Any] = {"hold": "5s", "state_file": "state/sites.json"}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from netmon.demo import cctv_sites
 from netmon.simulate import UdpRelay
 
 #: (what, steps after the start) of each incident
@@ -33,6 +34,10 @@ class Plan:
     cut_sites: tuple[str, ...]  # every site of the POP's kabupaten, the POP included
     cut_link: str = ""  # that fibre's link id
     cut_port: str = ""  # its port on the NOC's aggregation router (the near end)
+    #: (site, device) of the camera whose stream server is dead from the start
+    dead_camera: tuple[str, str] = ("", "")
+    #: (site, device) of every camera or NVR behind the cut: its servers go dark with it
+    cut_services: tuple[tuple[str, str], ...] = ()
 
     def at(self, steps: float) -> float:
         return steps * self.step
@@ -63,6 +68,9 @@ def plan(content: dict[str, dict[str, Any]], step: float) -> Plan:
     power = offices[0]["id"]
     behind = [s["id"] for s in _sites(content, second) if power in s.get("uplinks", [])]
     fibre = next(x for x in content[third]["links"] if x["b"].startswith(f"{pop}/"))
+    cut_sites = tuple(s["id"] for s in _sites(content, third))
+    services = [(site, device["id"]) for site, device in cctv_sites.service_devices(content)]
+    dead = cctv_sites.dead_camera(slugs[cctv_sites.CCTV[0][0]])  # its kabupaten's slug
     return Plan(
         step=step,
         power=power,
@@ -70,10 +78,18 @@ def plan(content: dict[str, dict[str, Any]], step: float) -> Plan:
         reboot=(reboot["id"], reboot["devices"][0]["id"]),
         fade=radios[0],
         cut=pop,
-        cut_sites=tuple(s["id"] for s in _sites(content, third)),
+        cut_sites=cut_sites,
         cut_link=fibre["id"],
         cut_port=fibre["a"].rpartition(":")[2],
+        dead_camera=next((s for s in services if s[1] == dead), ("", "")),
+        cut_services=tuple(s for s in services if s[0] in cut_sites),
     )
+
+
+class Switch(Protocol):
+    """Something the script can take dark and light again: a relay, a camera's server."""
+
+    dark: bool
 
 
 @dataclass
@@ -88,6 +104,8 @@ class Relays:
     #: the cut fibre's port down and dark (the near end of the cut)
     fibre: UdpRelay | None = None
     fibre_swap: tuple[bytes, bytes] | None = None
+    #: the servers of the cameras and NVRs behind the cut: they stop answering with it
+    behind_cut: Sequence[Switch] = ()
 
 
 def community_tlv(community: str) -> bytes:
@@ -132,6 +150,8 @@ async def run_script(
 
     def cut() -> None:
         relays.cut.dark = True
+        for server in relays.behind_cut:
+            server.dark = True
         if relays.fibre is not None:  # the NOC's end: port down, no light
             relays.fibre.swap = relays.fibre_swap
         if telemetry is not None:
@@ -139,17 +159,21 @@ async def run_script(
 
     def repair() -> None:
         relays.cut.dark = False
+        for server in relays.behind_cut:
+            server.dark = False
         if relays.fibre is not None:
             relays.fibre.swap = None
         if telemetry is not None:
             telemetry.reconnect(cut_villages)
 
+    cams = "".join(f", {device} too" for _, device in plan.cut_services)
+    cut_text = f"fibre {plan.cut_link} to {plan.cut} cut: it and all behind it go dark{cams}"
     events: list[tuple[float, str, Callable[[], None]]] = [
         (POWER_AT, f"{plan.power} lost its grid power; its battery drains", power),
         (REBOOT_AT, f"{plan.reboot[1]} at {plan.reboot[0]} rebooted (a power glitch)", reboot),
         # the recording fades by itself from this moment: nothing to do but tell
         (FADE_AT, f"the radio link to {plan.fade[0]} starts to fade", lambda: None),
-        (CUT_AT, f"fibre {plan.cut_link} to {plan.cut} cut: it and all behind it go dark", cut),
+        (CUT_AT, cut_text, cut),
         (REPAIR_AT, f"the fibre to {plan.cut} is spliced again", repair),
     ]
     for at, text, action in sorted(events, key=lambda e: e[0]):

@@ -105,6 +105,13 @@ def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoS
         wait_for(cut_seen, 120, f"{plan.cut} down, its {len(behind)} villages unreachable")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; last seen (status, cause, upstream): {seen}") from None
+    # the camera behind the cut: its check fails (no answer down a cut path), and its
+    # camera-only site is unreachable behind the POP, not down
+    ((camera_site, camera),) = plan.cut_services
+    assert seen[camera_site] == ("unreachable", "uplink", plan.cut)
+    metrics = fetch(demo_stack.netmon + "/metrics")
+    assert values(metrics, "netmon_service_up", device=camera) == [0.0]
+    assert values(metrics, "netmon_service_failures_total", device=camera, reason="timeout")[0] > 0
     outages = {o["root"]: o for o in demo_stack_outages(demo_stack)}
     assert outages[plan.cut]["sites_affected"] == len(plan.cut_sites)
     # the cause is the fibre, named as the inventory names it, with its near end's reading
@@ -133,11 +140,26 @@ def test_a_fibre_cut_is_one_outage_with_its_villages_behind_it(demo_stack: DemoS
     assert f"tautan {fibre['link']} (ujung {near_end}: antarmuka mati" in page_text["description"]
     assert "daya terima -40.0 dBm" in page_text["description"]
     assert f"link {fibre['link']} (near end {near_end}" in page_text["description_en"]
-    # one page for the cut: the villages behind it are inhibited, not paged one by one
-    wait_for(lambda: "UplinkDown" in demo_stack.stdout, 60, "the UplinkDown page printed")
+    # one page for the cut: the POP's UplinkDown (wait for that one: another village's
+    # UplinkDown, the flat battery's, may come first); the sites behind it, its camera
+    # among them, are inhibited, not paged one by one
+    pop_name = demo_stack.sites()[plan.cut]["name"]
+
+    def cut_pages() -> list[str]:
+        return [p for p in pages_of(demo_stack) if "FIRING UplinkDown" in p and pop_name in p]
+
+    wait_for(lambda: bool(cut_pages()), 60, f"the UplinkDown page of {pop_name} printed")
+    assert len(cut_pages()) == 1
     names = {demo_stack.sites()[s]["name"] for s in behind}
-    pages = [line for line in demo_stack.stdout.splitlines() if "page -> " in line]
-    assert not [p for p in pages if "SiteUnreachable" in p or any(n in p for n in names)]
+    assert not [
+        p for p in pages_of(demo_stack) if "SiteUnreachable" in p or any(n in p for n in names)
+    ]
+    assert not [p for p in pages_of(demo_stack) if camera in p]  # no ServiceDown of its own
+
+
+def pages_of(demo: DemoStack) -> list[str]:
+    """The pages the stand-in for the technicians' phones printed so far."""
+    return [line for line in demo.stdout.splitlines() if "page -> " in line]
 
 
 def test_a_flat_battery_takes_its_village_and_the_sites_it_feeds_down(
@@ -188,6 +210,57 @@ def test_the_fibre_is_repaired_and_the_outage_ends(demo_stack: DemoStack) -> Non
 
     wait_for(repaired, repaired_by, f"{plan.cut} and its villages back up after the splice")
     assert plan.cut not in {o["root"] for o in demo_stack_outages(demo_stack)}
+    # the camera behind it answers again (its site alone would be up on telemetry)...
+    ((camera_site, camera),) = plan.cut_services
+
+    def answering() -> bool:
+        up = values(fetch(demo_stack.netmon + "/metrics"), "netmon_service_up", device=camera)
+        return up == [1.0]
+
+    wait_for(answering, 60, f"{camera}'s RTSP answering again after the splice")
+    # ...and over the whole cut no page was about it: the POP's UplinkDown spoke for it
+    names = (camera, demo_stack.sites()[camera_site]["name"])
+    assert not [p for p in pages_of(demo_stack) if any(n in p for n in names)]
+
+
+def test_a_dead_camera_pages_service_down_while_its_site_stays_reachable(
+    demo_stack: DemoStack,
+) -> None:
+    """Its RTSP port refuses from the start; the NVR and the other camera of the market
+    answer, so the site is degraded (a down site would be SiteDown's page instead)."""
+    site, camera = demo_stack.plan.dead_camera
+    wait_for(
+        lambda: demo_stack.firing("ServiceDown", device=camera, check="rtsp"),
+        150,
+        f"ServiceDown firing for {camera}",
+    )
+    state = demo_stack.sites()[site]
+    assert (state["status"], state["cause"]) == ("degraded", "device")
+    metrics = fetch(demo_stack.netmon + "/metrics")
+    assert values(metrics, "netmon_service_up", device=camera) == [0.0]
+    assert values(metrics, "netmon_service_failures_total", device=camera, reason="refused")[0] > 0
+    others = [
+        v
+        for (name, labels), v in parse_exposition(metrics).items()
+        if name == "netmon_service_up"
+        and ("site", site) in labels
+        and ("device", camera) not in labels
+    ]
+    assert others, f"{site} has no other service checks"
+    assert set(others) == {1.0}  # the NVR and the live camera answer
+    alert = next(
+        a
+        for a in demo_stack.alerts()
+        if a["labels"].get("alertname") == "ServiceDown" and a["labels"].get("device") == camera
+    )
+    assert alert["labels"]["root"] == site  # its own outage: nothing upstream failed
+    assert alert["annotations"]["reason"] == "refused"
+    assert "koneksi ditolak" in alert["annotations"]["description"]
+
+    def paged() -> bool:
+        return any("FIRING ServiceDown" in p and camera in p for p in pages_of(demo_stack))
+
+    wait_for(paged, 90, f"the ServiceDown page for {camera} printed")
 
 
 def fibre_to(demo: DemoStack, pop: str) -> dict[str, str]:

@@ -31,6 +31,7 @@ from collectors.icmp import icmp_available
 from grafana.dashboard import SITE_REGEX
 from grafana.generate import MAY_BE_EMPTY_IN_DEMO, NO_DATA_IN_DEMO, OUT
 from tests.demo_harness import DemoStack
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +137,8 @@ class Prometheus:
 
 def candidates(prom: Prometheus, avoid: set[str]) -> list[dict[str, str]]:
     """Variable values for real sites that have every kind of data the Site dashboard
-    shows (power telemetry, optical and radio readings, a radio link), best first.
+    shows (power telemetry, optical and radio readings, a radio link, service checks
+    with a certificate: the village office's NVR), best first.
 
     Sites the demo's script is busy with (`avoid`: power cut, reboot, fibre cut, fade)
     come and go; a technician's view of a healthy village is what must be complete.
@@ -149,6 +151,8 @@ def candidates(prom: Prometheus, avoid: set[str]) -> list[dict[str, str]]:
         ' and on (site) group by (site) (netmon_site_status{status=~"up|degraded"} == 1)'
         ' and on (site) label_replace(netmon_link_info{kind="radio"}, "site", "$1", "b_site",'
         ' "(.*)")'
+        " and on (site) group by (site) (netmon_service_up)"
+        " and on (site) group by (site) (netmon_tls_certificate_expiry_timestamp_seconds)"
     )
     sites = sorted({r["metric"]["site"] for r in prom.vector(expr)} - avoid)
     out = []
@@ -222,7 +226,10 @@ def test_every_panel_query_parses_and_returns_data(demo_stack: DemoStack) -> Non
         if time.monotonic() > deadline:
             break
         time.sleep(RETRY_EVERY)  # the demo's polls, incidents and rule evaluations, bounded
-    assert picks, f"no site of the demo (besides {sorted(avoid)}) had power, optical and radio data"
+    assert picks, (
+        f"no site of the demo (besides {sorted(avoid)}) had power, optical, radio and "
+        "service check data"
+    )
     report = "\n".join(
         f"- {q.dashboard} / {q.panel} / {q.ref}: {problem}\n    {q.expr}"
         for q, problem in sorted(
@@ -230,6 +237,46 @@ def test_every_panel_query_parses_and_returns_data(demo_stack: DemoStack) -> Non
         )
     )
     assert not problems, f"{len(problems)} of {len(todo)} dashboard queries fail:\n{report}"
+
+
+def test_the_service_panels_show_the_dead_camera_refused(demo_stack: DemoStack) -> None:
+    """The Site dashboard of the market whose camera is dead: its check down, the failures
+    by reason `refused`, its latency; the panels the healthy village cannot fill."""
+    prom = Prometheus(demo_stack.prometheus)
+    site, camera = demo_stack.plan.dead_camera
+    info = prom.vector(f'max by (site, kabupaten, network) (netmon_site_info{{site="{site}"}})')
+    one = {k: info[0]["metric"][k] for k in ("site", "kabupaten", "network")}
+    wanted = {"Service checks", "Check latency", "Check failures by reason"}
+    todo = [q for q in queries() if q.dashboard == "netmon-site" and q.panel in wanted]
+    assert {q.panel for q in todo} == wanted
+
+    def series(query: Query) -> list[dict[str, Any]]:
+        expr = fill(query.expr, {**one, **BUILTINS})
+        params = {"query": expr}
+        if not query.instant:  # the range's last point is what a panel shows at the right
+            params |= {"start": f"{time.time() - RANGE:.3f}", "end": f"{time.time():.3f}"}
+            body = prom.api("/api/v1/query_range", {**params, "step": "15"})
+        else:
+            body = prom.api("/api/v1/query", params)
+        assert body["status"] == "success", (query, body)
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return [r for r in result if r["metric"].get("device") == camera]
+
+    def last(rows: list[dict[str, Any]]) -> list[float]:
+        return [float(r["values"][-1][1]) for r in rows]
+
+    by_panel = {q.panel: q for q in todo}
+    wait_for(
+        lambda: bool(series(by_panel["Check failures by reason"])),
+        DATA_DEADLINE,
+        f"failures of {camera} on its Site dashboard",
+    )
+    failures = series(by_panel["Check failures by reason"])
+    assert {r["metric"]["reason"] for r in failures} == {"refused"}
+    assert all(v > 0 for v in last(failures))
+    assert last(series(by_panel["Service checks"])) == [0.0]  # down
+    (latency,) = last(series(by_panel["Check latency"]))
+    assert 0 <= latency < 1  # a refusal is quick: no timeout waited out
 
 
 def grafana_query_result_text(series: dict[str, Any]) -> str:

@@ -317,6 +317,10 @@ def alert_expr(name: str, contains: str = "") -> str:
         ("OpticalPowerMarginal", "", r"<\s*(-?[\d.]+)", levels.OPTICAL_MARGINAL_DBM),
         ("LinkErrorsHigh", "", r"\)\s*>\s*([\d.]+)", levels.LINK_ERRORS_PER_SECOND),
         ("OnBatteryLong", "battery_ratio", r"<\s*([\d.]+)", levels.BATTERY_LOW_RATIO),
+        # CertificateExpiring: one rule per band, each found by its lower bound
+        ("CertificateExpiring", "last1d >= 14", r"<\s*([\d.]+)", levels.CERT_NOTICE_DAYS),
+        ("CertificateExpiring", "last1d >= 7", r"<\s*([\d.]+)", levels.CERT_WARNING_DAYS),
+        ("CertificateExpiring", "last1d < 7", r"<\s*([\d.]+)", levels.CERT_CRITICAL_DAYS),
     ],
 )
 def test_dashboard_thresholds_match_the_alert_rules(
@@ -332,6 +336,21 @@ def test_optical_panels_colour_at_the_alert_levels() -> None:
     rx = next(p for p in panels(links) if p["title"] == "Optical receive power, both ends")
     steps = [s["value"] for s in rx["fieldConfig"]["defaults"]["thresholds"]["steps"]]
     assert steps == [None, levels.OPTICAL_LOW_DBM, levels.OPTICAL_MARGINAL_DBM]
+
+
+def test_certificate_days_colour_at_the_alert_levels() -> None:
+    site = models()["netmon-site"]
+    days = next(p for p in panels(site) if p["title"] == "Certificate days left")
+    steps = days["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [(s["color"], s["value"]) for s in steps] == [
+        ("red", None),
+        ("orange", levels.CERT_CRITICAL_DAYS),
+        ("yellow", levels.CERT_WARNING_DAYS),
+        ("green", levels.CERT_NOTICE_DAYS),
+    ]
+    (query,) = days["targets"]
+    assert "netmon_tls_certificate_expiry_timestamp_seconds" in query["expr"]
+    assert query["expr"].endswith("- time()) / 86400")  # seconds left, in days
 
 
 # ------------------------------------------------------------------ provisioning
