@@ -10,7 +10,7 @@ import pytest
 from collectors import REGISTRY
 from collectors.snmp import builtin_profiles
 from collectors.snmp.engine import DeviceState, Engine
-from netmon.api import Sample
+from netmon.api import Sample, Snapshot
 from netmon.exposition import join_families, render_samples
 from netmon.oneshot import poll_once
 from netmon.simulate import SnmpSim
@@ -35,9 +35,9 @@ def normalise(text: str) -> str:
     return VOLATILE.sub(r"\1\2 0", text)
 
 
-@pytest.mark.parametrize("recording", sorted(RECORDINGS))
-async def test_golden_output(snmpsim: SnmpSim, recording: str) -> None:
-    snapshot, text = await poll_once(
+async def poll_recording(snmpsim: SnmpSim, recording: str) -> tuple[Snapshot, str]:
+    """One poll of a recording as its device, through snmpsim, with its profiles."""
+    return await poll_once(
         "127.0.0.1",
         snmpsim.port,
         RECORDINGS[recording],
@@ -46,6 +46,11 @@ async def test_golden_output(snmpsim: SnmpSim, recording: str) -> None:
         timeout=5.0,
         registry=REGISTRY,
     )
+
+
+@pytest.mark.parametrize("recording", sorted(RECORDINGS))
+async def test_golden_output(snmpsim: SnmpSim, recording: str) -> None:
+    snapshot, text = await poll_recording(snmpsim, recording)
     assert snapshot.ok, snapshot.error_detail
     assert not snapshot.partial, snapshot.error_detail
     got = normalise(text)
@@ -61,15 +66,7 @@ async def test_golden_output(snmpsim: SnmpSim, recording: str) -> None:
 @pytest.mark.parametrize("recording", sorted(RECORDINGS))
 async def test_network_poll_equals_mapping_of_the_file(snmpsim: SnmpSim, recording: str) -> None:
     """Everything in the recording that the profiles want arrives through SNMP."""
-    _, text = await poll_once(
-        "127.0.0.1",
-        snmpsim.port,
-        RECORDINGS[recording],
-        recording,
-        device=recording,
-        timeout=5.0,
-        registry=REGISTRY,
-    )
+    _, text = await poll_recording(snmpsim, recording)
     profiles = [builtin_profiles()[p] for p in RECORDINGS[recording]]
     labels = (("site", "adhoc"), ("device", recording))
     result = Engine(profiles, 30.0, 4096).map(
