@@ -93,7 +93,6 @@ class Step(NamedTuple):
 
     total: int
     reset: Reset | None = None
-    wrapped: bool = False
 
 
 def extend32(
@@ -118,7 +117,7 @@ def extend32(
     if capacity is None or capacity >= COUNTER32_WRAP:
         return Step(total + raw, Reset.AMBIGUOUS)
     if wrap_delta <= capacity:
-        return Step(total + wrap_delta, wrapped=True)
+        return Step(total + wrap_delta)  # wrapped: no reset
     return Step(total + raw, Reset.CLEARED)
 
 
