@@ -346,3 +346,33 @@ def silent_udp_port() -> Iterator[int]:
 
 def in_days(days: float) -> dt.datetime:
     return whole_seconds(dt.datetime.now(dt.UTC) + dt.timedelta(days=days))
+
+
+def write_camera_config(
+    root: Path,
+    checks: str,
+    *,
+    address: str = "10.30.1.11",
+    main: str = "defaults: {interval: 1m, deadline: 30s}\n",
+    timeout: str | None = None,
+) -> Path:
+    """netmon.yaml and one site file: a market CCTV site whose one camera has only a
+    ``service:`` block with these ``checks`` lines (YAML, indented 12 spaces)."""
+    (root / "sites").mkdir(exist_ok=True)
+    (root / "netmon.yaml").write_text("inventory: sites/*.yaml\n" + main)
+    (root / "sites" / "kutim.yaml").write_text(
+        "kabupaten: Kutai Timur\n"
+        "sites:\n"
+        "  - id: pasar-sangatta\n"
+        "    name: CCTV Pasar Induk Sangatta\n"
+        "    kind: public_area\n"
+        "    devices:\n"
+        "      - id: cam-pasar-1\n"
+        f"        address: {address}\n"
+        "        profiles: []\n"
+        "        service:\n"
+        + (f"          timeout: {timeout}\n" if timeout else "")
+        + "          checks:\n"
+        + checks
+    )
+    return root / "netmon.yaml"

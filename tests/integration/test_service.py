@@ -41,6 +41,7 @@ from tests.service_servers import (
     self_signed,
     silent_udp_port,
     web_server,
+    write_camera_config,
 )
 
 pytestmark = pytest.mark.integration
@@ -476,24 +477,10 @@ async def test_a_camera_only_site_is_up_then_down_by_its_rtsp_check(
 
 
 def write_camera_site(root: Path, port: int) -> None:
-    (root / "sites").mkdir()
-    (root / "netmon.yaml").write_text(
-        "inventory: sites/*.yaml\ndefaults: {interval: 1s, deadline: 1s}\n"
-        "status: {hold: 0s, interval: 200ms}\n"
-    )
-    (root / "sites" / "kutim.yaml").write_text(
-        "kabupaten: Kutai Timur\n"
-        "sites:\n"
-        "  - id: pasar-sangatta\n"
-        "    name: CCTV Pasar Induk Sangatta\n"
-        "    kind: public_area\n"
-        "    devices:\n"
-        "      - id: cam-pasar-1\n"
-        "        address: 127.0.0.1\n"
-        "        profiles: []\n"
-        "        icmp: false\n"
-        "        service:\n"
-        "          timeout: 500ms\n"
-        "          checks:\n"
-        f"            - {{name: rtsp, kind: rtsp, port: {port}, path: /stream1}}\n"
+    write_camera_config(
+        root,
+        f"            - {{name: rtsp, kind: rtsp, port: {port}, path: /stream1}}\n",
+        address="127.0.0.1",
+        main="defaults: {interval: 1s, deadline: 1s}\nstatus: {hold: 0s, interval: 200ms}\n",
+        timeout="500ms",
     )

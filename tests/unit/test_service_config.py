@@ -14,28 +14,11 @@ from collectors.service import ServiceParams
 from collectors.service.params import RtspProbe
 from collectors.snmp import builtin_profiles
 from netmon.config import ConfigErrors, load
+from tests.service_servers import write_camera_config
 
 
 def write(root: Path, service: str) -> Path:
-    (root / "sites").mkdir(exist_ok=True)
-    (root / "netmon.yaml").write_text(
-        "inventory: sites/*.yaml\ndefaults: {interval: 1m, deadline: 30s}\n"
-    )
-    (root / "sites" / "kutim.yaml").write_text(
-        "kabupaten: Kutai Timur\n"
-        "sites:\n"
-        "  - id: pasar-sangatta\n"
-        "    name: CCTV Pasar Induk Sangatta\n"
-        "    kind: public_area\n"
-        "    devices:\n"
-        "      - id: cam-pasar-1\n"
-        "        address: 10.30.1.11\n"
-        "        profiles: []\n"
-        "        service:\n"
-        "          checks:\n"
-        f"{service}"
-    )
-    return root / "netmon.yaml"
+    return write_camera_config(root, service)
 
 
 def errors_of(path: Path) -> str:
