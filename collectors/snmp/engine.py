@@ -52,11 +52,13 @@ class _Table:
         "by_root",
         "index_lengths",
         "index_names",
+        "info_plans",
         "key",
         "labels",
         "plans",
         "rules",
         "spec",
+        "value_plans",
     )
 
     def __init__(self, key: str, spec: TableSpec) -> None:
@@ -68,6 +70,9 @@ class _Table:
             self.by_root.setdefault(root, {})[last] = name
         kinds = {n: c.type for n, c in spec.columns.items()}
         self.plans = [MetricPlan(m, kinds) for m in spec.metrics]
+        #: per row: plans with one value each, and info plans (aggregates go over rows)
+        self.value_plans = [p for p in self.plans if p.aggregate is None and p.info is None]
+        self.info_plans = [p for p in self.plans if p.info is not None]
         self.rules = TableRules(key, spec)
         self.labels = [(name, LabelRef(ref)) for name, ref in spec.labels.items()]
         self.index_lengths = [p.length for p in spec.index]
@@ -263,8 +268,7 @@ class Engine:
         )
         samples: list[Sample] = []
         append = samples.append
-        value_plans = [p for p in table.plans if p.aggregate is None and p.info is None]
-        info_plans = [p for p in table.plans if p.info is not None]
+        value_plans, info_plans = table.value_plans, table.info_plans
         for index, labels in full.items():
             row = rows[index]
             rowstate.load(index, row, out.reboot)
