@@ -160,7 +160,7 @@ def _sample_value(text: str, name: str) -> float | None:
 
 
 def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    from netmon.simulate import stop_process
+    from netmon.tools.simulate import stop_process
 
     stop_process(proc, grace=5)
 

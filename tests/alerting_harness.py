@@ -18,8 +18,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from netmon.simulate import free_tcp_port
-from netmon.stack import start_service
+from netmon.tools.simulate import free_tcp_port
+from netmon.tools.stack import start_service
 from tests.helpers import ROOT
 
 ALERTMANAGER = ROOT / "deploy" / "alertmanager"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from netmon.simulate import SnmpSim, free_udp_port, recordings_dir, start_snmpsim
+from netmon.tools.simulate import SnmpSim, free_udp_port, recordings_dir, start_snmpsim
 from tests.demo_harness import DemoStack, session_demo
 
 #: a community that must never show up in logs, metrics, /api output or errors

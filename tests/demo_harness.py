@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netmon.demo import province, script
-from netmon.simulate import free_tcp_port
+from netmon.tools.demo import province, script
+from netmon.tools.simulate import free_tcp_port
 from tests.helpers import ROOT, wait_for
 
 #: the session's demo: small, fast polls, a quick day for the batteries

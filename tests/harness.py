@@ -17,7 +17,7 @@ from collectors.snmp import builtin_profiles
 from netmon import logging as nlog
 from netmon.daemon import Daemon
 from netmon.http import make_app
-from netmon.simulate import free_tcp_port
+from netmon.tools.simulate import free_tcp_port
 
 
 class Running:

@@ -14,7 +14,7 @@ from collectors.snmp.engine import RawPoll, TableWalk, Varbinds
 from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
 from netmon.inventory import Site
-from netmon.simulate import recordings_dir
+from netmon.tools.simulate import recordings_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 INT_TYPES = {"2", "65", "66", "67", "70"}

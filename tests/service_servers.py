@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from netmon.simulate import free_udp_port
+from netmon.tools.simulate import free_udp_port
 
 #: what the SIMPUS page says (the body_match of the tests)
 PAGE = b"<html><title>SIMPUS Puskesmas Sangatta</title></html>"

@@ -23,7 +23,7 @@ from collectors.mqtt.broker_files import (
     write_acl,
     write_password_file,
 )
-from netmon.simulate import free_tcp_port, poll_until, tcp_accepts
+from netmon.tools.simulate import free_tcp_port, poll_until, tcp_accepts
 
 
 def mosquitto_binary() -> str:

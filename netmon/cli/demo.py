@@ -1,4 +1,4 @@
-"""`netmon demo`: a simulated province monitored end to end (see netmon.demo)."""
+"""`netmon demo`: a simulated province monitored end to end (see netmon.tools.demo)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def demo_option_problems(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from netmon.demo import Options, run_demo
+    from netmon.tools.demo import Options, run_demo
 
     problems = demo_option_problems(args)
     if problems:

@@ -23,18 +23,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_reference(args: argparse.Namespace) -> int:
     if args.what == "alerts":
-        from netmon.alertref import alert_reference
+        from netmon.tools.reference.alerts import alert_reference
 
         sys.stdout.write(alert_reference())
         return 0
     from netmon.cli.wiring import REGISTRY
 
     if args.what == "config":
-        from netmon.configref import render
+        from netmon.tools.reference.config import render
 
         sys.stdout.write(render(REGISTRY))
         return 0
-    from netmon.reference import metric_reference
+    from netmon.tools.reference.metrics import metric_reference
 
     sys.stdout.write(metric_reference(REGISTRY))
     return 0

@@ -42,7 +42,7 @@ from paho.mqtt.properties import Properties
 from collectors.mqtt.broker import Mosquitto, start_mosquitto
 from collectors.mqtt.broker_config import broker_config, deploy_config
 from collectors.mqtt.broker_files import TlsFiles, make_tls, write_acl, write_password_file
-from netmon.simulate import free_tcp_port
+from netmon.tools.simulate import free_tcp_port
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from netmon import logging as nlog
-from netmon.simulate import SnmpSim, free_tcp_port
+from netmon.tools.simulate import SnmpSim, free_tcp_port
 from tests.conftest import SECRET_COMMUNITY
 from tests.helpers import ROOT, values, wait_for, write_config
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from netmon.simulate import SnmpSim
+from netmon.tools.simulate import SnmpSim
 from tests.conftest import SECRET_COMMUNITY
 from tests.harness import Running, start
 from tests.helpers import async_wait_for, promtool_check, values, write_config

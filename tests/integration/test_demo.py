@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netmon.demo import script
-from netmon.simulate import free_tcp_port
+from netmon.tools.demo import script
+from netmon.tools.simulate import free_tcp_port
 from tests.demo_harness import DemoStack, demo_command, fetch, running_demo
 from tests.helpers import ROOT, parse_exposition, values, wait_for
 

@@ -2,7 +2,7 @@
 
 Real parts throughout: net-snmp snmpd serving the POP and its villages from a
 network namespace this test creates (the cut is its veth going down), netmon,
-Prometheus 2.42 with the project's rules (alert durations shortened by netmon/stack.py:
+Prometheus 2.42 with the project's rules (alert durations shortened by netmon/tools/stack:
 minutes become seconds, as DESIGN.md says end-to-end tests do), and Alertmanager with
 the project's route tree and inhibition, its receivers pointed at a local fake.
 """
@@ -24,8 +24,8 @@ import pytest
 import yaml
 from gufo.snmp.sync import SnmpSession
 
-from netmon import stack
-from netmon.simulate import SnmpSim, free_tcp_port
+from netmon.tools import stack
+from netmon.tools.simulate import SnmpSim, free_tcp_port
 from tests.alerting_harness import alertmanager_setup, fake_receivers, running_alertmanager
 from tests.harness import Running, start
 from tests.helpers import async_wait_for, wait_for

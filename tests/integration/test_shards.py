@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from collectors.mqtt.broker import start_mosquitto
-from netmon.simulate import SnmpSim, free_udp_port
+from netmon.tools.simulate import SnmpSim, free_udp_port
 from tests.harness import Running, start
 from tests.helpers import async_wait_for, values
 

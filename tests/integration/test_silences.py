@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 import yaml
 
-from netmon import stack
-from netmon.simulate import SnmpSim, free_tcp_port
+from netmon.tools import stack
+from netmon.tools.simulate import SnmpSim, free_tcp_port
 from tests.harness import Running, start
 from tests.helpers import async_wait_for, values, write_config
 

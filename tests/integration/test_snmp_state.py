@@ -2,7 +2,7 @@
 
 snmpsim serves hand-written recordings (values chosen here, so the expected
 numbers come from the recording, not from the code); the relay from
-netmon.simulate cuts the path and, like the demo's reboot, switches the device
+netmon.tools.simulate cuts the path and, like the demo's reboot, switches the device
 to another recording by rewriting the community in flight.
 """
 
@@ -16,8 +16,8 @@ from gufo.snmp.snmpd import Snmpd
 
 from collectors.snmp import SnmpCollector
 from netmon.api import Secret, SnmpParams, TargetRef
-from netmon.simulate import UdpRelay, free_udp_port, relay, start_snmpsim
 from netmon.store import Store
+from netmon.tools.simulate import UdpRelay, free_udp_port, relay, start_snmpsim
 from tests.helpers import values
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from collectors.snmp.engine import Varbinds
 from collectors.snmp.plan import Value
 from collectors.snmp.walker import Walker, make_session
 from netmon.api import Secret, SnmpParams, TargetRef, V3User
-from netmon.simulate import free_udp_port, start_snmpsim
+from netmon.tools.simulate import free_udp_port, start_snmpsim
 from tests.faults import proxy
 from tests.helpers import values
 

@@ -13,7 +13,7 @@ from collectors.snmp.engine import DeviceState, Engine
 from netmon.api import Sample, Snapshot
 from netmon.exposition import join_families, render_samples
 from netmon.oneshot import poll_once
-from netmon.simulate import SnmpSim
+from netmon.tools.simulate import SnmpSim
 from tests.helpers import ROOT, parse_exposition, promtool_check, raw_poll, read_snmprec
 
 pytestmark = pytest.mark.integration

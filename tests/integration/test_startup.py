@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from collectors.mqtt.broker import Mosquitto, start_mosquitto
-from netmon.simulate import SnmpSim, free_tcp_port, free_udp_port
+from netmon.tools.simulate import SnmpSim, free_tcp_port, free_udp_port
 from tests.conftest import SECRET_COMMUNITY
 from tests.harness import start
 from tests.helpers import ROOT, values, wait_for, write_config

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from netmon.simulate import SnmpSim
+from netmon.tools.simulate import SnmpSim
 from tests.faults import proxy
 from tests.harness import Running, start
 from tests.helpers import async_wait_for, values

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from netmon.simulate import SnmpSim, free_udp_port
+from netmon.tools.simulate import SnmpSim, free_udp_port
 from tests.harness import Running, start
 from tests.helpers import ROOT, async_wait_for
 

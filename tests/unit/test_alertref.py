@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from netmon.alertref import ALERTS, alert_reference, readable
+from netmon.tools.reference.alerts import ALERTS, alert_reference, readable
 from tests.helpers import ROOT
 
 

@@ -15,11 +15,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 from collectors import REGISTRY
-from netmon import configref
 from netmon.config import load
 from netmon.config.models import MainConfig
 from netmon.config.site_models import SiteFile
 from netmon.schema import SecretRef, Strict
+from netmon.tools.reference import config as configref
 from tests.helpers import ROOT
 
 DOC = ROOT / "docs" / "configuration.md"
@@ -52,7 +52,7 @@ def _stream_models() -> dict[str, type[BaseModel]]:
 
 
 def _models_in(tp: Any) -> list[type[BaseModel]]:
-    """Models inside an annotation, found independently of netmon.configref."""
+    """Models inside an annotation, found independently of netmon.tools.reference.config."""
     if get_origin(tp) is Annotated:
         return _models_in(get_args(tp)[0])
     if isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -89,7 +89,7 @@ def test_the_committed_reference_is_current() -> None:
 def test_the_output_does_not_depend_on_the_process() -> None:
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
     out = subprocess.run(
-        [sys.executable, "-m", "netmon.configref"],
+        [sys.executable, "-m", "netmon.tools.reference.config"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -188,7 +188,9 @@ def test_environment_overrides_are_documented_and_work(
     (tmp_path / "netmon.yaml").write_text(MINIMAL_MAIN)
     (sites / "a.yaml").write_text(MINIMAL_SITES)
     for variable, target in configref.env_overrides():
-        assert target is not None, f"{variable}: add it to netmon.configref.ENV_TARGETS"
+        assert target is not None, (
+            f"{variable}: add it to netmon.tools.reference.config.ENV_TARGETS"
+        )
         assert f"| `{variable}` | [`{target}`]" in text
         assert variable in values, f"{variable}: add a sample value to this test"
         raw, expected = values[variable]

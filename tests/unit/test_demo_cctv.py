@@ -1,4 +1,4 @@
-"""The demo's CCTV servers (netmon/demo/cctv.py), spoken to on the wire: by hand-written
+"""The demo's CCTV servers (netmon/tools/demo/cctv.py), spoken to on the wire: by hand-written
 RTSP and HTTPS clients (the protocol as the RFCs write it), and by netmon's own service
 probes as the demo runs them."""
 
@@ -18,8 +18,8 @@ from collectors.service.collector import run_checks
 from collectors.service.params import HttpProbe, RtspProbe, TlsProbe
 from collectors.snmp import builtin_profiles
 from netmon.config import load
-from netmon.demo import cctv_sites, province, script
-from netmon.demo.cctv import Cctv
+from netmon.tools.demo import cctv_sites, province, script
+from netmon.tools.demo.cctv import Cctv
 
 SERVERS = [("cam-a", "rtsp"), ("cam-dead", "rtsp"), ("nvr-a", "web"), ("nvr-a", "rtsp")]
 

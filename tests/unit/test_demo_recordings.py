@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from netmon.demo import province, recordings
-from netmon.simulate import recordings_dir
+from netmon.tools.demo import province, recordings
+from netmon.tools.simulate import recordings_dir
 
 #: IF-MIB ifName, ifOperStatus (1 up, 2 down); MIKROTIK-MIB mtxrOpticalName, RxPower
 IF_NAME, OPER = "1.3.6.1.2.1.31.1.1.1.1.", "1.3.6.1.2.1.2.2.1.8."

@@ -21,7 +21,7 @@ from collectors.snmp.engine import DeviceState, Engine
 from collectors.snmp.plan import Value
 from collectors.snmp.profile import builtin_profiles
 from netmon.api import Labels, Sample
-from netmon.simulate import recordings_dir
+from netmon.tools.simulate import recordings_dir
 from tests.helpers import ROOT, raw_poll
 from tests.snmprec_reader import Recording, Var
 

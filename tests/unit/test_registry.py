@@ -20,7 +20,7 @@ from tests.helpers import ROOT
 #: demo, a tool that runs collectors' simulators beside netmon (issue 11 item 3: tools
 #: move to subpackages of their own)
 ALLOWED = {ROOT / "netmon/cli/wiring.py"}
-TOOLS = ROOT / "netmon/demo"
+TOOLS = ROOT / "netmon/tools/demo"
 
 
 def _imported(path: Path) -> set[str]:

@@ -14,7 +14,7 @@ import yaml
 
 from netmon.api import TargetRef
 from netmon.daemon import Daemon
-from netmon.simulate import free_udp_port
+from netmon.tools.simulate import free_udp_port
 from tests.fake_poller import FakePoller, running_daemon
 from tests.helpers import async_wait_for, values, write_config
 

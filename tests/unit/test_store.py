@@ -107,7 +107,7 @@ def test_output_passes_promtool() -> None:
 
 def test_the_metric_reference_is_up_to_date() -> None:
     from collectors import REGISTRY
-    from netmon.reference import metric_reference
+    from netmon.tools.reference.metrics import metric_reference
     from tests.helpers import ROOT
 
     assert (ROOT / "docs/metrics.md").read_text() == metric_reference(REGISTRY), (

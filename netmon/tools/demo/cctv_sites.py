@@ -10,7 +10,7 @@ cameras watched by service checks, and NVRs at some village offices.
   two kabupaten the script leaves alone (the Site dashboard's service panels, the
   certificate's days left among them, have a healthy village to show).
 
-Every device answers on 127.0.0.1, each check on its own port (``netmon.demo.cctv``
+Every device answers on 127.0.0.1, each check on its own port (``netmon.tools.demo.cctv``
 serves them); the ports are filled in once the servers are bound.
 """
 

@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from netmon.simulate import recordings_dir
+from netmon.tools.simulate import recordings_dir
 
 #: octet counters of IF-MIB: ifInOctets, ifOutOctets, ifHCInOctets, ifHCOutOctets
 OCTETS = (

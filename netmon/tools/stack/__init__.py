@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from netmon.simulate import poll_until, stop_process
+from netmon.tools.simulate import poll_until, stop_process
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the repository
 RULES = ROOT / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 PROMETHEUS = "/usr/bin/prometheus"

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from netmon.simulate import free_tcp_port, poll_until, tcp_accepts
+from netmon.tools.simulate import free_tcp_port, poll_until, tcp_accepts
 
 
 @contextlib.contextmanager

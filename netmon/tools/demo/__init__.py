@@ -4,11 +4,11 @@ It starts, on local ports, and stops again on Ctrl-C (or after ``--duration``):
 snmpsim serving the real recordings with counters that advance, an MQTT broker
 (mosquitto when installed, else amqtt in a thread) with every village's
 solar/battery telemetry, the CCTV's camera stream servers and NVR web pages
-(netmon/demo/cctv.py), Prometheus with the project's recording and alert rules and
+(netmon/tools/demo/cctv.py), Prometheus with the project's recording and alert rules and
 Alertmanager with its routes (when installed; timings scaled to the demo's pace), a
 stand-in for the technicians' phones that prints every page, and netmon itself. A
 script then plays the incidents of a bad day in the province (see
-netmon/demo/script.py).
+netmon/tools/demo/script.py).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netmon import stack
-from netmon.demo import cctv_sites, recordings, script
-from netmon.demo import province as prov
-from netmon.demo.cctv import Cctv
-from netmon.demo.embedded_broker import embedded_broker
-from netmon.demo.pager import serve_pager
-from netmon.simulate import free_tcp_port, free_udp_port, relay, start_snmpsim
+from netmon.tools import stack
+from netmon.tools.demo import cctv_sites, recordings, script
+from netmon.tools.demo import province as prov
+from netmon.tools.demo.cctv import Cctv
+from netmon.tools.demo.embedded_broker import embedded_broker
+from netmon.tools.demo.pager import serve_pager
+from netmon.tools.simulate import free_tcp_port, free_udp_port, relay, start_snmpsim
 
 TOUR = """
 netmon demo: a simulated province is being monitored ({sites} sites, 5 kabupaten).

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from netmon.stack import RULES
+from netmon.tools.stack import RULES
 
 ALERTS = RULES / "netmon-alerts.yml"
 #: the promtool tests: their expected annotations are real, checked renderings

@@ -8,7 +8,7 @@ school and a public area. Every device points at the one snmpsim with a recordin
 name as community. One CPE is given a community nobody serves, so the demo also shows
 what a dead device looks like. A few public CCTV points hang under villages, and some
 village offices have an NVR: their cameras are watched by service checks
-(netmon/demo/cctv_sites.py).
+(netmon/tools/demo/cctv_sites.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import yaml
 from netmon.config import power_cuts
 from netmon.config.power_cuts import PowerCutConfig
 from netmon.config.site_models import SiteFile
-from netmon.demo import cctv_sites
-from netmon.demo.recordings import FIBRE_AGG
+from netmon.tools.demo import cctv_sites
+from netmon.tools.demo.recordings import FIBRE_AGG
 
 KABUPATEN = [
     ("Kutai Timur", "kutai-timur", 0.51, 117.55, ["Sangatta Utara", "Bengalon", "Muara Wahau"]),
@@ -93,7 +93,7 @@ def province(
     announced cut in Paser's first kecamatan began (it lasts 8 hours; the sites ride
     through on batteries and gensets, and the SLA leaves the hours out);
     ``endpoints``: (device, server) -> the port of a camera's or NVR's server
-    (netmon.demo.cctv), 0 until they are bound."""
+    (netmon.tools.demo.cctv), 0 until they are bound."""
     files: dict[str, dict[str, Any]] = {
         "provinsi": {
             "kabupaten": "Samarinda",

@@ -75,7 +75,7 @@ def recordings_dir() -> Path:
     env = os.environ.get(RECORDINGS_ENV)
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[3]  # the repository
     for candidate in (here.parent / "shared/testdata/snmprec", here / "tests/data/snmprec"):
         if candidate.is_dir():
             return candidate

@@ -1,6 +1,6 @@
 """The configuration reference (docs/configuration.md), generated from the config models.
 
-``python -m netmon.configref > docs/configuration.md``; a test fails when the file is
+``python -m netmon.tools.reference.config > docs/configuration.md``; a test fails when the file is
 stale or a key has no description. A key's description is its ``Field(description=...)``,
 else the ``#:`` comment above it (or after it, on the same line) in its model's source,
 else the docstring of its model or enum type. The streaming collectors' sections and
@@ -31,12 +31,12 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from netmon import configref_text as text
 from netmon import schema
 from netmon.api import Registry
 from netmon.config.loader import EnvOverrides
 from netmon.config.models import MainConfig
 from netmon.config.site_models import SiteFile
+from netmon.tools.reference import config_text as text
 
 _PARSE_DURATION = get_args(schema.Duration)[1].func
 _METRIC_NAME = get_args(schema.MetricName)[1].func
@@ -421,7 +421,7 @@ def render(registry: Registry) -> str:
 
 
 def main() -> int:
-    """``python -m netmon.configref``: the same as ``netmon reference config`` (the CLI
+    """``python -m netmon.tools.reference.config``: the same as ``netmon reference config`` (the CLI
     is what hands the generator the collectors)."""
     from netmon.cli import main as cli_main
 

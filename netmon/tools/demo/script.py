@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from netmon.demo import cctv_sites
-from netmon.simulate import UdpRelay
+from netmon.tools.demo import cctv_sites
+from netmon.tools.simulate import UdpRelay
 
 #: (what, steps after the start) of each incident
 POWER_AT, REBOOT_AT, FADE_AT, FADE_STEPS, CUT_AT, REPAIR_AT = 2, 3, 3, 8, 6, 25
