@@ -18,7 +18,7 @@ What happens:
    * ``snmp_exporter``: HTTP scrapes of ``/snmp?module=if&target=...``; CPU is
      the exporter process's utime+stime from ``/proc/PID/stat`` (so it
      includes its SNMP client, HTTP server and rendering, not our client).
-   * ``netmon``: ``netmon.oneshot.poll_text(...)`` in this process (SNMP walk,
+   * ``netmon``: ``collectors.snmp.oneshot.poll_text(...)`` in this process (SNMP walk,
      parsing and rendering of the exposition text); CPU is
      ``time.process_time()`` around each call.
    * ``gufo-snmp bare``: the two getbulk walks only, no parsing or rendering,
@@ -77,7 +77,7 @@ class BenchError(RuntimeError):
 
 
 class PollText(Protocol):
-    """The netmon one-shot API the benchmark drives (``netmon.oneshot.poll_text``)."""
+    """The netmon one-shot API the benchmark drives (``collectors.snmp.oneshot.poll_text``)."""
 
     def __call__(
         self,
@@ -474,10 +474,10 @@ def load_poll_text() -> PollText:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     try:
-        module = importlib.import_module("netmon.oneshot")
+        module = importlib.import_module("collectors.snmp.oneshot")
     except ImportError as exc:
         msg = (
-            f"cannot import netmon.oneshot ({exc}); measure the others with "
+            f"cannot import collectors.snmp.oneshot ({exc}); measure the others with "
             "--only exporter --only gufo"
         )
         raise BenchError(msg) from exc
@@ -613,9 +613,9 @@ class Inner:
 
     async def netmon_varbinds(self) -> int:
         """Varbinds one netmon poll fetches: its walker bypasses gufo's public iterator."""
-        from collectors.snmp import builtin_profiles
+        from collectors.snmp import SnmpParams, builtin_profiles
         from collectors.snmp.walker import Walker, make_session
-        from netmon.api import Secret, SnmpParams
+        from netmon.api import Secret
 
         params = SnmpParams(
             "127.0.0.1",

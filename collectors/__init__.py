@@ -10,7 +10,7 @@ from netmon.api import Registry
 REGISTRY = Registry(
     polling={"icmp": icmp.factory, "service": service.factory, "snmp": snmp.factory},
     streams=[mqtt.MQTT, trap.TRAPS],
-    device_kinds=[service.SERVICE],
+    device_kinds=[snmp.SNMP, icmp.ICMP, service.SERVICE],
     sources={"snmp": snmp.metric_sources},
 )
 

@@ -8,16 +8,38 @@ layer. A poll produces a whole :class:`Snapshot`; the store swaps it in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # config building blocks for collectors' own config models (they import only this module)
+from pydantic import SecretStr
+
 from netmon.plausible import plausible, unit_range
 from netmon.schema import Duration, MetricName, SecretError, SecretRef, Strict, read_secret
+from netmon.seam import (
+    EVIDENCE,
+    INTERFACE_OPER_UP,
+    LINK_EVENT_UP,
+    OPTICAL_RX_POWER,
+    POWER_BATTERY,
+    POWER_EVIDENCE,
+    POWER_ON_GRID,
+    PROBE_LOSS,
+    BlockContext,
+    BlockError,
+    BlockPath,
+    CollectorFactory,
+    DeviceKind,
+    Layer,
+    MetricSources,
+    Registry,
+    Role,
+    SecretResolver,
+    StreamSpec,
+)
 from netmon.tasks import cancel_and_wait
 
 Labels = tuple[tuple[str, str], ...]
@@ -142,19 +164,25 @@ class PollingCollector(Protocol):
 
 
 __all__ = [
+    "EVIDENCE",
+    "INTERFACE_OPER_UP",
+    "LINK_EVENT_UP",
+    "OPTICAL_RX_POWER",
     "POWER_BATTERY",
     "POWER_EVIDENCE",
     "POWER_ON_GRID",
+    "PROBE_LOSS",
     "BlockContext",
     "BlockError",
     "BlockPath",
     "CollectorFactory",
     "ConfigErrors",
     "DeviceKind",
+    "DeviceView",
     "Directory",
     "Duration",
-    "IcmpParams",
     "Labels",
+    "Layer",
     "MarkedDoc",
     "MetricMeta",
     "MetricName",
@@ -163,6 +191,7 @@ __all__ = [
     "Part",
     "PollingCollector",
     "Registry",
+    "Role",
     "Sample",
     "Secret",
     "SecretError",
@@ -170,13 +199,11 @@ __all__ = [
     "SecretResolver",
     "Sink",
     "Snapshot",
-    "SnmpParams",
     "StaticDirectory",
     "StreamSpec",
     "StreamingCollector",
     "Strict",
     "TargetRef",
-    "V3User",
     "cancel_and_wait",
     "clean_label_value",
     "load_marked",
@@ -223,6 +250,19 @@ class StreamingCollector(Protocol):
     async def stop(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A device as streaming collectors see it: where it is, and what polls it."""
+
+    site: str
+    id: str
+    address: str
+    #: collector kind -> the settings its kind built for this device
+    polls: Mapping[str, Any]
+    #: its site's network: "public", or "intranet" (the closed intranet)
+    network: str = "public"
+
+
 class Directory(Protocol):
     """What streaming collectors may ask of the inventory and the scheduler."""
 
@@ -234,8 +274,9 @@ class Directory(Protocol):
 
     def device_exists(self, site: str, device: str) -> bool: ...
 
-    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
-        """The SNMP target of the device with this v3 engine id, else this address."""
+    def devices(self) -> Iterator[DeviceView]:
+        """Every device of the current config (e.g. to map traps to devices: a
+        streaming collector builds its index when told ``sites_changed``)."""
         ...
 
     def poll_now(self, key: str) -> bool:
@@ -243,7 +284,8 @@ class Directory(Protocol):
         ...
 
     def ifname(self, key: str, ifindex: str) -> str | None:
-        """The interface name an SNMP target reported for this ifIndex."""
+        """The interface name a target reported for this ifIndex (its
+        ``netmon_interface_info``), if it reported one."""
         ...
 
 
@@ -263,8 +305,8 @@ class StaticDirectory:
     def device_exists(self, site: str, device: str) -> bool:
         return False
 
-    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
-        return None
+    def devices(self) -> Iterator[DeviceView]:
+        return iter(())
 
     def poll_now(self, key: str) -> bool:
         return False
@@ -273,202 +315,12 @@ class StaticDirectory:
         return None
 
 
-#: The evidence the status engine reads, by name: whoever provides it (an MQTT
-#: mapping, a collector) must export exactly these metrics for the cause "power".
-POWER_ON_GRID = "netmon_power_on_grid"
-POWER_BATTERY = "netmon_power_battery_ratio"
-POWER_EVIDENCE = frozenset({POWER_ON_GRID, POWER_BATTERY})
-
-
-@dataclass(frozen=True, slots=True)
-class StreamSpec:
-    """How a streaming collector plugs in: its netmon.yaml section and its model."""
-
-    section: str
-    model: type[Any]
-    #: (sink, directory, the daemon's prometheus CollectorRegistry) -> collector
-    factory: Callable[[Sink, Directory, Any], StreamingCollector]
-    #: the metric names a validated section will export, for telemetry collectors (the
-    #: evidence check of `netmon check`); None for one that exports no readings (traps)
-    provides: Callable[[Any], frozenset[str]] | None = None
-
-
-#: a path inside a device's block, e.g. ("checks", 2, "url")
-BlockPath = tuple[str | int, ...]
-#: resolves a secret reference found at a path of a device's block
-SecretResolver = Callable[[SecretRef, BlockPath], "Secret"]
-
-
-class BlockError(ValueError):
-    """A device block that validated but cannot run as written; ``path`` is inside the
-    block. The loader reports it at file:line:col. Never put a secret in ``message``."""
-
-    def __init__(self, path: BlockPath, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class BlockContext:
-    """What a kind's ``build`` may use besides its block."""
-
-    #: the device's address (the default host of its checks)
-    address: str
-    #: the folder of netmon.yaml: relative paths in the block are relative to it
-    base: Path
-    #: secret references to values; a failure is reported by the loader, and with
-    #: ``netmon check --no-secrets`` every secret is an empty placeholder
-    resolve: SecretResolver
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceKind:
-    """A polling collector configured per device by a block of its own (``key:``).
-
-    The core validates the block with ``model`` (errors at file:line:col like the
-    rest), asks ``build`` for the settings the collector's ``poll`` takes, and
-    schedules one target of collector ``kind`` for the device. Adding such a
-    collector touches nothing in the core.
-    """
-
-    kind: str
-    #: the key of the block in a device entry of a site file (e.g. ``service``)
-    key: str
-    model: type[Any]
-    #: (validated block, context) -> the settings its collector's poll takes; raises
-    #: BlockError for a block that cannot run as written
-    build: Callable[[Any, BlockContext], Any]
-    #: its results say whether the site is alive (status evidence), like a probe
-    liveness: bool = True
-
-
-CollectorFactory = Callable[[Mapping[str, Any]], PollingCollector]
-#: (family, where it comes from) for the metric reference, e.g. (a family, "profile `x`")
-MetricSources = Callable[[], Sequence[tuple[MetricMeta, str]]]
-
-
-@dataclass(frozen=True, eq=False)
-class Registry:
-    """The collectors a netmon is built with: one explicit list (``collectors.REGISTRY``)
-    that the CLI hands to the daemon, the config loader and the reference generators.
-
-    Nothing registers itself by being imported, and the core never imports a collector:
-    whatever it runs or validates, it finds here. A test builds its own.
-    """
-
-    #: polling collector kind -> factory (options -> collector)
-    polling: Mapping[str, CollectorFactory] = field(default_factory=dict)
-    #: streaming collectors, each with its section of netmon.yaml
-    streams: Sequence[StreamSpec] = ()
-    #: polling kinds configured per device by a block of their own (service probes)
-    device_kinds: Sequence[DeviceKind] = ()
-    #: polling kind -> where its families come from, for the metric reference; a kind
-    #: not here is listed from its collector's metadata() as "<kind> collector"
-    sources: Mapping[str, MetricSources] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # a value: what the caller passed in and changes later does not change it
-        object.__setattr__(self, "polling", MappingProxyType(dict(self.polling)))
-        object.__setattr__(self, "streams", tuple(self.streams))
-        object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
-        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
-        sections = [s.section for s in self.streams]
-        keys = [k.key for k in self.device_kinds]
-        for what, names in (("stream section", sections), ("device block key", keys)):
-            twice = sorted({n for n in names if names.count(n) > 1})
-            if twice:
-                msg = f"{what} listed twice in the collectors' registry: {', '.join(twice)}"
-                raise ValueError(msg)
-        for spec in self.device_kinds:
-            if spec.kind not in self.polling:
-                msg = f"device block {spec.key!r}: no polling collector of kind {spec.kind!r}"
-                raise ValueError(msg)
-
-    def polling_kinds(self) -> list[str]:
-        return sorted(self.polling)
-
-    def collector_factory(self, kind: str) -> CollectorFactory:
-        try:
-            return self.polling[kind]
-        except KeyError:
-            known = ", ".join(sorted(self.polling)) or "none"
-            msg = f"no collector of kind {kind!r} is registered (known: {known})"
-            raise LookupError(msg) from None
-
-    def sections(self) -> dict[str, StreamSpec]:
-        """Streaming collectors by their section of netmon.yaml."""
-        return {spec.section: spec for spec in self.streams}
-
-    def blocks(self) -> dict[str, DeviceKind]:
-        """Per-device collector blocks by their key in a device entry."""
-        return {spec.key: spec for spec in self.device_kinds}
-
-    def liveness_kinds(self) -> frozenset[str]:
-        """Kinds configured per device whose results say whether a site is alive."""
-        return frozenset(spec.kind for spec in self.device_kinds if spec.liveness)
-
-
-@dataclass(frozen=True, slots=True)
-class V3User:
-    """SNMPv3 USM user with resolved keys; keys never print (see Secret)."""
-
-    name: str
-    auth_protocol: str | None = None  # md5, sha1, sha224, sha256, sha384, sha512
-    auth_key: Secret | None = None
-    priv_protocol: str | None = None  # des, aes128, aes192, aes256
-    priv_key: Secret | None = None
-
-
-class Secret:
-    """A resolved secret. Its repr and str never show the value."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+class Secret(SecretStr):
+    """A resolved secret: pydantic's SecretStr (its repr and str never show the value),
+    with ``reveal()`` for the one place that must send it (a session, a request)."""
 
     def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-@dataclass(frozen=True, slots=True)
-class IcmpParams:
-    """An ICMP echo probe of one address: ``count`` echoes ``interval`` apart."""
-
-    address: str
-    count: int = 3
-    interval: float = 0.2
-    timeout: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class SnmpParams:
-    """Everything the SNMP collector needs to poll one device."""
-
-    address: str
-    port: int = 161
-    version: str = "2c"  # "1" | "2c" | "3"
-    community: Secret | None = None
-    user: V3User | None = None
-    timeout: float = 2.0
-    retries: int = 1
-    max_repetitions: int = 25
-    profiles: tuple[str, ...] = ("system", "if_mib")
-    interval: float = 60.0
-    max_varbinds: int = 100_000
-    max_label_values: int = 4096
+        return self.get_secret_value()
 
 
 # last: netmon.config's package imports this module (file:line:col errors for collectors' data)

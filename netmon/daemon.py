@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
 from pathlib import Path
 
 from prometheus_client import generate_latest
@@ -29,6 +28,7 @@ from prometheus_client import generate_latest
 from netmon import logging as nlog
 from netmon.api import PollingCollector, Registry, Snapshot, StreamingCollector
 from netmon.config import ConfigErrors, LoadedConfig, load
+from netmon.config.identity import ConfigIdentity, identify
 from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
 from netmon.inventory import Device
@@ -47,12 +47,9 @@ log = nlog.get("netmon.daemon")
 
 
 class Daemon:
-    def __init__(
-        self, config_path: str | Path, profiles: Collection[str], registry: Registry
-    ) -> None:
+    def __init__(self, config_path: str | Path, registry: Registry) -> None:
         """``registry``: the collectors to run (``collectors.REGISTRY``, from the CLI)."""
         self.config_path = Path(config_path)
-        self.profiles = profiles
         self.registry = registry
         self.metrics = DaemonMetrics()
         self.scheduler = Scheduler(64, SchedulerMetrics(self.metrics.registry))
@@ -66,10 +63,10 @@ class Daemon:
             for name, spec in registry.sections().items()
         }
         self.silences = SilenceWatcher(self.metrics.registry)
-        self.status_loop = StatusLoop(
-            self.store, self.silences, self.scheduler.poll_now, registry.liveness_kinds()
-        )
+        self.status_loop = StatusLoop(self.store, self.silences, self.scheduler.poll_now, registry)
         self.config: LoadedConfig | None = None
+        #: which files the last load read (netmon_config_info)
+        self._identity: ConfigIdentity | None = None
         self.ready = False
         self._reload_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -86,7 +83,11 @@ class Daemon:
 
     # -- config ------------------------------------------------------------------
     def _load(self) -> LoadedConfig:
-        return load(self.config_path, self.profiles, self.registry)
+        config = load(self.config_path, self.registry)
+        # in the same thread as the load (a reload's worker): git and the digest read files
+        files = [Path(f) for f in config.inventory.files]
+        self._identity = identify(config.path, files)
+        return config
 
     def load_initial(self) -> LoadedConfig:
         """Load at start; errors propagate (a daemon with no valid config does not start).
@@ -166,6 +167,10 @@ class Daemon:
         self.metrics.reloads.labels("success").inc()
         self.metrics.config_errors.set(0)
         self.metrics.last_reload.set(time.time())
+        if self._identity is not None:
+            found = self._identity
+            self.metrics.config_info.info({"sha256": found.sha256, "revision": found.revision})
+            log.info("config loaded", sha256=found.sha256, revision=found.revision or None)
         for warning in config.warnings:
             log.warning("config warning", warning=str(warning))
         self.metrics.sites.set(len(inv.sites))
@@ -222,10 +227,15 @@ class Daemon:
         await self.scheduler.stop()
 
     def exposition(self) -> bytes:
-        body = (
-            self.store.render().encode()
-            + self.status_loop.text.encode()
-            + generate_latest(self.metrics.registry)
-        )
-        self.metrics.scrape_bytes.set(len(body))
-        return body
+        return b"".join(self.exposition_parts())
+
+    def exposition_parts(self) -> list[bytes]:
+        """/metrics in parts: the store's (one cached copy shared by concurrent scrapes),
+        the site series, the daemon's own metrics."""
+        parts = [
+            self.store.render_bytes(),
+            self.status_loop.text.encode(),
+            generate_latest(self.metrics.registry),
+        ]
+        self.metrics.scrape_bytes.set(sum(len(p) for p in parts))
+        return parts

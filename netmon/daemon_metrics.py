@@ -39,6 +39,12 @@ class DaemonMetrics:
         self.devices = Gauge(
             "netmon_inventory_devices", "Devices in the inventory.", registry=self.registry
         )
+        self.config_info = Info(
+            "netmon_config",
+            "The config running: sha256 of netmon.yaml and the site files (path and bytes), "
+            "and the git revision of their checkout (-dirty: changed since; empty: no git).",
+            registry=self.registry,
+        )
         self.shard = Info(
             "netmon_shard",
             "The shard of the province this instance monitors (all: no sharding).",
@@ -46,6 +52,36 @@ class DaemonMetrics:
         )
         self.scrape_bytes = Gauge(
             "netmon_exposition_bytes", "Size of the last /metrics answer.", registry=self.registry
+        )
+        self.http_connections = Gauge(
+            "netmon_http_connections",
+            "Open connections to the HTTP port (/metrics, /api, the status page).",
+            registry=self.registry,
+        )
+        self.http_connections_closed = Counter(
+            "netmon_http_connections_closed_total",
+            "HTTP connections netmon closed itself, by reason: header_timeout (no whole"
+            " request within --web.read-header-timeout), evicted (the oldest waiting one, at"
+            " --web.max-connections), refused (at the cap with every connection busy),"
+            " tls_handshake (a failed or too slow TLS handshake).",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("header_timeout", "evicted", "refused", "tls_handshake"):
+            self.http_connections_closed.labels(reason)
+        self.http_auth_failures = Counter(
+            "netmon_http_auth_failures_total",
+            "HTTP requests refused by basic auth (--web.config.file), by reason: missing"
+            " (no or malformed credentials), invalid (unknown user or wrong password).",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("missing", "invalid"):
+            self.http_auth_failures.labels(reason)
+        self.http_rate_limited = Counter(
+            "netmon_http_rate_limited_total",
+            "HTTP requests answered 429 by the web config's rate_limit.",
+            registry=self.registry,
         )
         Info("netmon_build", "netmon version.", registry=self.registry).info(
             {"version": __version__}

@@ -1,15 +1,13 @@
 """The daemon's answers to streaming collectors (netmon.api.Directory): which sites
-and devices the current config has, which device a trap comes from, a poll now, an
-interface's name."""
+and devices the current config has, a poll now, an interface's name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from netmon.api import TargetRef
+from netmon.api import DeviceView
 from netmon.inventory import Inventory
 from netmon.store import Store
-from netmon.trap_index import TrapIndex
 
 
 class InventoryDirectory:
@@ -19,11 +17,9 @@ class InventoryDirectory:
         self.store = store
         self._poll_now = poll_now
         self.inventory: Inventory | None = None
-        self.traps = TrapIndex()
 
     def set_inventory(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self.traps = TrapIndex(inventory)
 
     def site_exists(self, site: str) -> bool:
         return self.inventory is not None and site in self.inventory.sites
@@ -37,8 +33,13 @@ class InventoryDirectory:
         found = self.inventory.devices.get(device)
         return found is not None and found.site == site
 
-    def device_for(self, address: str, engine_id: str | None = None) -> TargetRef | None:
-        return self.traps.device_for(address, engine_id)
+    def devices(self) -> Iterator[DeviceView]:
+        if self.inventory is None:
+            return
+        sites = self.inventory.sites
+        for device in self.inventory.devices.values():
+            network = sites[device.site].network if device.site in sites else "public"
+            yield DeviceView(device.site, device.id, device.address, dict(device.polls), network)
 
     def poll_now(self, key: str) -> bool:
         return self._poll_now(key)

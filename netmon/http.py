@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from netmon.daemon import Daemon
+from netmon.inventory import Device
 from netmon.status import page as status_page
 from netmon.status import view as status_view
 
@@ -15,9 +19,30 @@ DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-async def metrics(request: web.Request) -> web.Response:
-    body = request.app[DAEMON].exposition()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+#: /metrics is written in slices of this size, each after the last one drained: a slow
+#: scraper holds at most about this much of the answer in its socket's buffer, and the
+#: answer itself is one copy shared by every scrape
+CHUNK = 64 * 1024
+
+
+#: scrapes answered at once; more wait their turn (each in flight holds socket buffers and
+#: its own small parts of the answer: 200 scrapers must not cost 200 of them)
+SCRAPES_AT_ONCE = 16
+SCRAPES: web.AppKey[asyncio.Semaphore] = web.AppKey("scrapes", asyncio.Semaphore)
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    async with request.app[SCRAPES]:
+        parts = request.app[DAEMON].exposition_parts()
+        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
+        response.content_length = sum(len(p) for p in parts)
+        await response.prepare(request)
+        for part in parts:
+            view = memoryview(part)
+            for start in range(0, len(view), CHUNK):
+                await response.write(view[start : start + CHUNK])
+        await response.write_eof()
+        return response
 
 
 async def healthy(_request: web.Request) -> web.Response:
@@ -50,6 +75,17 @@ def _iso(ts: float) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
 
 
+def _described(daemon: Daemon, device: Device | None) -> dict[str, Any]:
+    """What each collector kind shows of the device's settings (SNMP: its profiles)."""
+    out: dict[str, Any] = {}
+    kinds = daemon.registry.kinds()
+    for kind, settings in device.polls if device is not None else ():
+        describe = kinds[kind].describe if kind in kinds else None
+        if describe is not None:
+            out.update(describe(settings))
+    return out
+
+
 async def targets(request: web.Request) -> web.Response:
     """Each target: state, last poll, last error, duration. No credentials, ever."""
     daemon = request.app[DAEMON]
@@ -62,8 +98,8 @@ async def targets(request: web.Request) -> web.Response:
                 "site": entry.target.site,
                 "device": entry.target.device,
                 "collector": entry.target.collector,
-                "address": device.snmp.address if device else None,
-                "profiles": list(device.snmp.profiles) if device else [],
+                "address": device.address if device else None,
+                **_described(daemon, device),
                 "interval_seconds": entry.interval,
                 "state": entry.state,
                 "polls": entry.polls,
@@ -119,9 +155,12 @@ async def index(request: web.Request) -> web.Response:
     return status_page.respond(request, request.app[DAEMON])
 
 
-def make_app(daemon: Daemon) -> web.Application:
-    app = web.Application()
+def make_app(daemon: Daemon, middlewares: Iterable[Middleware] = ()) -> web.Application:
+    """``middlewares``: run in front of every route, present and future (netmon run: the
+    connection guard, then the web config's auth and headers)."""
+    app = web.Application(middlewares=list(middlewares))
     app[DAEMON] = daemon
+    app[SCRAPES] = asyncio.Semaphore(SCRAPES_AT_ONCE)
     app.router.add_get("/", index)  # add_get serves HEAD as well
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/-/healthy", healthy)

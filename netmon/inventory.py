@@ -11,27 +11,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netmon.api import IcmpParams, Labels, SnmpParams
+from netmon.api import Labels
 
 
 @dataclass(frozen=True, slots=True)
 class Device:
     id: str
     site: str
-    snmp: SnmpParams
+    #: where it is reached (IPv4 or IPv6): the default host of every kind's polls
+    address: str
     interval: float
     deadline: float
-    #: None: no ICMP probe; the SNMP poll is off when snmp.profiles is empty
-    icmp: IcmpParams | None = None
-    #: the SNMPv3 engine id its traps carry (lower-case hex), to map them behind NAT
-    trap_engine_id: str | None = None
-    #: (collector kind, poll settings) of the kinds configured by a block of their own
-    #: (netmon.api.DeviceKind, e.g. service probes)
+    #: (collector kind, poll settings): one target of that kind each, built by the
+    #: registry's device kinds (netmon.api.DeviceKind: SNMP, ICMP, service probes)
     polls: tuple[tuple[str, Any], ...] = ()
 
-    @property
-    def polls_snmp(self) -> bool:
-        return bool(self.snmp.profiles)
+    def settings(self, kind: str) -> Any | None:
+        """The poll settings of one collector kind, None if that kind does not poll it."""
+        return next((settings for k, settings in self.polls if k == kind), None)
 
     @property
     def labels(self) -> Labels:

@@ -1,5 +1,5 @@
-"""How a device becomes scheduler jobs: one per way it is watched (its SNMP poll, its
-ICMP probe, each per-device collector block), and how a poll's result is logged.
+"""How a device becomes scheduler jobs: one per collector kind that polls it (each
+built by the kind's :class:`netmon.api.DeviceKind`), and how a poll's result is logged.
 
 A job's identity is its settings (see :class:`netmon.scheduler.Job`): a reload that
 leaves a device's settings alone leaves its poll loop and counter state alone.
@@ -24,13 +24,7 @@ Poll = tuple[TargetRef, Any, Device]
 
 def polls_of(device: Device) -> list[Poll]:
     """(target, its settings, device) for each way this device is watched."""
-    out: list[Poll] = []
-    if device.polls_snmp:
-        out.append((TargetRef(device.site, device.id, "snmp"), device.snmp, device))
-    if device.icmp is not None:
-        out.append((TargetRef(device.site, device.id, "icmp"), device.icmp, device))
-    out.extend((TargetRef(device.site, device.id, k), p, device) for k, p in device.polls)
-    return out
+    return [(TargetRef(device.site, device.id, k), p, device) for k, p in device.polls]
 
 
 def make_job(

@@ -1,6 +1,7 @@
 """Config building blocks shared by the core and the collectors' config models.
 
-No imports from the rest of netmon: collectors reach these through netmon.api.
+No imports from the rest of netmon (but the leaf netmon.regular_file): collectors reach
+these through netmon.api.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from netmon.regular_file import FileRefused, read_regular
 
 #: Indonesia keeps no daylight saving time: fixed offsets (hours, abbreviation), no tz
 #: database needed (slim container images have none)
@@ -59,16 +62,16 @@ Id = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SecretRef(Strict):
     """Where a secret comes from: an environment variable or a file."""
 
-    #: name of the environment variable that holds the secret
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    #: file that holds the secret (a relative path: relative to the folder of netmon.yaml)
+    """name of the environment variable that holds the secret"""
     file: str | None = None
+    """file that holds the secret (a relative path: relative to the folder of netmon.yaml)"""
 
     @model_validator(mode="before")
     @classmethod
@@ -96,8 +99,18 @@ class SecretError(ValueError):
     """A secret reference that cannot be read; the message never contains the value."""
 
 
+#: the most bytes a secret file may hold: a community, a password or a key is a line of
+#: text; anything larger is a wrong path (an image, a log, ``/dev/zero``), not a secret
+MAX_SECRET_BYTES = 64 * 1024
+
+
 def read_secret(ref: SecretRef, base: Path) -> str:
-    """The secret's value; relative files are relative to ``base`` (the config's folder)."""
+    """The secret's value; relative files are relative to ``base`` (the config's folder).
+
+    A file must be a regular file of at most :data:`MAX_SECRET_BYTES` in UTF-8: a FIFO
+    would block a reload for ever and a device such as ``/dev/zero`` would fill memory
+    (see :func:`netmon.regular_file.read_regular`). Errors name the file, never its bytes.
+    """
     if ref.env is not None:
         value = os.environ.get(ref.env)
         if value is None:
@@ -109,10 +122,12 @@ def read_secret(ref: SecretRef, base: Path) -> str:
         if not path.is_absolute():
             path = base / path
         try:
-            value = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            msg = f"cannot read secret file {ref.file}: {exc.strerror}"
+            raw = read_regular(path, MAX_SECRET_BYTES)
+        except FileRefused as exc:
+            msg = f"cannot read secret file {ref.file}: {exc}"
             raise SecretError(msg) from None
+        try:
+            value = raw.decode("utf-8").strip()
         except UnicodeDecodeError:
             msg = f"secret file {ref.file} is not UTF-8 text"  # never echo its bytes
             raise SecretError(msg) from None

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from collectors import REGISTRY
-from collectors.snmp import builtin_profiles
 from netmon import logging as nlog
 from netmon.api import MetricMeta, MetricType, Part, Registry, Sample, Snapshot, TargetRef
 from netmon.daemon import Daemon
@@ -70,7 +69,7 @@ async def running_daemon(
     )
     logs = Logs()
     nlog.configure("info", "json", logs)
-    daemon = Daemon(config, builtin_profiles(), registry)
+    daemon = Daemon(config, registry)
     try:
         daemon.load_initial()
         await daemon.start()

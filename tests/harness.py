@@ -13,7 +13,6 @@ import aiohttp
 from aiohttp import web
 
 from collectors import REGISTRY
-from collectors.snmp import builtin_profiles
 from netmon import logging as nlog
 from netmon.daemon import Daemon
 from netmon.http import make_app
@@ -49,7 +48,7 @@ class Running:
 async def start(config: Path) -> AsyncIterator[Running]:
     logs = io.StringIO()
     nlog.configure("info", "json", logs)
-    daemon = Daemon(config, builtin_profiles(), REGISTRY)
+    daemon = Daemon(config, REGISTRY)
     daemon.load_initial()
     port = free_tcp_port()
     runner = web.AppRunner(make_app(daemon))

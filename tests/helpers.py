@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from collectors.snmp import SnmpParams
 from collectors.snmp.engine import RawPoll, TableWalk, Varbinds
 from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
-from netmon.inventory import Site
+from netmon.inventory import Device, Site
 from netmon.tools.simulate import recordings_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,3 +187,10 @@ def make_site(sid: str, **changes: Any) -> Site:
     if changes.get("uplinks") and "uplink_kind" not in changes:
         changes["uplink_kind"] = "fiber"
     return dataclasses.replace(base, **changes)
+
+
+def snmp_of(device: Device) -> SnmpParams:
+    """The SNMP poll settings the config built for a device (it must have them)."""
+    params = device.settings("snmp")
+    assert isinstance(params, SnmpParams), f"{device.id} is not polled by SNMP"
+    return params

@@ -11,8 +11,8 @@ from typing import Any
 
 import icmplib
 
+from collectors.icmp.device import ICMP, IcmpConfig, IcmpParams
 from netmon.api import (
-    IcmpParams,
     MetricMeta,
     MetricType,
     Part,
@@ -126,4 +126,4 @@ def factory(_options: Mapping[str, Any]) -> IcmpCollector:
     return IcmpCollector()
 
 
-__all__ = ["IcmpCollector", "factory"]
+__all__ = ["ICMP", "IcmpCollector", "IcmpConfig", "IcmpParams", "factory"]

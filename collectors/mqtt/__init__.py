@@ -14,9 +14,11 @@ from collectors.mqtt.config import MqttConfig
 from collectors.mqtt.runner import MqttMetrics, MqttRunner
 from collectors.mqtt.sources import META, Sources
 from netmon.api import (
+    POWER_EVIDENCE,
     Directory,
     MetricMeta,
     MetricType,
+    Role,
     Sink,
     StreamSpec,
     cancel_and_wait,
@@ -88,6 +90,15 @@ def _provides(section: MqttConfig) -> frozenset[str]:
 
 
 #: its section of netmon.yaml, `mqtt:`
-MQTT = StreamSpec(section="mqtt", model=MqttConfig, factory=MqttCollector, provides=_provides)
+#: pushed telemetry: a site is alive while it arrives; mappings may carry power evidence
+MQTT = StreamSpec(
+    section="mqtt",
+    model=MqttConfig,
+    factory=MqttCollector,
+    provides=_provides,
+    kind="mqtt",
+    role=Role.TELEMETRY,
+    evidence=POWER_EVIDENCE,
+)
 
 __all__ = ["MQTT", "MqttCollector", "MqttConfig"]

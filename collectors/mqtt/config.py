@@ -25,14 +25,14 @@ class TlsConfig(Strict):
     """TLS to the broker (mqtts:// uses TLS with the system's CAs even without this).
     Relative paths are relative to the folder of netmon.yaml."""
 
-    #: CA bundle (PEM) the broker's certificate is checked against; unset: the system's
     ca: str | None = None  # CA bundle path; None = the system's
-    #: client certificate (PEM), for brokers that require one; needs key
+    """CA bundle (PEM) the broker's certificate is checked against; unset: the system's"""
     cert: str | None = None  # client certificate (brokers that require one)
-    #: the client certificate's private key (PEM)
+    """client certificate (PEM), for brokers that require one; needs key"""
     key: str | None = None
-    #: only for lab brokers with self-signed certs and no CA at hand
+    """the client certificate's private key (PEM)"""
     insecure: bool = False
+    """only for lab brokers with self-signed certs and no CA at hand"""
 
     @model_validator(mode="after")
     def _pair(self) -> TlsConfig:
@@ -45,21 +45,22 @@ class TlsConfig(Strict):
 class FieldMetric(Strict):
     """One payload field -> one metric."""
 
-    #: the payload field: a dotted path in JSON ("battery.voltage"), "value" for the
-    #: formats number, victron and tasmota text
     field: str = Field(min_length=1)  # dotted path in JSON ("battery.voltage"), "value" otherwise
-    #: the metric's name
+    """the payload field: a dotted path in JSON ("battery.voltage"), "value" for the formats
+    number, victron and tasmota text
+    """
     name: MetricName
-    #: gauge, or counter for cumulative device values only (the name ends in _total)
+    """the metric's name"""
     type: Literal["gauge", "counter"] = "gauge"
-    #: HELP text of the metric (empty: the field and the subscription's name)
+    """gauge, or counter for cumulative device values only (the name ends in _total)"""
     help: str = ""
-    #: the value is multiplied by this (0.01: percent to ratio, 3600: Wh to J)
+    """HELP text of the metric (empty: the field and the subscription's name)"""
     scale: float = 1.0
-    #: text or boolean payload values -> numbers ({"ON": 1, "OFF": 0, "true": 1})
+    """the value is multiplied by this (0.01: percent to ratio, 3600: Wh to J)"""
     map: dict[str, float] | None = None
-    #: extra labels of this metric; values may use the topic's names ("{sensor}")
+    """text or boolean payload values -> numbers ({"ON": 1, "OFF": 0, "true": 1})"""
     labels: dict[str, str] = Field(default_factory=dict)
+    """extra labels of this metric; values may use the topic's names ("{sensor}")"""
 
     @model_validator(mode="after")
     def _counter(self) -> FieldMetric:
@@ -72,35 +73,38 @@ class FieldMetric(Strict):
 class Subscription(Strict):
     """One topic filter, and how its payloads become metrics."""
 
-    #: unique name; the subscription label of netmon_mqtt_messages_total
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
-    #: MQTT levels; "{name}" captures one level; a final "#" matches the rest
+    """unique name; the subscription label of netmon_mqtt_messages_total"""
     topic: str
-    #: payload format: json (fields by dotted path), number (one number, field "value"),
-    #: victron ({"value": x}), tasmota (JSON SENSOR, or ON/OFF text as field "value"),
-    #: status (online/offline or {"state": ...}: a site agent's Last Will; offline takes
-    #: all the site's MQTT sources down)
+    """MQTT levels; "{name}" captures one level; a final "#" matches the rest"""
     format: Literal["json", "number", "tasmota", "victron", "status"] = "json"
-    #: 1: at least once; 0 only for data you can afford to lose
+    """payload format: json (fields by dotted path), number (one number, field "value"), victron
+    ({"value": x}), tasmota (JSON SENSOR, or ON/OFF text as field "value"), status
+    (online/offline or {"state": ...}: a site agent's Last Will; offline takes all the site's
+    MQTT sources down)
+    """
     qos: Literal[0, 1] = 1
-    #: MQTT 5 shared subscription group: several netmon instances split the stream.
-    #: Only for stateless topics (the same source must reach the same instance otherwise).
+    """1: at least once; 0 only for data you can afford to lose"""
     shared_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+$")
-    #: a source silent this long is stale: its series vanish, netmon_target_up goes 0
+    """MQTT 5 shared subscription group: several netmon instances split the stream. Only for
+    stateless topics (the same source must reach the same instance otherwise).
+    """
     ttl: Duration = 300.0
-    #: device label of the source, from the topic's names
+    """a source silent this long is stale: its series vanish, netmon_target_up goes 0"""
     device: str = "{site}"
-    #: JSON field with a per-source sequence number: repeats are dropped
+    """device label of the source, from the topic's names"""
     sequence: str | None = None
-    #: JSON field with the payload's own time (unix seconds or ISO 8601): repeats are
-    #: dropped, the age of retained messages is known
+    """JSON field with a per-source sequence number: repeats are dropped"""
     timestamp: str | None = None
-    #: distinct sources this subscription may create (cardinality budget)
+    """JSON field with the payload's own time (unix seconds or ISO 8601): repeats are dropped,
+    the age of retained messages is known
+    """
     max_sources: int = Field(default=5000, ge=1)
-    #: extra labels of all its metrics; values may use the topic's names ("{sensor}")
+    """distinct sources this subscription may create (cardinality budget)"""
     labels: dict[str, str] = Field(default_factory=dict)
-    #: payload fields to metrics (none needed with format status)
+    """extra labels of all its metrics; values may use the topic's names ("{sensor}")"""
     metrics: list[FieldMetric] = Field(default_factory=list)
+    """payload fields to metrics (none needed with format status)"""
 
     @field_validator("topic")
     @classmethod
@@ -175,43 +179,47 @@ class MqttConfig(Strict):
     guarantee is in collectors/mqtt/README.md, the broker settings it needs in
     docs/mqtt-broker.md."""
 
-    #: the broker: mqtt://host[:port] (port 1883) or mqtts://host[:port] (TLS, port 8883),
-    #: without credentials
     url: str = "mqtt://127.0.0.1:1883"
-    #: fixed, so the broker keeps this instance's persistent session across restarts
+    """the broker: mqtt://host[:port] (port 1883) or mqtts://host[:port] (TLS, port 8883),
+    without credentials
+    """
     client_id: str = Field(default="netmon-1", min_length=1, max_length=64)
-    #: user name at the broker
+    """fixed, so the broker keeps this instance's persistent session across restarts"""
     username: str | None = None
-    #: password at the broker
+    """user name at the broker"""
     password: SecretRef | None = None
+    """password at the broker"""
     tls: TlsConfig | None = None
-    #: MQTT protocol version
     protocol: Literal["3.1.1", "5"] = "5"
-    #: MQTT 5: how long the broker keeps the session (and queues QoS 1) while netmon is away
+    """MQTT protocol version"""
     session_expiry: Duration = 7 * 86400.0
-    #: MQTT keepalive: pings when idle, so a dead connection is noticed
+    """MQTT 5: how long the broker keeps the session (and queues QoS 1) while netmon is away"""
     keepalive: Duration = 30.0
-    #: larger messages are refused (result too_large)
+    """MQTT keepalive: pings when idle, so a dead connection is noticed"""
     max_payload_bytes: int = Field(default=64 * 1024, ge=16)
-    #: a payload time further ahead of its arrival than this (or before 2020) is no time:
-    #: the message is applied with its arrival time and the time is counted in
-    #: netmon_samples_dropped_total{reason="bad_time"} (a device clock 7 or 8 hours
-    #: ahead, local time sent as UTC, still fits the default)
+    """larger messages are refused (result too_large)"""
     max_clock_skew: Duration = 86400.0
-    #: a sequence number more than this below the last one applied is a device that
-    #: restarted counting, not a repeat (for sources without payload times); keep it
-    #: above the broker's max_inflight_messages (mosquitto: 20) plus what a device
-    #: resends after a reconnect (paho: 20)
+    """a payload time further ahead of its arrival than this (or before 2020) is no time: the
+    message is applied with its arrival time and the time is counted in
+    netmon_samples_dropped_total{reason="bad_time"} (a device clock 7 or 8 hours ahead, local
+    time sent as UTC, still fits the default)
+    """
     sequence_window: int = Field(default=64, ge=1)
-    #: first wait before reconnecting; it doubles (jittered) up to reconnect_max
+    """a sequence number more than this below the last one applied is a device that restarted
+    counting, not a repeat (for sources without payload times); keep it above the broker's
+    max_inflight_messages (mosquitto: 20) plus what a device resends after a reconnect (paho:
+    20)
+    """
     reconnect_min: Duration = 0.5
-    #: longest wait between attempts to reconnect
+    """first wait before reconnecting; it doubles (jittered) up to reconnect_max"""
     reconnect_max: Duration = 30.0
-    #: what to subscribe to, and how payloads become metrics
+    """longest wait between attempts to reconnect"""
     subscriptions: list[Subscription] = Field(default_factory=list)
-    #: subscribe only where named topic levels take these values; set from the running
-    #: shard's mqtt_topics (shards[] in netmon.yaml), rarely by hand
+    """what to subscribe to, and how payloads become metrics"""
     narrow: dict[str, list[str]] = Field(default_factory=dict)
+    """subscribe only where named topic levels take these values; set from the running shard's
+    mqtt_topics (shards[] in netmon.yaml), rarely by hand
+    """
 
     @field_validator("url")
     @classmethod

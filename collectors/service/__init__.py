@@ -10,10 +10,12 @@ from typing import Any
 from collectors.service.collector import ServiceCollector
 from collectors.service.params import ServiceParams, build_params, secrets_from
 from collectors.service.settings import ServiceSettings
-from netmon.api import DeviceKind
+from netmon.api import DeviceKind, Role
 
 #: the device block `service:`: validated by ServiceSettings, built into ServiceParams
-SERVICE = DeviceKind(kind="service", key="service", model=ServiceSettings, build=build_params)
+SERVICE = DeviceKind(
+    kind="service", key="service", model=ServiceSettings, build=build_params, role=Role.PROBE
+)
 
 
 def factory(_options: Mapping[str, Any]) -> ServiceCollector:

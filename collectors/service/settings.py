@@ -39,20 +39,21 @@ class _Check(Strict):
     # a refused literal (a URL with a password) is not printed back by str(error)
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    #: the check's name: the `check` label of its series, unique within the device
     name: Name
-    #: this check's timeout; unset: the block's `timeout` (never more than the poll deadline)
+    """the check's name: the `check` label of its series, unique within the device"""
     timeout: Duration | None = None
+    """this check's timeout; unset: the block's `timeout` (never more than the poll deadline)"""
 
 
 class TcpCheck(_Check):
     """A TCP connect: the port accepts a connection (an NVR's web port, a camera's 554)."""
 
     kind: Literal["tcp"]
-    #: host name or address to connect to; unset: the device's address
+    """the kind of check: tcp"""
     host: str | None = Field(default=None, min_length=1)
-    #: the TCP port
+    """host name or address to connect to; unset: the device's address"""
     port: Port
+    """the TCP port"""
 
 
 class HttpCheck(_Check):
@@ -60,31 +61,35 @@ class HttpCheck(_Check):
     `max_body` bytes of the body. Redirects are not followed (a redirect is a status)."""
 
     kind: Literal["http"]
-    #: the URL to get: a literal without credentials, or a secret ({env:}/{file:}) when it
-    #: carries user:password or a token; unset: scheme://<device address>:port/path
+    """the kind of check: http"""
     url: str | SecretRef | None = None
-    #: with no url: http or https
+    """the URL to get: a literal without credentials, or a secret ({env:}/{file:}) when it
+    carries user:password or a token; unset: scheme://<device address>:port/path
+    """
     scheme: Literal["http", "https"] = "http"
-    #: with no url: the port (default 80 for http, 443 for https)
+    """with no url: http or https"""
     port: Port | None = None
-    #: with no url: the path
+    """with no url: the port (default 80 for http, 443 for https)"""
     path: str = Field(default="/", pattern=r"^/")
-    #: the status code a healthy service answers with
+    """with no url: the path"""
     expect_status: int = Field(default=200, ge=100, le=599)
-    #: a regular expression searched in the body (UTF-8, bad bytes replaced); unset: the
-    #: body is not read at all
+    """the status code a healthy service answers with"""
     body_match: str | None = Field(default=None, min_length=1)
-    #: the most body bytes read for body_match (VSAT pays per byte)
+    """a regular expression searched in the body (UTF-8, bad bytes replaced); unset: the body is
+    not read at all
+    """
     max_body: int = Field(default=65536, ge=1, le=MAX_BODY_LIMIT)
-    #: user name for HTTP basic auth (with password)
+    """the most body bytes read for body_match (VSAT pays per byte)"""
     username: str | None = Field(default=None, min_length=1)
-    #: password for HTTP basic auth (with username)
+    """user name for HTTP basic auth (with password)"""
     password: SecretRef | None = None
-    #: CA bundle (PEM) the server's certificate is checked against; unset: the system's.
-    #: A relative path is relative to the folder of netmon.yaml
+    """password for HTTP basic auth (with username)"""
     ca: str | None = Field(default=None, min_length=1)
-    #: false: do not check the certificate at all (a camera's self-signed one)
+    """CA bundle (PEM) the server's certificate is checked against; unset: the system's. A
+    relative path is relative to the folder of netmon.yaml
+    """
     verify: bool = True
+    """false: do not check the certificate at all (a camera's self-signed one)"""
 
     @field_validator("url", mode="plain", json_schema_input_type=str | SecretRef | None)
     @classmethod
@@ -139,14 +144,15 @@ class TlsCheck(_Check):
     not-after even when verification fails (an expired or untrusted certificate)."""
 
     kind: Literal["tls"]
-    #: host name or address to connect to; unset: the device's address
+    """the kind of check: tls"""
     host: str | None = Field(default=None, min_length=1)
-    #: the TLS port
+    """host name or address to connect to; unset: the device's address"""
     port: Port = 443
-    #: the name the certificate must carry (SNI too); unset: host
+    """the TLS port"""
     server_name: str | None = Field(default=None, min_length=1)
-    #: CA bundle (PEM) to verify against; unset: the system's. Relative: to netmon.yaml
+    """the name the certificate must carry (SNI too); unset: host"""
     ca: str | None = Field(default=None, min_length=1)
+    """CA bundle (PEM) to verify against; unset: the system's. Relative: to netmon.yaml"""
 
 
 class DnsCheck(_Check):
@@ -154,15 +160,17 @@ class DnsCheck(_Check):
     answer of the record type), optionally to one of the expected addresses."""
 
     kind: Literal["dns"]
-    #: the DNS server as address or address:port ([v6]:port); unset: the device's
-    #: address, port 53
+    """the kind of check: dns"""
     server: str | None = None
-    #: the name to resolve
+    """the DNS server as address or address:port ([v6]:port); unset: the device's address, port
+    53
+    """
     query: str = Field(min_length=1, max_length=253)
-    #: the record type asked for
+    """the name to resolve"""
     record: Literal["A", "AAAA"] = "A"
-    #: addresses of which at least one must be in the answer; empty: any answer
+    """the record type asked for"""
     expect: tuple[str, ...] = ()
+    """addresses of which at least one must be in the answer; empty: any answer"""
 
     @field_validator("server")
     @classmethod
@@ -197,19 +205,21 @@ class RtspCheck(_Check):
     basic or digest auth when the camera asks for it."""
 
     kind: Literal["rtsp"]
-    #: the stream's URL as a secret when it carries user:password
-    #: (rtsp://user:password@host:554/path); overrides host, port and path
+    """the kind of check: rtsp"""
     url: SecretRef | None = None
-    #: host name or address; unset: the device's address
+    """the stream's URL as a secret when it carries user:password
+    (rtsp://user:password@host:554/path); overrides host, port and path
+    """
     host: str | None = Field(default=None, min_length=1)
-    #: the RTSP port
+    """host name or address; unset: the device's address"""
     port: Port = 554
-    #: the stream's path
+    """the RTSP port"""
     path: str = Field(default="/", pattern=r"^/")
-    #: user name, when the camera asks for auth (with password)
+    """the stream's path"""
     username: str | None = Field(default=None, min_length=1)
-    #: password (with username)
+    """user name, when the camera asks for auth (with password)"""
     password: SecretRef | None = None
+    """password (with username)"""
 
     @model_validator(mode="after")
     def _consistent(self) -> RtspCheck:
@@ -236,10 +246,10 @@ class ServiceSettings(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    #: the checks; each yields netmon_service_up and netmon_service_duration_seconds
     checks: tuple[Check, ...]
-    #: the checks' timeout unless a check sets its own (never more than the poll deadline)
+    """the checks; each yields netmon_service_up and netmon_service_duration_seconds"""
     timeout: Duration = 5.0
+    """the checks' timeout unless a check sets its own (never more than the poll deadline)"""
 
     @field_validator("checks", mode="wrap")
     @classmethod

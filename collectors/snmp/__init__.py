@@ -4,6 +4,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from collectors.snmp.collector import BASE_META, SnmpCollector
+from collectors.snmp.device import SNMP
+from collectors.snmp.params import SnmpParams, V3User
 from collectors.snmp.profile import builtin_profiles
 from netmon.api import MetricMeta
 
@@ -21,4 +23,12 @@ def metric_sources() -> Sequence[tuple[MetricMeta, str]]:
     return out
 
 
-__all__ = ["SnmpCollector", "builtin_profiles", "factory", "metric_sources"]
+__all__ = [
+    "SNMP",
+    "SnmpCollector",
+    "SnmpParams",
+    "V3User",
+    "builtin_profiles",
+    "factory",
+    "metric_sources",
+]

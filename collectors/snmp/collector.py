@@ -12,9 +12,10 @@ import structlog
 from gufo.snmp.aio import SnmpSession
 
 from collectors.snmp.engine import DeviceState, Engine, RawPoll
+from collectors.snmp.params import SnmpParams
 from collectors.snmp.profile import Profile, builtin_profiles
 from collectors.snmp.walker import PollFailed, Walker, classify, is_decoder_panic, make_session
-from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, SnmpParams, TargetRef
+from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
 
 #: errors that fail a poll even after some data arrived
 FATAL = frozenset({"auth", "config", "internal"})
@@ -53,6 +54,12 @@ BASE_META = (
         MetricType.COUNTER,
         "64-bit (HC) counters found fake and replaced by their 32-bit twin, by reason: "
         "hc_stuck (0 while the 32-bit one moves), hc_wraps_32 (wrapped at 2^32).",
+    ),
+    MetricMeta(
+        "netmon_snmp_insecure_override",
+        MetricType.GAUGE,
+        "1 for a device on the closed intranet polled with SNMP v1/v2c or v3 without privacy, "
+        "allowed only by its explicit snmp.insecure_on_intranet (the rule: SNMPv3 authPriv).",
     ),
     MetricMeta(
         "netmon_interface_wrap_risk",
@@ -173,6 +180,8 @@ class SnmpCollector:
             Part("samples", [Sample("netmon_device_samples", base, float(count))]),
             *mapped.parts,
         ]
+        if params.insecure:
+            parts.append(Part("insecure", [Sample("netmon_snmp_insecure_override", base, 1.0)]))
         dropped = dict.fromkeys(DROP_REASONS, 0)
         dropped.update(mapped.dropped)
         snapshot = Snapshot(

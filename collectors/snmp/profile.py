@@ -37,7 +37,7 @@ ValueKind = Literal[
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _numeric_oid(value: str) -> str:
@@ -55,10 +55,10 @@ Oid = Annotated[str, AfterValidator(_numeric_oid)]
 class Column(_Strict):
     oid: Oid
     type: ValueKind = "gauge"
-    #: what a counter32 column counts, so a wrap can be told from a clear by the line's
-    #: speed: bytes, or packets (at most speed/64 a second); unknown = any decrease is
-    #: ambiguous
     counts: Literal["bytes", "packets"] | None = None
+    """what a counter32 column counts, so a wrap can be told from a clear by the line's speed:
+    bytes, or packets (at most speed/64 a second); unknown = any decrease is ambiguous
+    """
 
 
 class Condition(_Strict):
@@ -90,30 +90,30 @@ class Source(_Strict):
 
     column: str
     scale: float = 1.0
-    #: multiply by another column of the same row (hrStorageSize x AllocationUnits)
     times: str | None = None
-    #: use this source only on devices whose fact matches (units that depend on firmware)
+    """multiply by another column of the same row (hrStorageSize x AllocationUnits)"""
     when: Condition | None = None
+    """use this source only on devices whose fact matches (units that depend on firmware)"""
 
 
 class MetricSpec(_Strict):
     name: MetricName
     type: Literal["gauge", "counter"] = "gauge"
     help: str
-    #: sources tried in order; the first present in the row wins
     value: list[Source] = Field(default_factory=list)
-    #: numeric value -> exported value; "default" for anything else
+    """sources tried in order; the first present in the row wins"""
     map: dict[str, float] | None = None
-    #: raw values that mean "no reading": dropped and counted, never exported
+    """numeric value -> exported value; "default" for anything else"""
     sentinels: list[float] = Field(default_factory=list)
-    #: extra fixed labels (e.g. stat: min)
+    """raw values that mean "no reading": dropped and counted, never exported"""
     labels: dict[str, str] = Field(default_factory=dict)
-    #: info-style metric: value 1, labels from these references
+    """extra fixed labels (e.g. stat: min)"""
     info: dict[str, str] | None = None
-    #: aggregate over rows that share the table's labels
+    """info-style metric: value 1, labels from these references"""
     aggregate: Literal["count", "min", "max", "median", "sum"] | None = None
-    #: this value is the device uptime: feed reboot detection
+    """aggregate over rows that share the table's labels"""
     uptime: bool = False
+    """this value is the device uptime: feed reboot detection"""
 
     @field_validator("value", mode="before")
     @classmethod
@@ -135,32 +135,36 @@ class MetricSpec(_Strict):
 
 class IndexPart(_Strict):
     name: str
-    #: number of sub-identifiers; None = the rest
     length: int | None = Field(default=None, ge=1)
+    """number of sub-identifiers; None = the rest"""
 
 
 class TableSpec(_Strict):
     name: str
-    #: subtrees to walk; columns must sit directly under one of them (root.N)
     walk: list[str]
+    """subtrees to walk; columns must sit directly under one of them (root.N)"""
     columns: dict[str, Column]
     index: list[IndexPart] = Field(default_factory=lambda: [IndexPart(name="index")])
-    #: label name -> reference: "colA|colB" (first non-empty), "@index", "@index.NAME",
-    #: "@ifname(index.NAME)" (ifName of that ifIndex, from the if_mib table of this poll)
     labels: dict[str, str] = Field(default_factory=dict)
-    #: make this label unique per row by appending #index to duplicates
+    """label name -> reference: "colA|colB" (first non-empty), "@index", "@index.NAME",
+    "@ifname(index.NAME)" (ifName of that ifIndex, from the if_mib table of this poll)
+    """
     unique_label: str | None = None
-    #: this table defines ifIndex -> ifname for @ifname() look-ups
+    """make this label unique per row by appending #index to duplicates"""
     interfaces: bool = False
-    #: the row's line speed in bytes per second (first present and non-zero source):
-    #: what a 32-bit counter of the row could have carried decides wrap or clear
+    """this table defines ifIndex -> ifname for @ifname() look-ups"""
     line_speed: list[Source] = Field(default_factory=list)
-    #: a TimeTicks column that changes when the row's counters were reset
-    #: (ifCounterDiscontinuityTime)
+    """the row's line speed in bytes per second (first present and non-zero source): what a
+    32-bit counter of the row could have carried decides wrap or clear
+    """
     discontinuity: str | None = None
-    #: column -> raw values that mean "nothing here"; a row where every listed column
-    #: holds one of its values (an SFP cage with no module) yields no series at all
+    """a TimeTicks column that changes when the row's counters were reset
+    (ifCounterDiscontinuityTime)
+    """
     absent_when: dict[str, list[float]] = Field(default_factory=dict)
+    """column -> raw values that mean "nothing here"; a row where every listed column holds one
+    of its values (an SFP cage with no module) yields no series at all
+    """
     metrics: list[MetricSpec]
 
     @field_validator("line_speed", mode="before")
@@ -200,8 +204,8 @@ class TableSpec(_Strict):
 class ScalarSpec(_Strict):
     oid: Oid
     type: ValueKind = "gauge"
-    #: fetch the first row of this column instead of an exact instance
     first: bool = False
+    """fetch the first row of this column instead of an exact instance"""
 
 
 class InfoSpec(_Strict):
@@ -209,8 +213,8 @@ class InfoSpec(_Strict):
 
     scalar: str | None = None
     literal: str | None = None
-    #: for sysObjectID: enterprise number -> name
     enterprise: dict[int, str] | None = None
+    """for sysObjectID: enterprise number -> name"""
 
 
 class Profile(_Strict):

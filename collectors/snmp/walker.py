@@ -37,9 +37,9 @@ from gufo.snmp._fast import GetIter
 from gufo.snmp.aio import SnmpSession
 
 from collectors.snmp.engine import RawPoll, Varbinds
+from collectors.snmp.params import SnmpParams
 from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
-from netmon.api import SnmpParams
 
 _AUTH = {
     "md5": Md5Key,

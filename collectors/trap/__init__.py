@@ -25,11 +25,15 @@ from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.api import v2c
 
 from collectors.trap.config import TrapConfig
+from collectors.trap.gate import Gate, GatedUdpTransport, SourceLimiter
+from collectors.trap.index import TrapIndex
 from netmon.api import (
+    LINK_EVENT_UP,
     Directory,
     MetricMeta,
     MetricType,
     Part,
+    Role,
     Sample,
     Sink,
     Snapshot,
@@ -68,6 +72,8 @@ _PRIV = {
     "aes192": pconfig.USM_PRIV_CFB192_AES,
     "aes256": pconfig.USM_PRIV_CFB256_AES,
 }
+#: bytes of socket receive buffer asked for
+RECEIVE_BUFFER = 4 * 1024 * 1024
 #: pysnmp's own counters of what it refused, turned into our result labels
 REFUSED = {
     ("__SNMPv2-MIB", "snmpInBadCommunityNames"): "bad_community",
@@ -97,10 +103,12 @@ class TrapCollector:
     def __init__(self, sink: Sink, directory: Directory, registry: CollectorRegistry) -> None:
         self.sink = sink
         self.directory = directory
+        self._index: TrapIndex | None = None
         self.received = Counter(
             "netmon_traps_received",
             "Traps and informs by result (accepted, unknown_source, bad_community, bad_auth, "
-            "malformed).",
+            "malformed; insecure: from a device on the closed intranet without SNMPv3 authPriv; "
+            "rate_limited and oversize are dropped before decoding).",
             ["result"],
             registry=registry,
         )
@@ -111,6 +119,8 @@ class TrapCollector:
         self._published: dict[str, TargetRef] = {}  # devices with trap series
         self._task: asyncio.Task[None] | None = None
         self._sock: socket.socket | None = None
+        self._gate: Gate | None = None
+        self._report_after = 0.0  # monotonic: when drops may be logged again
 
     def metadata(self) -> Sequence[MetricMeta]:
         return META
@@ -130,13 +140,14 @@ class TrapCollector:
             self.config = None
             return
         sock = self._claim(config)
+        gate = self._make_gate(config)
         try:
-            eng = self._engine(config, base, sock)
+            eng = self._engine(config, base, sock, gate)
         except BaseException:
             sock.close()
             raise
         self._close()
-        self.engine, self.config, self._sock = eng, config, sock
+        self.engine, self.config, self._sock, self._gate = eng, config, sock, gate
         self._seen = {}
         self._task = asyncio.create_task(self._count_refused(), name="trap-refused")
         log.info("trap receiver listening", listen=config.listen)
@@ -148,6 +159,9 @@ class TrapCollector:
         if self._sock is not None and running == config.address:
             return self._sock.dup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # room for a burst while the loop is busy elsewhere (the kernel caps the request
+        # at net.core.rmem_max; a full queue loses traps before anything can count them)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         try:
             sock.bind(config.address)
         except OSError as exc:
@@ -156,7 +170,13 @@ class TrapCollector:
             raise OSError(exc.errno, f"cannot listen on {config.listen} (UDP): {reason}") from None
         return sock
 
-    def _engine(self, config: TrapConfig, base: Path, sock: socket.socket) -> Any:
+    def _make_gate(self, config: TrapConfig) -> Gate:
+        limiter = SourceLimiter(config.rate_per_source, config.burst)
+        limited, oversize = self.received.labels("rate_limited"), self.received.labels("oversize")
+        malformed = self.received.labels("malformed")
+        return Gate(limiter, config.max_message_size, limited, oversize, malformed)
+
+    def _engine(self, config: TrapConfig, base: Path, sock: socket.socket, gate: Gate) -> Any:
         # secrets first: once the transport exists, nothing else here should fail
         communities = [read_secret(ref, base) for ref in config.communities]
         users = [
@@ -168,7 +188,7 @@ class TrapCollector:
             for user in config.users
         ]
         eng = engine.SnmpEngine()
-        transport = udp.UdpTransport().open_server_mode(sock=sock)
+        transport = GatedUdpTransport(gate).open_server_mode(sock=sock)
         pconfig.add_transport(eng, udp.DOMAIN_NAME, transport)
         for i, community in enumerate(communities):
             pconfig.add_v1_system(eng, f"community-{i}", community)
@@ -182,7 +202,9 @@ class TrapCollector:
         return eng
 
     def sites_changed(self) -> None:
-        """Devices gone from the inventory lose their trap series at once."""
+        """Devices gone from the inventory lose their trap series at once; traps are
+        mapped to the devices of the new inventory."""
+        self._index = TrapIndex(self.directory)
         for key in list(self._published):
             target = self._published[key]
             if not self.directory.device_exists(target.site, target.device):
@@ -205,16 +227,29 @@ class TrapCollector:
             source = str(context["transportAddress"][0])
             engine_id = context.get("securityEngineId")
             engine_hex = bytes(engine_id).hex() if engine_id is not None else None
+            # USM (3) at authPriv (3): the only traps the closed intranet accepts
+            auth_priv = int(context["securityModel"]) == 3 and int(context["securityLevel"]) == 3
             binds = {str(oid): value for oid, value in var_binds}
             kind = KINDS.get(str(binds.get(TRAP_OID, "")), "other")
         except Exception:
             self.received.labels("malformed").inc()
             return
         address = str(binds[TRAP_ADDRESS].prettyPrint()) if TRAP_ADDRESS in binds else source
-        target = self.directory.device_for(address, engine_hex)
+        if self._index is None:  # before the first sites_changed (a tool, a test)
+            self._index = TrapIndex(self.directory)
+        target = self._index.device_for(address, engine_hex)
         if target is None:
             self.received.labels("unknown_source").inc()
             log.info("trap from an unknown source", source=source, address=address, kind=kind)
+            return
+        if target in self._index.intranet and not auth_priv:
+            self.received.labels("insecure").inc()
+            log.warning(
+                "trap from a device on the closed intranet without SNMPv3 authPriv, dropped",
+                site=target.site,
+                device=target.device,
+                kind=kind,
+            )
             return
         self.received.labels("accepted").inc()
         if kind in ("linkDown", "linkUp"):
@@ -226,10 +261,15 @@ class TrapCollector:
         ifname = None
         ifindex = None
         for oid, value in binds.items():
+            # a varbind of the wrong type (an OID for ifName, NULL for ifIndex) names nothing
             if oid.startswith(IF_NAME) or oid.startswith(IF_DESCR):
-                ifname = clean_label_value(value.asOctets()) or ifname
+                octets = getattr(value, "asOctets", None)
+                ifname = (clean_label_value(octets()) if octets else None) or ifname
             elif oid.startswith(IF_INDEX):
-                ifindex = str(int(value))
+                try:
+                    ifindex = str(int(value))
+                except (TypeError, ValueError):
+                    continue
         if ifname is None and ifindex is not None:
             ifname = self.directory.ifname(device.key, ifindex) or f"ifindex-{ifindex}"
         if ifname is None:
@@ -269,6 +309,18 @@ class TrapCollector:
                     self.received.labels(result).inc(delta)
                     log.warning("traps refused", reason=result, counter=name, count=delta)
                 self._seen[name] = value
+            self._report_dropped()
+
+    def _report_dropped(self, quiet: float = 10.0) -> None:
+        """Log what the gate dropped: the first drops at once, then at most one line per
+        ``quiet`` seconds (a flood must not become a flood of log lines)."""
+        now = time.monotonic()
+        if self._gate is None or now < self._report_after:
+            return
+        total, by_source = self._gate.report()
+        if total:
+            log.warning("traps dropped before decoding", count=total, sources=by_source)
+            self._report_after = now + quiet
 
     def _close(self) -> None:
         if self._task is not None:
@@ -277,6 +329,7 @@ class TrapCollector:
         if self.engine is not None:
             self.engine.close_dispatcher()
             self.engine = None
+        self._gate = None
         if self._sock is not None:  # the transport closed it; a dup() keeps the port
             self._sock.close()
             self._sock = None
@@ -286,6 +339,14 @@ class TrapCollector:
 
 
 #: its section of netmon.yaml, `traps:`
-TRAPS = StreamSpec(section="traps", model=TrapConfig, factory=TrapCollector)
+#: pushed events: a linkDown names a cut at once, but proves nothing about life
+TRAPS = StreamSpec(
+    section="traps",
+    model=TrapConfig,
+    factory=TrapCollector,
+    kind="trap",
+    role=Role.EVENTS,
+    evidence=frozenset({LINK_EVENT_UP}),
+)
 
 __all__ = ["TRAPS", "TrapCollector", "TrapConfig"]

@@ -13,18 +13,18 @@ class TrapUser(Strict):
     """An SNMPv3 trap sender. Traps are sent by the agent's engine, so the receiver
     needs the user once per sending engine id (the devices' trap_engine_id)."""
 
-    #: user name the agents send with
     name: str = Field(min_length=1, max_length=32)
-    #: authentication protocol
+    """user name the agents send with"""
     auth_protocol: Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] = "sha256"
-    #: the authentication passphrase
+    """authentication protocol"""
     auth_key: SecretRef
-    #: encryption protocol; unset: authNoPriv
+    """the authentication passphrase"""
     priv_protocol: Literal["des", "aes128", "aes192", "aes256"] | None = None
-    #: the privacy (encryption) passphrase, with priv_protocol
+    """encryption protocol; unset: authNoPriv"""
     priv_key: SecretRef | None = None
-    #: engine ids (hex, 0x optional) of the agents that send with this user
+    """the privacy (encryption) passphrase, with priv_protocol"""
     engine_ids: list[str] = Field(min_length=1)
+    """engine ids (hex, 0x optional) of the agents that send with this user"""
 
     @model_validator(mode="after")
     def _priv_both_or_neither(self) -> TrapUser:
@@ -52,12 +52,25 @@ class TrapConfig(Strict):
     users it accepts. A trap is mapped to its device by snmpTrapAddress.0, then by the
     v3 engine id (the devices' trap_engine_id), and only then by its source address."""
 
-    #: host:port of the UDP listener (port 162 needs root or CAP_NET_BIND_SERVICE)
     listen: str = "0.0.0.0:162"
-    #: SNMP v1/v2c communities accepted; traps with another are refused and counted
+    """host:port of the UDP listener (port 162 needs root or CAP_NET_BIND_SERVICE)"""
     communities: list[SecretRef] = Field(default_factory=list)
-    #: SNMPv3 users accepted
+    """SNMP v1/v2c communities accepted; traps with another are refused and counted"""
     users: list[TrapUser] = Field(default_factory=list)
+    """SNMPv3 users accepted"""
+    rate_per_source: float = Field(default=50.0, gt=0)
+    """traps a second one source address may send, sustained (a datagram bigger than 1 KiB
+    counts once per started KiB); more are dropped before they are decoded and counted as
+    result rate_limited, so a flood from one sender starves nothing
+    """
+    burst: int = Field(default=500, ge=1)
+    """traps a source may send at once beyond its rate (a reboot: a coldStart and a linkUp per
+    port); a new or long quiet source starts with this many
+    """
+    max_message_size: int = Field(default=8192, ge=484, le=65535)
+    """bytes; a bigger datagram is dropped undecoded and counted as result oversize (decoding
+    costs time in proportion to size: some 20 ms for 8 KiB)
+    """
 
     @field_validator("listen")
     @classmethod

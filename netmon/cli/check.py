@@ -20,10 +20,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from netmon.cli.wiring import REGISTRY, profiles
+    from netmon.cli.wiring import REGISTRY
 
     try:
-        config = load(args.config, profiles(), REGISTRY, secrets=not args.no_secrets)
+        config = load(args.config, REGISTRY, secrets=not args.no_secrets)
     except ConfigErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from netmon.api import Secret, V3User
+from netmon.api import Secret
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,8 +68,7 @@ def secret_arg(args: argparse.Namespace, name: str) -> str | None:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from netmon.cli.wiring import REGISTRY, profiles
-    from netmon.oneshot import poll_once
+    from netmon.cli.wiring import REGISTRY, V3User, poll_once, profiles
 
     wanted = [p for item in args.profile for p in item.split(",") if p] or ["system", "if_mib"]
     known = profiles()

@@ -8,6 +8,8 @@ here too. Imported lazily by the commands: ``netmon --help`` loads no collector.
 from __future__ import annotations
 
 from collectors import REGISTRY
+from collectors.snmp import V3User
+from collectors.snmp.oneshot import poll_once
 from collectors.snmp.profile import load_builtin
 
 
@@ -25,4 +27,4 @@ def profiles() -> ProfileNames:
     return names
 
 
-__all__ = ["REGISTRY", "ProfileNames", "profiles"]
+__all__ = ["REGISTRY", "ProfileNames", "V3User", "poll_once", "profiles"]

@@ -1,41 +1,31 @@
-"""A device's effective settings: device > defaults for its uplink kind > defaults.
+"""A device's effective settings: device > its uplink kind's > its network's > defaults.
 
 A VSAT site needs a longer interval, deadline and timeout than a fibre POP;
-``defaults.by_uplink_kind`` says so once instead of on every device. Secrets
-are resolved here (or, for ``netmon check --no-secrets``, only checked for
-shape), and every problem becomes a ConfigError with its position.
+``defaults.by_uplink_kind`` says so once instead of on every device. What each
+collector kind polls is built by the kind itself (:class:`netmon.api.DeviceKind`)
+from its validated keys, with its defaults as layers; secrets are resolved here (or,
+for ``netmon check --no-secrets``, only checked for shape), and every problem becomes
+a ConfigError with its position.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from netmon.api import (
-    BlockContext,
-    BlockError,
-    BlockPath,
-    DeviceKind,
-    IcmpParams,
-    Secret,
-    SnmpParams,
-    V3User,
-)
-from netmon.config.models import (
-    KindDefaults,
-    LinkKind,
-    MainConfig,
-    SnmpOverrides,
-    V3UserConfig,
-)
-from netmon.config.site_models import DeviceConfig, IcmpConfig
+from netmon.api import BlockContext, BlockError, BlockPath, DeviceKind, Layer, Secret
+from netmon.config.models import KindDefaults, LinkKind, MainConfig, Network
+from netmon.config.site_models import DeviceConfig
 from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position, dotted
 from netmon.inventory import Device
 from netmon.schema import SecretError, SecretRef, read_secret
 
 #: stands in for every secret when secrets are not resolved (check --no-secrets)
 UNRESOLVED = Secret("")
+#: (kind, "by_uplink_kind:vsat" / "by_network:intranet" / "" for the global ones) ->
+#: (validated defaults, their path)
+DefaultLayers = Mapping[tuple[str, str], tuple[Any, PathKey]]
 
 
 def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Secret | ConfigError:
@@ -46,151 +36,112 @@ def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Se
 
 
 class DeviceBuilder:
-    """Builds a device's SnmpParams, collecting errors instead of stopping at the first."""
+    """Builds a device's polls, collecting errors instead of stopping at the first."""
 
     def __init__(
         self,
         main: MainConfig,
         main_doc: MarkedDoc,
         base: Path,
-        profiles: Collection[str],
         kinds: Mapping[str, DeviceKind],
+        layers: DefaultLayers,
         *,
         secrets: bool = True,
     ) -> None:
-        """``kinds``: the registry's per-device collector blocks, by key."""
+        """``kinds``: the registry's device kinds by collector kind; ``layers``: their
+        validated defaults sections."""
         self.main = main
         self.kinds = kinds
+        self.layers = layers
         self.main_doc = main_doc
         self.base = base
-        self.profiles = profiles
         self.secrets = secrets
         self.errors: list[ConfigError] = []
 
     def error(self, doc: MarkedDoc, path: PathKey, message: str) -> None:
         self.errors.append(doc.error(path, message))
 
-    def secret(self, ref: SecretRef | None, doc: MarkedDoc, path: PathKey) -> Secret | None:
-        if ref is None:
-            return None
+    def secret(self, ref: SecretRef, doc: MarkedDoc, path: PathKey) -> Secret:
+        """The secret's value; a failure is an error at ``path`` and a placeholder."""
         if not self.secrets:
             return UNRESOLVED
         got = resolve_secret(ref, self.base, doc.position(path), dotted(path))
         if isinstance(got, ConfigError):
             self.errors.append(got)
-            return None
+            return UNRESOLVED
         return got
 
-    def user(self, cfg: V3UserConfig | None, doc: MarkedDoc, path: PathKey) -> V3User | None:
-        if cfg is None:
-            return None
-        auth, priv = cfg.auth, cfg.priv
-        return V3User(
-            name=cfg.name,
-            auth_protocol=auth.protocol.value if auth else None,
-            auth_key=self.secret(auth.key, doc, (*path, "auth", "key")) if auth else None,
-            priv_protocol=priv.protocol.value if priv else None,
-            priv_key=self.secret(priv.key, doc, (*path, "priv", "key")) if priv else None,
-        )
+    def _resolver(self, doc: MarkedDoc, path: PathKey) -> Any:
+        def resolve(ref: SecretRef, where: BlockPath) -> Secret:
+            return self.secret(ref, doc, (*path, *where))
+
+        return resolve
+
+    def _defaults(self, spec: DeviceKind, uplink_kind: str, network: str) -> tuple[Layer, ...]:
+        """The kind's defaults for a device: its uplink kind's, its network's, global."""
+        out = []
+        wanted = [f"by_uplink_kind:{uplink_kind}", f"by_network:{network}", ""]
+        for key in wanted:
+            found = self.layers.get((spec.kind, key))
+            if found is not None:
+                value, path = found
+                out.append(Layer(value, self._resolver(self.main_doc, path)))
+        return tuple(out)
 
     def device(
         self,
         dev: DeviceConfig,
-        site: str,
-        uplink_kind: str,
+        site: tuple[str, str, str],
         doc: MarkedDoc,
         path: PathKey,
-        blocks: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any],
     ) -> Device:
-        """``blocks``: the device's blocks of collector kinds with their own settings."""
-        blocks = blocks or {}
-        if not dev.profiles and dev.icmp is False and not blocks:
-            others = "".join(f", {key}" for key in sorted(self.kinds))
-            self.error(doc, path, f"a device needs SNMP profiles or icmp{others} (or more)")
+        """``site``: (id, network, uplink kind); ``settings``: the device's validated
+        keys of each kind, by collector kind (a block kind only where it has a block)."""
+        sid, network, uplink_kind = site
         defaults = self.main.defaults
-        d = defaults.snmp
-        kind = (defaults.by_uplink_kind.get(LinkKind(uplink_kind)) if uplink_kind else None) or (
-            KindDefaults()
-        )
-        k: SnmpOverrides = kind.snmp
-        o: SnmpOverrides = dev.snmp
-        version = o.version or k.version or d.version
-        # credentials: the device's own, else its uplink kind's, else the defaults
-        where: tuple[SecretRef | None, V3UserConfig | None, MarkedDoc, PathKey]
-        if o.community is not None or o.user is not None:
-            where = (o.community, o.user, doc, (*path, "snmp"))
-        elif k.community is not None or k.user is not None:
-            kpath: PathKey = ("defaults", "by_uplink_kind", uplink_kind, "snmp")
-            where = (k.community, k.user, self.main_doc, kpath)
-        else:
-            where = (d.community, d.user, self.main_doc, ("defaults", "snmp"))
-        community_ref, user_ref, cdoc, cpath = where
-        community = None
-        user = None
-        # a device that is only probed (no profiles) needs no SNMP credentials
-        if dev.profiles and version == "3":
-            user = self.user(user_ref, cdoc, (*cpath, "user"))
-            if user_ref is None:
-                self.error(doc, path, "SNMPv3 needs a user (here or in defaults.snmp)")
-        elif dev.profiles:
-            community = self.secret(community_ref, cdoc, (*cpath, "community"))
-            if community_ref is None:
-                message = f"SNMP v{version} needs a community (here or in defaults.snmp)"
-                self.error(doc, path, message)
-        known = ", ".join(sorted(self.profiles))
-        broken: dict[str, str] = getattr(self.profiles, "broken", {})
-        for i, profile in enumerate(dev.profiles):
-            if profile in broken:
-                first = broken[profile].splitlines()[0]
-                self.error(doc, (*path, "profiles", i), f"profile {profile!r} is broken: {first}")
-            elif profile not in self.profiles:
-                message = f"unknown profile {profile!r} (known: {known})"
-                self.error(doc, (*path, "profiles", i), message)
-        interval = dev.interval or kind.interval or defaults.interval
-        deadline = dev.deadline or kind.deadline or defaults.deadline
-        icmp = None
-        if dev.icmp is not False:
-            settings = dev.icmp if isinstance(dev.icmp, IcmpConfig) else IcmpConfig()
-            icmp = IcmpParams(dev.address, settings.count, settings.interval, settings.timeout)
+        empty = KindDefaults()
+        kind = (
+            defaults.by_uplink_kind.get(LinkKind(uplink_kind)) if uplink_kind else None
+        ) or empty
+        net = defaults.by_network.get(Network(network)) or empty
+        interval = dev.interval or kind.interval or net.interval or defaults.interval
+        deadline = dev.deadline or kind.deadline or net.deadline or defaults.deadline
+        deadline = min(deadline, interval)
         polls: list[tuple[str, Any]] = []
-        for key, block in sorted(blocks.items()):
-            spec = self.kinds[key]
-
-            def resolve(ref: SecretRef, where: BlockPath, key: str = key) -> Secret:
-                return self.secret(ref, doc, (*path, key, *where)) or UNRESOLVED
-
+        errors_before = len(self.errors)
+        for name, value in sorted(settings.items()):
+            spec = self.kinds[name]
+            where: PathKey = (*path, spec.key) if spec.key is not None else path
+            context = BlockContext(
+                address=dev.address,
+                base=self.base,
+                resolve=self._resolver(doc, where),
+                interval=interval,
+                deadline=deadline,
+                defaults=self._defaults(spec, uplink_kind, network),
+                network=network,
+                uplink_kind=uplink_kind,
+                max_label_values=defaults.max_label_values,
+                site=sid,
+                device=dev.id,
+            )
             try:
-                polls.append(
-                    (spec.kind, spec.build(block, BlockContext(dev.address, self.base, resolve)))
-                )
+                built = spec.build(value, context)
             except BlockError as exc:
-                self.error(doc, (*path, key, *exc.path), exc.message)
+                for at, message in exc.errors:
+                    self.error(doc, (*where, *at), message)
+                continue
+            if built is not None:
+                polls.append((spec.kind, built))
+        if not polls and len(self.errors) == errors_before:
+            hints = [s.hint or s.key or s.kind for s in self.kinds.values()]
+            self.error(doc, path, f"a device needs {' or '.join(sorted(hints))} (or more)")
         return Device(
             id=dev.id,
-            site=site,
+            site=sid,
+            address=dev.address,
             polls=tuple(polls),
             interval=interval,
-            deadline=min(deadline, interval),
-            icmp=icmp,
-            trap_engine_id=(dev.trap_engine_id or "").lower().removeprefix("0x") or None,
-            snmp=SnmpParams(
-                address=dev.address,
-                port=dev.port or d.port,
-                version=version,
-                community=community,
-                user=user,
-                timeout=o.timeout or k.timeout or d.timeout,
-                retries=_first(o.retries, k.retries, d.retries),
-                max_repetitions=o.max_repetitions or k.max_repetitions or d.max_repetitions,
-                profiles=tuple(dev.profiles),
-                interval=interval,
-                max_label_values=defaults.max_label_values,
-            ),
+            deadline=deadline,
         )
-
-
-def _first(*values: int | None) -> int:
-    for value in values:
-        if value is not None:
-            return value
-    raise AssertionError("the defaults always have a value")

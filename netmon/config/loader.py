@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from netmon.config.topology import (
 from netmon.config.yamlmarks import (
     ConfigError,
     ConfigErrors,
+    LoadBudget,
     MarkedDoc,
     PathKey,
     Position,
@@ -66,11 +67,18 @@ class LoadedConfig:
 
 
 def _validate(
-    model: type[M], doc: MarkedDoc, errors: list[ConfigError], prefix: PathKey = ()
+    model: type[M],
+    doc: MarkedDoc,
+    errors: list[ConfigError],
+    prefix: PathKey = (),
+    data: Any = None,
 ) -> M | None:
-    data: Any = doc.data
-    for key in prefix:
-        data = data[key]
+    """Validate the data at ``prefix`` of ``doc`` (or ``data``, a part of it written
+    there); errors at their file:line:col."""
+    if data is None:
+        data = doc.data
+        for key in prefix:
+            data = data[key]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -84,6 +92,59 @@ def _validate(
                 message = f"unknown key {loc[-1]!r}" if loc else message
             errors.append(doc.error(loc, message, key=is_key))
         return None
+
+
+def _device_kinds(
+    doc: MarkedDoc,
+    path: PathKey,
+    written: Mapping[str, Any],
+    registry: Registry,
+    errors: list[ConfigError],
+) -> dict[str, Any]:
+    """A device entry's keys of each collector kind, validated by the kind's model:
+    a block kind where its block is written, a kind of keys always (absent keys take
+    their defaults)."""
+    out: dict[str, Any] = {}
+    for spec in registry.device_kinds:
+        if spec.key is not None:
+            if spec.key in written:
+                found = _validate(spec.model, doc, errors, (*path, spec.key))
+                if found is not None:
+                    out[spec.kind] = found
+            continue
+        mine = {k: v for k, v in written.items() if k in spec.keys}
+        found = _validate(spec.model, doc, errors, path, mine)
+        if found is not None:
+            out[spec.kind] = found
+    return out
+
+
+def _default_layers(
+    doc: MarkedDoc,
+    raw: Mapping[PathKey, Any],
+    kinds: Mapping[str, DeviceKind],
+    errors: list[ConfigError],
+) -> dict[tuple[str, str], tuple[Any, PathKey]]:
+    """Each kind's ``defaults.<section>`` (its model's defaults where not written) and
+    ``defaults.by_uplink_kind.<kind>.<section>`` and ``defaults.by_network.<network>.
+    <section>``, validated by the kind's models; keyed by (kind, "by_network:intranet")."""
+    out: dict[tuple[str, str], tuple[Any, PathKey]] = {}
+    for section, spec in kinds.items():
+        if spec.defaults is not None:
+            path: PathKey = ("defaults", section)
+            found = _validate(spec.defaults, doc, errors, path) if path in raw else spec.defaults()
+            if found is not None:
+                out[(spec.kind, "")] = (found, path)
+    for path in raw:
+        if len(path) != 4:
+            continue
+        spec = kinds[str(path[3])]
+        model = spec.overrides or spec.defaults
+        if model is not None:
+            found = _validate(model, doc, errors, path)
+            if found is not None:
+                out[(spec.kind, f"{path[1]}:{path[2]}")] = (found, path)
+    return out
 
 
 def _data_path(data: Any, loc: PathKey) -> PathKey:
@@ -118,7 +179,6 @@ def _site_files(main: MainConfig, base: Path) -> list[Path]:
 
 def load(
     path: str | Path,
-    profiles: Collection[str],
     registry: Registry,
     *,
     env: bool = True,
@@ -133,10 +193,15 @@ def load(
     """
     main_path = Path(path)
     base = main_path.parent
-    main_doc = _read(main_path, str(path))
+    budget = LoadBudget()  # what all the files of this load may add up to
+    main_doc = _read(main_path, str(path), budget)
     errors: list[ConfigError] = []
-    main = _guarded(main_doc.file, lambda: _validate(MainConfig, main_doc, errors))
-    if main is None:
+    sections_of = {spec.section: spec for spec in registry.device_kinds if spec.section}
+    main_core, raw_defaults = device_blocks.split_defaults(main_doc, sections_of.keys())
+    main_core = device_blocks.without(main_core, registry.sections().keys())
+    main = _guarded(main_doc.file, lambda: _validate(MainConfig, main_core, errors))
+    layers = _default_layers(main_doc, raw_defaults, sections_of, errors)
+    if main is None or errors:  # devices would only repeat what their defaults lack
         raise ConfigErrors(errors)
     if env:
         main = _apply_env(main, main_doc, errors)
@@ -146,30 +211,27 @@ def load(
     if not files:
         errors.append(main_doc.error(("inventory",), "no site files match these patterns"))
     docs: list[tuple[MarkedDoc, SiteFile]] = []
-    blocks: dict[tuple[str, int, int], dict[str, Any]] = {}  # (file, site, device) -> blocks
+    #: (file, site, device) -> collector kind -> its validated keys of the device entry
+    blocks: dict[tuple[str, int, int], dict[str, Any]] = {}
     schema_errors = len(errors)
     for file in files:
         try:
-            doc = _read(file, _display(file))
+            doc = _read(file, _display(file), budget)
             stripped, raw = device_blocks.split(doc, kinds.keys())
             model = _guarded(doc.file, lambda: _validate(SiteFile, stripped, errors))  # noqa: B023
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
         for (si, di), written in raw.items():
-            for key in written:
-                where: PathKey = ("sites", si, "devices", di, key)
-                block = _validate(kinds[key].model, doc, errors, where)
-                if block is not None:
-                    blocks.setdefault((doc.file, si, di), {})[key] = block
+            validated = _device_kinds(doc, ("sites", si, "devices", di), written, registry, errors)
+            blocks[(doc.file, si, di)] = validated
         if model is not None:
             docs.append((doc, model))
     # a file that failed its own checks contributes no sites; checking references into it
     # would only add phantom "unknown site" errors elsewhere
     complete = len(errors) == schema_errors
-    inventory, warnings = _build(
-        main, main_doc, base, docs, profiles, errors, blocks, kinds, complete, secrets
-    )
+    builder = DeviceBuilder(main, main_doc, base, registry.kinds(), layers, secrets=secrets)
+    inventory, warnings = _build(base, docs, errors, blocks, builder, complete)
     if not complete:
         message = (
             "references between files (uplinks, links) not checked until the errors above are fixed"
@@ -194,10 +256,11 @@ def load(
     )
 
 
-def _read(path: Path, display: str) -> MarkedDoc:
-    """One YAML file; a hostile one (nesting thousands deep, an alias that contains
-    itself) is an error naming the file, like any other, never a RecursionError."""
-    return _guarded(display, lambda: load_marked(path, display))
+def _read(path: Path, display: str, budget: LoadBudget) -> MarkedDoc:
+    """One YAML file, within the bounds of yamlmarks (its size, values, nesting; the
+    whole load's ``budget``); a hostile one is an error naming the file, like any other,
+    never a RecursionError or a MemoryError."""
+    return _guarded(display, lambda: load_marked(path, display, budget))
 
 
 def _guarded(file: str, step: Callable[[], T]) -> T:
@@ -300,16 +363,12 @@ def _apply_env(main: MainConfig, doc: MarkedDoc, errors: list[ConfigError]) -> M
 
 
 def _build(
-    main: MainConfig,
-    main_doc: MarkedDoc,
     base: Path,
     docs: Iterable[tuple[MarkedDoc, SiteFile]],
-    profiles: Collection[str],
     errors: list[ConfigError],
     blocks: dict[tuple[str, int, int], dict[str, Any]],
-    block_kinds: Mapping[str, DeviceKind],
+    builder: DeviceBuilder,
     complete: bool,
-    secrets: bool,
 ) -> tuple[Inventory, list[ConfigError]]:
     """Sites, links and devices; returns the inventory and the warnings."""
     placed: dict[str, Placed] = {}
@@ -341,7 +400,6 @@ def _build(
     check_uplinks(placed, checked)
     kinds = uplink_kinds(placed, links)
     warnings = unlinked_uplinks(placed, links) if complete else []
-    builder = DeviceBuilder(main, main_doc, base, profiles, block_kinds, secrets=secrets)
     devices: dict[str, Device] = {}
     first_device: dict[str, Position] = {}
     sites: dict[str, Site] = {}
@@ -357,7 +415,8 @@ def _build(
             try:
                 at = here.path[1]
                 own = blocks.get((here.doc.file, at, di), {}) if isinstance(at, int) else {}
-                devices[dev.id] = builder.device(dev, sid, kinds[sid], here.doc, dpath, own)
+                facts = (sid, here.site.network.value, kinds[sid])
+                devices[dev.id] = builder.device(dev, facts, here.doc, dpath, own)
             except UnicodeDecodeError:  # read_secret raises it for a file that is not UTF-8
                 bad = [r.describe() for _, r in _secret_refs(dev, ()) if not _utf8(r, base)]
                 which = ", ".join(bad) if bad else "a default secret (defaults)"

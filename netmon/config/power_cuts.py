@@ -24,17 +24,18 @@ Windows = tuple[tuple[float, float], ...]
 class PowerCutConfig(Strict):
     """One announced cut. Without kecamatan and sites it covers the whole file."""
 
-    #: when the power goes: ISO 8601 such as 2026-11-24T08:00; without an offset it is the
-    #: file's local time (its timezone), with one (+08:00) exactly that instant
     start: datetime
-    #: when the power is back; after start
+    """when the power goes: ISO 8601 such as 2026-11-24T08:00; without an offset it is the
+    file's local time (its timezone), with one (+08:00) exactly that instant
+    """
     end: datetime
-    #: the kecamatan it covers (as written on the sites)
+    """when the power is back; after start"""
     kecamatan: list[str] = Field(default_factory=list)
-    #: single sites of this file it covers, besides those kecamatan
+    """the kecamatan it covers (as written on the sites)"""
     sites: list[Id] = Field(default_factory=list)
-    #: what PLN announced, for whoever reads the config later
+    """single sites of this file it covers, besides those kecamatan"""
     note: str = ""
+    """what PLN announced, for whoever reads the config later"""
 
 
 class Problem(NamedTuple):

@@ -17,10 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from netmon.config.models import (
-    LinkKind,
-    SnmpOverrides,
-)
+from netmon.config.models import LinkKind, Network
 from netmon.config.power_cuts import PowerCutConfig
 from netmon.schema import Duration, Id, Strict
 
@@ -38,71 +35,45 @@ class SiteKind(StrEnum):
     cctv = "cctv"
 
 
-class Network(StrEnum):
-    public = "public"
-    intranet = "intranet"
-
-
 class Location(Strict):
     """Where the site is (WGS 84), for the map in alerts and the status page."""
 
-    #: latitude in decimal degrees (south is negative)
     lat: float = Field(ge=-90, le=90)
-    #: longitude in decimal degrees (east is positive)
+    """latitude in decimal degrees (south is negative)"""
     lon: float = Field(ge=-180, le=180)
+    """longitude in decimal degrees (east is positive)"""
 
 
 class Contact(Strict):
     """The person technicians call about the site (shown in alerts)."""
 
-    #: name and role of the contact person
     name: str
-    #: phone number, with the country code
+    """name and role of the contact person"""
     phone: str | None = None
+    """phone number, with the country code"""
 
 
 class Isp(Strict):
     """The site's provider and circuit (shown in alerts)."""
 
-    #: the provider's name
     name: str
-    #: the provider's circuit id, to quote when reporting a fault
+    """the provider's name"""
     circuit_id: str | None = None
-
-
-class IcmpConfig(Strict):
-    """ICMP echo heartbeat: count echoes, interval apart, each waiting up to timeout."""
-
-    #: echo requests per probe
-    count: int = Field(default=3, ge=1, le=100)
-    #: time between the echoes of one probe
-    interval: Duration = 0.2
-    #: how long to wait for each reply
-    timeout: Duration = 1.0
+    """the provider's circuit id, to quote when reporting a fault"""
 
 
 class DeviceConfig(Strict):
-    """A device netmon polls (SNMP) or probes (ICMP)."""
+    """A device netmon watches. Its collector kinds' keys (SNMP's ``profiles``,
+    ``icmp``, ``service``, ...) are validated by each kind's own model."""
 
-    #: unique across all site files; the device label of its series
     id: Id
-    #: IP address (IPv4 or IPv6) it is polled at
+    """unique across all site files; the device label of its series"""
     address: str
-    #: SNMP UDP port when not defaults.snmp.port (e.g. a router's port forward to a modem)
-    port: int | None = Field(default=None, ge=1, le=65535)
-    #: SNMP profiles; [] for a device that is only probed (VSAT modem, CCTV, ISP CPE)
-    profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"])
-    #: an ICMP heartbeat between SNMP polls (true, or {count, interval, timeout})
-    icmp: IcmpConfig | bool = False
-    #: SNMPv3 engine id (hex) of its traps: maps them even behind NAT
-    trap_engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
-    #: poll period of this device (instead of its uplink kind's or defaults.interval)
+    """IP address (IPv4 or IPv6) it is polled at"""
     interval: Duration | None = None
-    #: time limit of one whole poll of this device
+    """poll period of this device (instead of its uplink kind's or defaults.interval)"""
     deadline: Duration | None = None
-    #: this device's SNMP settings; anything left out comes from its uplink kind's,
-    #: then from defaults.snmp
-    snmp: SnmpOverrides = SnmpOverrides()
+    """time limit of one whole poll of this device"""
 
     @field_validator("address")
     @classmethod
@@ -118,28 +89,29 @@ class DeviceConfig(Strict):
 class SiteConfig(Strict):
     """A site: one place and its devices."""
 
-    #: unique across all site files; the site label of every series
     id: Id
-    #: full name, as alerts and the status page show it
+    """unique across all site files; the site label of every series"""
     name: str = Field(min_length=1)
-    #: what the site is; isp: a provider as a pseudo-site with its own probe targets
+    """full name, as alerts and the status page show it"""
     kind: SiteKind
-    #: the district (kecamatan), shown in alerts
+    """what the site is; isp: a provider as a pseudo-site with its own probe targets"""
     kecamatan: str | None = None
-    #: public internet access or the closed government intranet
+    """the district (kecamatan), shown in alerts"""
     network: Network = Network.public
+    """public internet access or the closed government intranet"""
     location: Location | None = None
-    #: sites this site's traffic goes through, primary first (none for the NOC); any
-    #: working path keeps it reachable, on a backup path it is degraded
     uplinks: list[Id] = Field(default_factory=list)
-    #: a single uplink, instead of uplinks (not both)
+    """sites this site's traffic goes through, primary first (none for the NOC); any working
+    path keeps it reachable, on a backup path it is degraded
+    """
     uplink: Id | None = None
+    """a single uplink, instead of uplinks (not both)"""
     contact: Contact | None = None
     isp: Isp | None = None
-    #: in maintenance: no site alerts, and left out of the SLA figures
     maintenance: bool = False
-    #: the devices netmon polls or probes at this site
+    """in maintenance: no site alerts, and left out of the SLA figures"""
     devices: list[DeviceConfig] = Field(default_factory=list)
+    """the devices netmon polls or probes at this site"""
 
     @model_validator(mode="after")
     def _one_uplink_form(self) -> SiteConfig:
@@ -160,15 +132,16 @@ _ENDPOINT = re.compile(r"^([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*):(\S.*)$")
 class LinkConfig(Strict):
     """A link between two devices' interfaces; the sites may be in different files."""
 
-    #: unique across all site files; the link label of netmon_link_info
     id: Id
-    #: the medium; a site's uplink kind is the kind of the link to its first uplink
+    """unique across all site files; the link label of netmon_link_info"""
     kind: LinkKind
-    #: one end, written site/device:ifname with the interface name as the device reports
-    #: it (spaces and slashes allowed: pop-a/olt-a:GPON 0/1/0)
+    """the medium; a site's uplink kind is the kind of the link to its first uplink"""
     a: str
-    #: the other end, written like a
+    """one end, written site/device:ifname with the interface name as the device reports it
+    (spaces and slashes allowed: pop-a/olt-a:GPON 0/1/0)
+    """
     b: str
+    """the other end, written like a"""
 
     @field_validator("a", "b")
     @classmethod
@@ -188,18 +161,20 @@ class LinkConfig(Strict):
 class SiteFile(Strict):
     """config/sites/<kabupaten>.yaml"""
 
-    #: the kabupaten or kota, shown in alerts (the kabupaten label); spaces around it are
-    #: dropped (the status page's filter and Grafana's variable match it exactly)
     kabupaten: str = Field(min_length=1, max_length=100)
-    #: local time of these sites in alerts and for SLA days: Asia/Jakarta is WIB (UTC+7),
-    #: Asia/Makassar WITA (UTC+8), Asia/Jayapura WIT (UTC+9)
+    """the kabupaten or kota, shown in alerts (the kabupaten label); spaces around it are
+    dropped (the status page's filter and Grafana's variable match it exactly)
+    """
     timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = "Asia/Makassar"
-    #: the sites of this kabupaten or kota
+    """local time of these sites in alerts and for SLA days: Asia/Jakarta is WIB (UTC+7),
+    Asia/Makassar WITA (UTC+8), Asia/Jayapura WIT (UTC+9)
+    """
     sites: list[SiteConfig] = Field(default_factory=list)
-    #: links between devices; one end may be a site of another file
+    """the sites of this kabupaten or kota"""
     links: list[LinkConfig] = Field(default_factory=list)
-    #: PLN's announced power cuts for these sites: left out of the SLA figures
+    """links between devices; one end may be a site of another file"""
     power_cuts: list[PowerCutConfig] = Field(default_factory=list)
+    """PLN's announced power cuts for these sites: left out of the SLA figures"""
 
     @field_validator("kabupaten", mode="before")
     @classmethod

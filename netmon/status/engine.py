@@ -16,11 +16,11 @@ before it is published.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from netmon.inventory import Inventory
-from netmon.status.evidence import Evidence, Own
+from netmon.status.evidence import Evidence, Kinds, Own
 from netmon.store import Store, TargetEntry
 
 FAILED = frozenset({"down", "unreachable"})
@@ -73,14 +73,13 @@ class StatusEngine:
         hold: float = 30.0,
         poll_now: Callable[[str], bool] = lambda _key: False,
         restored: dict[str, SiteState] | None = None,
-        liveness: Collection[str] = (),
+        kinds: Kinds | None = None,
     ) -> None:
-        """``liveness``: the collector kinds configured per device whose results count
-        like a probe's (the registry's liveness_kinds())."""
+        """``kinds``: the collector kinds' roles and evidence (``Kinds.of(registry)``)."""
         self.store = store
         self.hold = hold
         self.poll_now = poll_now
-        self.evidence = Evidence(liveness)
+        self.evidence = Evidence(kinds or Kinds({}, {}))
         self.published: dict[str, SiteState] = {}
         #: sites in maintenance by an Alertmanager silence (the daemon keeps it current)
         self.silenced: frozenset[str] = frozenset()
@@ -137,8 +136,8 @@ class StatusEngine:
 
         An ancestor is settled by one newer sign of life from any collector (it cannot be
         the cause), or by newer results from all its targets. What is missing is polled
-        at once, once per child failure (SNMP and ICMP; MQTT cannot be asked: its next
-        message, or its going stale, is its result)."""
+        at once, once per child failure (polled kinds; pushed telemetry cannot be asked:
+        its next message, or its going stale, is its result)."""
         waiting: list[TargetEntry] = []
         for ancestor in self.inventory.ancestors(sid):
             targets = self.evidence.targets.get(ancestor, [])
@@ -146,9 +145,8 @@ class StatusEngine:
             if len(newer) < len(targets) and not any(e.state != "down" for e in newer):
                 waiting.extend(e for e in targets if e.last_started < failed_at)
         uplink = self.evidence.uplinks.get(sid)
-        near = None if uplink is None else self.store.entries().get(uplink.key)
-        if near is not None and near.last_started < failed_at:
-            waiting.append(near)
+        near = self.evidence.near_end(uplink).polled()
+        waiting.extend(e for e in near if e.last_started < failed_at)
         polled = self.evidence.polled if waiting else frozenset()
         for entry in waiting:
             key = entry.target.key

@@ -1,6 +1,7 @@
 """What one site's own targets say, before topology: the evidence for its state.
 
-Reads the store (SNMP polls, ICMP probes, MQTT telemetry), and remembers
+Reads the store (polls, probes, pushed telemetry: each kind's role and the evidence it
+declares come from the registry), and remembers
 what must outlive the data: when a device's current failure began, and the
 site's last power readings (a site whose battery was draining before it went
 silent is a power outage, not a link cut; its telemetry is gone by then).
@@ -8,12 +9,12 @@ silent is a power outage, not a link cut; its telemetry is gone by then).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from netmon.api import POWER_BATTERY, POWER_ON_GRID
+from netmon.api import POWER_BATTERY, POWER_ON_GRID, PROBE_LOSS, Registry, Role
 from netmon.inventory import Inventory, Site
-from netmon.status.links import Uplink, reading, trap_cut, uplinks
+from netmon.status.links import NearEnd, Uplink, uplinks
 from netmon.store import Store, TargetEntry
 
 #: a battery below this, or a site off the grid, is power evidence
@@ -22,17 +23,26 @@ LOW_BATTERY = 0.3
 POWER_MEMORY = 3600.0
 #: probe loss above this makes a site degraded
 HIGH_LOSS = 0.2
-#: the collectors whose results say whether a site is alive (traps only add detail)
-WATCHERS = frozenset({"snmp", "icmp", "mqtt"})
-#: the ones netmon can ask for a result now; MQTT speaks only when it has something
-POLLED = frozenset({"snmp", "icmp"})
 
 
-def probe_kinds(liveness: Collection[str] = ()) -> frozenset[str]:
-    """ICMP and every collector kind configured per device that declares liveness
-    (``liveness``: the registry's, e.g. service probes): their results count like a
-    probe's."""
-    return frozenset({"icmp", *liveness})
+@dataclass(frozen=True, slots=True)
+class Kinds:
+    """What status knows of the collector kinds: their roles and the evidence each
+    provides (from the registry; status names none of them)."""
+
+    roles: Mapping[str, Role]
+    #: evidence metric name -> the kinds whose targets provide it
+    provides: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, registry: Registry) -> Kinds:
+        return cls(registry.roles(), registry.evidence())
+
+    def having(self, *roles: Role) -> frozenset[str]:
+        return frozenset(k for k, role in self.roles.items() if role in roles)
+
+    def providing(self, metric: str) -> frozenset[str]:
+        return self.provides.get(metric, frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +67,25 @@ class Power:
 
 
 class Evidence:
-    def __init__(self, liveness: Collection[str] = ()) -> None:
-        #: the kinds whose results count like a probe's (see probe_kinds)
-        self.probes = probe_kinds(liveness)
-        #: what a child's failure may ask to poll at once
-        self.polled = POLLED | self.probes
+    def __init__(self, kinds: Kinds) -> None:
+        self.kinds = kinds
+        #: polled from here, agent or probe: their results say a site is alive
+        self.watchers = kinds.having(Role.AGENT, Role.PROBE)
+        #: pushed readings: a site is alive while they arrive
+        self.telemetry = kinds.having(Role.TELEMETRY)
+        #: what a child's failure may ask to poll at once (a push cannot be asked for)
+        self.polled = self.watchers
+        self.power_kinds = kinds.providing(POWER_ON_GRID) | kinds.providing(POWER_BATTERY)
         self.first_fail: dict[str, float] = {}  # target key -> start of its current failure
         self.power: dict[str, Power] = {}  # site -> last power readings
-        #: site -> its polled MQTT sources and ICMP probes, rebuilt by observe(); own()
+        #: site -> its polled watchers and telemetry sources, rebuilt by observe(); own()
         #: must not scan every target for every site (O(sites x targets) per evaluation)
         self.streams: dict[str, list[TargetEntry]] = {}
-        #: site -> every target that watches it (SNMP, ICMP, MQTT), rebuilt by observe():
+        #: site -> every target whose results say it is alive, rebuilt by observe():
         #: the results an ancestor's freshness is judged by
         self.targets: dict[str, list[TargetEntry]] = {}
+        #: (site, device) -> every target of the device (its uplink's near end)
+        self.devices: dict[tuple[str, str], list[TargetEntry]] = {}
         #: site -> its uplink link and the parent's end of it (set_inventory)
         self.uplinks: dict[str, Uplink] = {}
 
@@ -80,26 +96,36 @@ class Evidence:
         """Track failure starts and power readings from the store's current state."""
         self.streams = {}
         self.targets = {}
-        watchers, streamed = WATCHERS | self.probes, self.probes | {"mqtt"}
+        self.devices = {}
+        alive = self.watchers | self.telemetry
         for key, entry in store.entries().items():
+            target = entry.target
             if entry.state == "down":
                 self.first_fail.setdefault(key, entry.last_started)
             else:
                 self.first_fail.pop(key, None)
-            if entry.target.collector in watchers:
-                self.targets.setdefault(entry.target.site, []).append(entry)
-            if entry.target.collector in streamed and entry.polls > 0:
-                self.streams.setdefault(entry.target.site, []).append(entry)
-            if entry.target.collector != "mqtt":
+            self.devices.setdefault((target.site, target.device), []).append(entry)
+            if target.collector in alive:
+                self.targets.setdefault(target.site, []).append(entry)
+                if entry.polls > 0:
+                    self.streams.setdefault(target.site, []).append(entry)
+            if target.collector not in self.power_kinds:
                 continue
             on_grid = store.value(key, POWER_ON_GRID)
             battery = store.value(key, POWER_BATTERY)
             if on_grid is not None or battery is not None:
-                power = self.power.setdefault(entry.target.site, Power())
+                power = self.power.setdefault(target.site, Power())
                 power.on_grid = on_grid if on_grid is not None else power.on_grid
                 power.had_grid = power.had_grid or on_grid == 1.0
                 power.battery = battery if battery is not None else power.battery
                 power.at = now
+
+    def near_end(self, uplink: Uplink | None) -> NearEnd:
+        """The targets of the device at the parent's end of a site's uplink."""
+        if uplink is None:
+            return NearEnd(None, [])
+        found = self.devices.get((uplink.near.site, uplink.near.device), [])
+        return NearEnd(uplink.near, found, self.kinds)
 
     def power_failed(self, site: str, when: float) -> bool:
         """The site was on a low battery or off the grid shortly before ``when``."""
@@ -118,15 +144,12 @@ class Evidence:
         return low or (power.had_grid and power.on_grid == 0.0)
 
     def own(self, site: Site, store: Store) -> Own:
-        entries = store.entries()
-        snmp = [entries[k] for k in _keys(site, "snmp") if k in entries]
-        snmp = [e for e in snmp if e.polls > 0]
-        others = self.streams.get(site.id, [])
-        mqtt = [e for e in others if e.target.collector == "mqtt"]
-        probes = [e for e in others if e.target.collector != "mqtt"]
-        watched = snmp + probes
+        mine = self.streams.get(site.id, [])
+        pushed = [e for e in mine if e.target.collector in self.telemetry]
+        watched = [e for e in mine if e.target.collector in self.watchers]
         uplink = self.uplinks.get(site.id)
-        cut_at = trap_cut(uplink.near, store) if uplink is not None else None
+        near = self.near_end(uplink)
+        cut_at = near.trap_cut(store)
         if (
             uplink is not None
             and cut_at is not None
@@ -134,22 +157,25 @@ class Evidence:
         ):
             # a linkDown trap from the parent: down now, not at this site's next poll
             return Own("down", "link", cut_at, uplink.link)
-        if not watched and not mqtt:
+        if not watched and not pushed:
             return Own("unknown")
         down = [e for e in watched if e.state == "down"]
-        telemetry_alive = any(e.state != "down" for e in mqtt)
+        telemetry_alive = any(e.state != "down" for e in pushed)
         if watched and len(down) == len(watched) and not telemetry_alive:
             since = max(self.first_fail.get(e.target.key, e.last_started) for e in down)
             return self._down(site.id, uplink, store, since, "device")
-        if not watched and mqtt and not telemetry_alive:
-            since = max(self.first_fail.get(e.target.key, e.last_started) for e in mqtt)
+        if not watched and pushed and not telemetry_alive:
+            since = max(self.first_fail.get(e.target.key, e.last_started) for e in pushed)
             return self._down(site.id, uplink, store, since, "unknown")
         if down:
             return Own("degraded", "device")
         if self.low_power(site.id):
             return Own("degraded", "power")
-        for entry in probes:
-            loss = store.value(entry.target.key, "netmon_probe_loss_ratio")
+        lossy = self.kinds.providing(PROBE_LOSS)
+        for entry in watched:
+            if entry.target.collector not in lossy:
+                continue
+            loss = store.value(entry.target.key, PROBE_LOSS)
             if loss is not None and loss > HIGH_LOSS:
                 return Own("degraded", "link")
         return Own("up")
@@ -160,10 +186,6 @@ class Evidence:
         """Why a site went dark: its battery, else its link cut at the parent's side."""
         if self.power_failed(sid, since):
             return Own("down", "power", since)
-        if uplink is not None and reading(uplink, store).cut:
+        if uplink is not None and self.near_end(uplink).reading(store).cut:
             return Own("down", "link", since, uplink.link)
         return Own("down", otherwise, since)
-
-
-def _keys(site: Site, collector: str) -> list[str]:
-    return [f"{collector}:{site.id}/{device}" for device in site.devices]

@@ -10,9 +10,11 @@ near end's reading.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from netmon.api import INTERFACE_OPER_UP, LINK_EVENT_UP, OPTICAL_RX_POWER
 from netmon.inventory import Inventory, LinkEnd
-from netmon.store import Store
+from netmon.store import Store, TargetEntry
 
 #: receive power below this is no light at all: below the sensitivity of every module
 #: in use (GPON class C+ is -32 dBm); modules report about -40 dBm on loss of signal
@@ -26,11 +28,6 @@ class Uplink:
     link: str
     kind: str
     near: LinkEnd
-
-    @property
-    def key(self) -> str:
-        """The store key of the near end's device."""
-        return f"snmp:{self.near.site}/{self.near.device}"
 
     @property
     def end(self) -> str:
@@ -68,31 +65,59 @@ def uplinks(inventory: Inventory) -> dict[str, Uplink]:
     return out
 
 
-def reading(uplink: Uplink | None, store: Store) -> Reading:
-    """The near end's oper status (by poll, or by a later linkDown trap) and rx power."""
-    if uplink is None:
-        return Reading()
-    ifname = uplink.near.ifname
-    polled = store.value(uplink.key, "netmon_interface_oper_up", ifname=ifname)
-    oper = None if polled is None else polled == 1.0
-    if trap_cut(uplink.near, store) is not None:
-        oper = False
-    rx = store.value(uplink.key, "netmon_optical_rx_power_dbm", ifname=ifname)
-    return Reading(oper, rx)
+@dataclass(slots=True)
+class NearEnd:
+    """The targets of the device at the parent's end of a site's uplink, and what they
+    say of the link's interface: each read only from the kinds that declare it."""
 
+    end: LinkEnd | None
+    targets: list[TargetEntry]
+    kinds: Any = None  # netmon.status.evidence.Kinds (no import cycle)
 
-def trap_cut(end: LinkEnd | None, store: Store) -> float | None:
-    """When a linkDown trap on the parent's end of the uplink arrived, if no later
-    poll of the parent contradicts it; else None."""
-    if end is None:
-        return None
-    trap_key = f"trap:{end.site}/{end.device}"
-    if store.value(trap_key, "netmon_trap_interface_up", ifname=end.ifname) != 0.0:
-        return None
-    trap = store.entries()[trap_key]
-    poll = store.entries().get(f"snmp:{end.site}/{end.device}")
-    if poll is not None and poll.last_started > trap.last_started:
-        polled = store.value(poll.target.key, "netmon_interface_oper_up", ifname=end.ifname)
-        if polled == 1.0:
+    def polled(self) -> list[TargetEntry]:
+        """The targets that report the interface's status (the cause's evidence)."""
+        return self._with(INTERFACE_OPER_UP)
+
+    def _with(self, metric: str) -> list[TargetEntry]:
+        if self.kinds is None:
+            return []
+        providers = self.kinds.providing(metric)
+        return [e for e in self.targets if e.target.collector in providers]
+
+    def _value(self, store: Store, metric: str) -> tuple[float, TargetEntry] | None:
+        """The newest value of ``metric`` for the link's interface, with its target."""
+        assert self.end is not None
+        found = []
+        for entry in self._with(metric):
+            value = store.value(entry.target.key, metric, ifname=self.end.ifname)
+            if value is not None:
+                found.append((entry.last_started, value, entry))
+        if not found:
+            return None
+        _at, value, entry = max(found, key=lambda f: f[0])
+        return value, entry
+
+    def reading(self, store: Store) -> Reading:
+        """Oper status (by poll, or by a later linkDown event) and receive power."""
+        if self.end is None:
+            return Reading()
+        polled = self._value(store, INTERFACE_OPER_UP)
+        oper = None if polled is None else polled[0] == 1.0
+        if self.trap_cut(store) is not None:
+            oper = False
+        rx = self._value(store, OPTICAL_RX_POWER)
+        return Reading(oper, None if rx is None else rx[0])
+
+    def trap_cut(self, store: Store) -> float | None:
+        """When a linkDown event on the parent's end of the uplink arrived, if no later
+        poll of the parent contradicts it; else None."""
+        if self.end is None:
+            return None
+        event = self._value(store, LINK_EVENT_UP)
+        if event is None or event[0] != 0.0:
+            return None
+        at = event[1].last_started
+        polled = self._value(store, INTERFACE_OPER_UP)
+        if polled is not None and polled[1].last_started > at and polled[0] == 1.0:
             return None  # the parent's newer poll says the interface is up again
-    return trap.last_started
+        return at

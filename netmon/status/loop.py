@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from pathlib import Path
 
 from netmon import logging as nlog
+from netmon.api import Registry
 from netmon.config import LoadedConfig
 from netmon.status import persist
 from netmon.status import view as status_view
 from netmon.status.engine import StatusEngine
+from netmon.status.evidence import Kinds
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
 
@@ -26,14 +28,13 @@ class StatusLoop:
         store: Store,
         silences: SilenceWatcher,
         poll_now: Callable[[str], bool],
-        liveness: Collection[str] = (),
+        registry: Registry | None = None,
     ) -> None:
-        """``liveness``: collector kinds whose results count like a probe's (the
-        registry's liveness_kinds())."""
+        """``registry``: the collectors, for their roles and the evidence they provide."""
         self.store = store
         self.silences = silences
         self.poll_now = poll_now
-        self.liveness = liveness
+        self.kinds = Kinds.of(registry or Registry())
         self.engine: StatusEngine | None = None
         #: the site series, as exposition text (re-rendered when they change)
         self.text = ""
@@ -56,7 +57,7 @@ class StatusLoop:
                 hold=config.main.status.hold,
                 poll_now=self.poll_now,
                 restored=persist.restore(self.state_file),
-                liveness=self.liveness,
+                kinds=self.kinds,
             )
         else:
             self.engine.hold = config.main.status.hold

@@ -13,7 +13,6 @@ from netmon.api import Labels, MetricMeta, MetricType, Sample
 from netmon.config import power_cuts
 from netmon.exposition import join_families, render_samples
 from netmon.inventory import Inventory, Site
-from netmon.status import links
 from netmon.status.engine import SiteState, StatusEngine
 
 #: 2100-01-01 UTC: a saved ``since`` beyond it is not seconds (milliseconds, say)
@@ -172,7 +171,7 @@ def link_json(engine: StatusEngine, sid: str) -> dict[str, Any] | None:
     state, uplink = engine.published[sid], engine.evidence.uplinks.get(sid)
     if not state.link or uplink is None or uplink.link != state.link:
         return None
-    now = links.reading(uplink, engine.store)
+    now = engine.evidence.near_end(uplink).reading(engine.store)
     return {
         "id": uplink.link,
         "kind": uplink.kind,

@@ -88,7 +88,8 @@ def test_systemd_security_exposure_stays_low(tmp_path: Path) -> None:
 PROBE = """
 import asyncio, json
 from collectors.icmp import IcmpCollector
-from netmon.api import IcmpParams, TargetRef
+from collectors.icmp import IcmpParams
+from netmon.api import TargetRef
 snap = asyncio.run(IcmpCollector().poll(
     TargetRef("lab", "lo", "icmp"), IcmpParams("127.0.0.1", count=1, timeout=1.0), 5.0))
 print(json.dumps({"ok": snap.ok, "error": snap.error}))

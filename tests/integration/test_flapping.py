@@ -20,8 +20,8 @@ from itertools import pairwise
 
 import pytest
 
-from collectors.snmp import SnmpCollector
-from netmon.api import Secret, SnmpParams, TargetRef
+from collectors.snmp import SnmpCollector, SnmpParams
+from netmon.api import Secret, TargetRef
 from netmon.store import Store
 from tests.helpers import parse_exposition
 from tests.lossy_relay import Faults, LossyRelay

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collectors.icmp import IcmpCollector
-from netmon.api import IcmpParams, TargetRef
+from collectors.icmp import IcmpCollector, IcmpParams
+from netmon.api import TargetRef
 from tests.harness import start
 from tests.helpers import async_wait_for, values
 from tests.netns import netns_host

@@ -15,14 +15,12 @@ import pytest
 
 from collectors import REGISTRY
 from collectors.service import (
-    SERVICE,
     ServiceCollector,
     ServiceSettings,
     build_params,
     secrets_from,
 )
 from collectors.service.params import ServiceParams
-from collectors.snmp import builtin_profiles
 from netmon.api import BlockContext, Registry, Snapshot, TargetRef
 from netmon.daemon import Daemon
 from netmon.store import Store
@@ -443,14 +441,14 @@ async def test_a_camera_only_site_is_up_then_down_by_its_rtsp_check(
     registry = Registry(
         polling={**REGISTRY.polling, "service": lambda _options: collector},
         streams=REGISTRY.streams,
-        device_kinds=[SERVICE],
+        device_kinds=REGISTRY.device_kinds,
     )
     async with contextlib.AsyncExitStack() as stack:
         camera_running = contextlib.AsyncExitStack()
         camera = await camera_running.enter_async_context(rtsp_server())
         stack.push_async_callback(camera_running.aclose)
         write_camera_site(tmp_path, camera.port)
-        daemon = Daemon(tmp_path / "netmon.yaml", builtin_profiles(), registry)
+        daemon = Daemon(tmp_path / "netmon.yaml", registry)
         daemon.load_initial()
         await daemon.start()
         stack.push_async_callback(daemon.stop)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from gufo.snmp.snmpd import Snmpd
 
-from collectors.snmp import SnmpCollector
-from netmon.api import Secret, SnmpParams, TargetRef
+from collectors.snmp import SnmpCollector, SnmpParams
+from netmon.api import Secret, TargetRef
 from netmon.store import Store
 from netmon.tools.simulate import UdpRelay, free_udp_port, relay, start_snmpsim
 from tests.helpers import values

@@ -9,11 +9,11 @@ import pytest
 from gufo.snmp import Aes128Key, Sha256Key, User
 from gufo.snmp.snmpd import Snmpd
 
-from collectors.snmp import SnmpCollector
+from collectors.snmp import SnmpCollector, SnmpParams, V3User
 from collectors.snmp.engine import Varbinds
 from collectors.snmp.plan import Value
 from collectors.snmp.walker import Walker, make_session
-from netmon.api import Secret, SnmpParams, TargetRef, V3User
+from netmon.api import Secret, TargetRef
 from netmon.tools.simulate import free_udp_port, start_snmpsim
 from tests.faults import proxy
 from tests.helpers import values

@@ -10,9 +10,9 @@ import pytest
 from collectors import REGISTRY
 from collectors.snmp import builtin_profiles
 from collectors.snmp.engine import DeviceState, Engine
+from collectors.snmp.oneshot import poll_once
 from netmon.api import Sample, Snapshot
 from netmon.exposition import join_families, render_samples
-from netmon.oneshot import poll_once
 from netmon.tools.simulate import SnmpSim
 from tests.helpers import ROOT, parse_exposition, promtool_check, raw_poll, read_snmprec
 

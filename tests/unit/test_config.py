@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from collectors import REGISTRY
+from collectors.snmp import builtin_profiles
 from netmon.config import ConfigErrors, load
-from tests.helpers import ROOT
-
-PROFILES = {"system", "if_mib", "mikrotik"}
+from tests.helpers import ROOT, snmp_of
 
 MAIN = """\
 listen: "127.0.0.1:9800"
@@ -57,22 +56,23 @@ def write(tmp: Path, main: str = MAIN, **sites: str) -> Path:
 
 def errors_of(path: Path) -> list[str]:
     with pytest.raises(ConfigErrors) as info:
-        load(path, PROFILES, REGISTRY)
+        load(path, REGISTRY)
     tmp = str(path.parent) + "/"
     return [str(e).replace(tmp, "") for e in info.value.errors]
 
 
 def test_valid_config_builds_the_inventory(tmp_path: Path) -> None:
-    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES, REGISTRY)
+    config = load(write(tmp_path, kutim=GOOD_SITES), REGISTRY)
     inv = config.inventory
     assert set(inv.sites) == {"pop-sangatta", "desa-a"}
     assert inv.sites["desa-a"].uplinks == ("pop-sangatta",)
     assert inv.sites["desa-a"].uplink_kind == "fiber"
     assert inv.links["fo-1"].a.ifname == "GPON 0/1/0"
     rtr = inv.devices["rtr-a"]
-    assert rtr.snmp.community is not None
-    assert rtr.snmp.community.reveal() == "s3cret-community"
-    assert rtr.snmp.profiles == ("system", "if_mib", "mikrotik")
+    community = snmp_of(rtr).community
+    assert community is not None
+    assert community.reveal() == "s3cret-community"
+    assert snmp_of(rtr).profiles == ("system", "if_mib", "mikrotik")
     assert rtr.interval == 60.0
     assert inv.summary() == {"Kutai Timur": (2, 2)}
 
@@ -81,7 +81,7 @@ def test_spaces_around_a_kabupaten_are_dropped(tmp_path: Path) -> None:
     """An invisible trailing space would make a kabupaten the status page's filter and
     Grafana's variable can never select."""
     text = GOOD_SITES.replace("kabupaten: Kutai Timur", 'kabupaten: "  Kutai Timur "')
-    config = load(write(tmp_path, kutim=text), PROFILES, REGISTRY)
+    config = load(write(tmp_path, kutim=text), REGISTRY)
     assert {s.kabupaten for s in config.inventory.sites.values()} == {"Kutai Timur"}
 
 
@@ -106,7 +106,7 @@ power_cuts:
 def test_declared_power_cuts_cover_their_kecamatan_sites_or_the_whole_file(
     tmp_path: Path,
 ) -> None:
-    inv = load(write(tmp_path, kutim=POWER_CUT_SITES), PROFILES, REGISTRY).inventory
+    inv = load(write(tmp_path, kutim=POWER_CUT_SITES), REGISTRY).inventory
     wita = 8 * 3600  # a time without an offset is the file's local time
     morning = (
         datetime(2026, 11, 24, 8, tzinfo=UTC).timestamp() - wita,
@@ -146,10 +146,10 @@ def test_a_power_cut_naming_nothing_in_its_file_or_ending_first_is_an_error(
 
 
 def test_secrets_never_print(tmp_path: Path) -> None:
-    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES, REGISTRY)
+    config = load(write(tmp_path, kutim=GOOD_SITES), REGISTRY)
     device = config.inventory.devices["rtr-a"]
     assert "s3cret" not in repr(device)
-    assert "s3cret" not in str(device.snmp)
+    assert "s3cret" not in str(snmp_of(device))
     assert "s3cret" not in repr(config)
 
 
@@ -227,8 +227,8 @@ def test_secret_file_relative_to_config(tmp_path: Path) -> None:
     main = MAIN.replace("{env: TEST_COMMUNITY}", "{file: secrets/community}")
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "community").write_text("from-a-file\n")
-    config = load(write(tmp_path, main, kutim=GOOD_SITES), PROFILES, REGISTRY)
-    community = config.inventory.devices["rtr-a"].snmp.community
+    config = load(write(tmp_path, main, kutim=GOOD_SITES), REGISTRY)
+    community = snmp_of(config.inventory.devices["rtr-a"]).community
     assert community is not None
     assert community.reveal() == "from-a-file"
 
@@ -243,7 +243,7 @@ def test_unknown_uplink_profile_and_link_end(tmp_path: Path) -> None:
     assert errors == [
         "sites/kutim.yaml:11:14: sites.1.uplinks: unknown uplink site 'pop-nowhere'",
         "sites/kutim.yaml:13:68: sites.1.devices.0.profiles.2: unknown profile 'mikrotikk' "
-        "(known: if_mib, mikrotik, system)",
+        f"(known: {', '.join(sorted(builtin_profiles()))})",
         "sites/kutim.yaml:15:72: links.0.b: site 'desa-a' has no device 'rtr-zz'",
     ]
 
@@ -286,7 +286,7 @@ def test_no_site_files(tmp_path: Path) -> None:
 def test_env_overrides_daemon_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETMON_LISTEN", "127.0.0.1:9999")
     monkeypatch.setenv("NETMON_RELOAD_ENABLED", "true")
-    config = load(write(tmp_path, kutim=GOOD_SITES), PROFILES, REGISTRY)
+    config = load(write(tmp_path, kutim=GOOD_SITES), REGISTRY)
     assert config.main.listen == "127.0.0.1:9999"
     assert config.main.http.reload_enabled is True
 
@@ -330,8 +330,8 @@ def test_v3_user_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         "auth: {protocol: sha256, key: {env: AUTHK}}, "
         "priv: {protocol: aes128, key: {env: PRIVK}}}}}",
     )
-    config = load(write(tmp_path, kutim=text), PROFILES, REGISTRY)
-    snmp = config.inventory.devices["rtr-a"].snmp
+    config = load(write(tmp_path, kutim=text), REGISTRY)
+    snmp = snmp_of(config.inventory.devices["rtr-a"])
     assert snmp.version == "3"
     assert snmp.community is None
     assert snmp.user is not None
@@ -342,10 +342,11 @@ def test_v3_user_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_example_province_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETMON_SNMP_COMMUNITY", "example")
+    monkeypatch.setenv("NETMON_SNMPV3_AUTH_KEY", "example-auth")
+    monkeypatch.setenv("NETMON_SNMPV3_PRIV_KEY", "example-priv")
     monkeypatch.setenv("NETMON_MQTT_PASSWORD", "example")
-    from collectors.snmp import builtin_profiles
 
-    config = load(ROOT / "config/netmon.yaml", builtin_profiles(), REGISTRY)
+    config = load(ROOT / "config/netmon.yaml", REGISTRY)
     inv = config.inventory
     assert len(inv.summary()) >= 3
     kinds = {s.kind for s in inv.sites.values()}
@@ -390,17 +391,26 @@ MAIN_WITH_VSAT = (
 
 
 def test_defaults_by_uplink_kind_sit_between_defaults_and_device(tmp_path: Path) -> None:
-    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES, REGISTRY)
+    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), REGISTRY)
     inv = config.inventory
     assert inv.sites["desa-vsat"].uplink_kind == "vsat"
     rtr, modem, pop = (inv.devices[d] for d in ("rtr-vsat", "modem-vsat", "rtr-pop"))
-    assert (rtr.interval, rtr.deadline, rtr.snmp.timeout, rtr.snmp.retries) == (300, 120, 5, 2)
-    assert (modem.interval, modem.snmp.retries) == (600, 0)  # the device's own setting wins
-    assert (pop.interval, pop.snmp.timeout, pop.snmp.retries) == (60, 2, 1)  # plain defaults
+    assert (rtr.interval, rtr.deadline, snmp_of(rtr).timeout, snmp_of(rtr).retries) == (
+        300,
+        120,
+        5,
+        2,
+    )
+    assert (modem.interval, snmp_of(modem).retries) == (600, 0)  # the device's own setting wins
+    assert (pop.interval, snmp_of(pop).timeout, snmp_of(pop).retries) == (
+        60,
+        2,
+        1,
+    )  # plain defaults
 
 
 def test_an_uplink_without_a_link_is_a_warning(tmp_path: Path) -> None:
-    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), PROFILES, REGISTRY)
+    config = load(write(tmp_path, MAIN_WITH_VSAT, berau=VSAT_SITES), REGISTRY)
     tmp = str(tmp_path) + "/"
     assert [str(w).replace(tmp, "") for w in config.warnings] == [
         "sites/berau.yaml:18:14: sites.2.uplinks: no link joins this site to its uplink 'pop-a'"
@@ -413,16 +423,21 @@ def test_check_without_secrets_validates_the_layout(
     monkeypatch.delenv("TEST_COMMUNITY")
     path = write(tmp_path, kutim=GOOD_SITES)
     with pytest.raises(ConfigErrors):
-        load(path, PROFILES, REGISTRY)
-    config = load(path, PROFILES, REGISTRY, secrets=False)
+        load(path, REGISTRY)
+    config = load(path, REGISTRY, secrets=False)
     assert len(config.inventory.devices) == 2
 
 
-def test_the_collector_sample_is_a_valid_site_file() -> None:
+def test_the_collector_sample_is_a_valid_site_file(tmp_path: Path) -> None:
+    """Loaded as a site file, with the SNMP kind's own model and the uplink it names."""
     import yaml
 
-    from netmon.config.site_models import SiteFile
-
     data = yaml.safe_load((ROOT / "collectors/snmp/sample.yaml").read_text())
-    model = SiteFile.model_validate(data)
-    assert [d.id for d in model.sites[0].devices][:1] == ["rtr-desa-contoh"]
+    pop = {"id": "pop-sangatta", "name": "POP", "kind": "pop", "devices": []}
+    data["sites"].append(pop)
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "sample.yaml").write_text(yaml.safe_dump(data))
+    main = "inventory: sites/*.yaml\ndefaults: {snmp: {community: {env: C}}}\n"
+    (tmp_path / "netmon.yaml").write_text(main)
+    config = load(tmp_path / "netmon.yaml", REGISTRY, secrets=False)
+    assert list(config.inventory.sites["desa-contoh"].devices)[:1] == ["rtr-desa-contoh"]

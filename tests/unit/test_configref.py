@@ -20,13 +20,15 @@ from netmon.config.models import MainConfig
 from netmon.config.site_models import SiteFile
 from netmon.schema import SecretRef, Strict
 from netmon.tools.reference import config as configref
-from tests.helpers import ROOT
+from tests.helpers import ROOT, snmp_of
 
 DOC = ROOT / "docs" / "configuration.md"
 REGENERATE = "run `netmon reference config > docs/configuration.md`"
 EXAMPLE = re.compile(r"<!-- example: (.+?) -->\n```yaml\n(.*?)\n```", re.S)
 SECRETS = {
     "NETMON_SNMP_COMMUNITY": "community-for-the-example",
+    "NETMON_SNMPV3_AUTH_KEY": "intranet-auth-passphrase",
+    "NETMON_SNMPV3_PRIV_KEY": "intranet-priv-passphrase",
     "NETMON_MQTT_PASSWORD": "mqtt-password",
     "NETMON_TRAP_COMMUNITY": "trap-community",
     "NETMON_TRAP_AUTH_KEY": "trap-auth-passphrase",
@@ -62,6 +64,8 @@ def _models_in(tp: Any) -> list[type[BaseModel]]:
 
 def _reachable() -> set[type[BaseModel]]:
     todo: list[type[BaseModel]] = [MainConfig, SiteFile, SecretRef, *_stream_models().values()]
+    for spec in REGISTRY.device_kinds:  # each kind's keys of a device entry and of defaults
+        todo.extend(m for m in (spec.model, spec.defaults, spec.overrides) if m is not None)
     seen: set[type[BaseModel]] = set()
     while todo:
         model = todo.pop()
@@ -117,8 +121,7 @@ def test_every_field_of_every_model_is_listed() -> None:
 def test_no_field_lacks_a_description() -> None:
     gaps = configref.undocumented(REGISTRY)
     assert not gaps, (
-        "add a `#:` comment above these fields in their model (then regenerate the "
-        f"reference): {gaps}"
+        f"add a docstring under these fields in their model (then regenerate the reference): {gaps}"
     )
 
 
@@ -151,24 +154,25 @@ class _Kind(enum.StrEnum):
 
 
 class _Sample(Strict):
-    #: first line
-    #: second line
     above: int = 1
+    """first line
+    second line"""
     # an ordinary comment documents nothing
     plain: int = 2
-    trailing: int = 3  #: after the field
-    field: int = Field(default=4, description="from   Field")  #: loses to the description
+    field: int = Field(default=4, description="from   Field")
+    """loses to the description"""
     kind: _Kind = _Kind.a
 
 
-def test_descriptions_come_from_field_then_comments_then_the_type() -> None:
+def test_descriptions_come_from_field_docs_then_the_type() -> None:
+    """A field's description (given, or pydantic's from the docstring under it), else its
+    type's docstring; a comment is no documentation."""
     found = {
         name: configref.describe(_Sample, name, info) for name, info in _Sample.model_fields.items()
     }
     assert found == {
         "above": "first line second line",
         "plain": "",
-        "trailing": "after the field",
         "field": "from Field",
         "kind": "An enum with its own docstring.",
     }
@@ -196,7 +200,7 @@ def test_environment_overrides_are_documented_and_work(
         raw, expected = values[variable]
         with monkeypatch.context() as env:
             env.setenv(variable, raw)
-            node: Any = load(tmp_path / "netmon.yaml", _profiles(), REGISTRY).main
+            node: Any = load(tmp_path / "netmon.yaml", REGISTRY).main
         for key in target.split("."):
             node = getattr(node, key)
         assert node == expected, f"{variable}={raw} did not set {target}"
@@ -217,15 +221,15 @@ def test_the_examples_load_with_the_real_loader(tmp_path: Path) -> None:
         if path.name != "berau.yaml":
             shutil.copy(path, sites / path.name)
     (sites / "berau.yaml").write_text(examples["site file"] + "\n")
-    config = load(tmp_path / "netmon.yaml", _profiles(), REGISTRY)
+    config = load(tmp_path / "netmon.yaml", REGISTRY)
     assert sorted(config.sections) == streams
     inventory = config.inventory
     modem = inventory.devices["modem-teluk-harapan"]
     assert inventory.sites["desa-teluk-harapan"].uplink_kind == "vsat"
-    assert (modem.interval, modem.snmp.timeout, modem.snmp.port) == (300.0, 5.0, 1161)
+    assert (modem.interval, snmp_of(modem).timeout, snmp_of(modem).port) == (300.0, 5.0, 1161)
     assert inventory.devices["rtr-suaran"].interval == 60.0
     assert inventory.sites["desa-suaran"].maintenance
-    community = inventory.devices["rtr-suaran"].snmp.community
+    community = snmp_of(inventory.devices["rtr-suaran"]).community
     assert community is not None
     assert community.reveal() == SECRETS["NETMON_SNMP_COMMUNITY"]
     assert not any("berau" in str(w) for w in config.warnings), config.warnings

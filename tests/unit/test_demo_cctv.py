@@ -16,7 +16,6 @@ from cryptography import x509
 from collectors import REGISTRY
 from collectors.service.collector import run_checks
 from collectors.service.params import HttpProbe, RtspProbe, TlsProbe
-from collectors.snmp import builtin_profiles
 from netmon.config import load
 from netmon.tools.demo import cctv_sites, province, script
 from netmon.tools.demo.cctv import Cctv
@@ -171,7 +170,7 @@ def test_the_demo_config_has_the_bound_ports_and_the_nvr_ca(tmp_path: Path) -> N
         live = [port for (device, _), port in ports.items() if device != dead]
         assert all(port > 0 for port in live)
         assert all(accepts(port) for port in live)  # listening before netmon reads them
-        loaded = load(str(config), builtin_profiles(), REGISTRY)  # what the demo's netmon reads
+        loaded = load(str(config), REGISTRY)  # what the demo's netmon reads
         assert len(loaded.inventory.sites) == 24
         assert not loaded.warnings  # every CCTV point has its link to the village
     finally:

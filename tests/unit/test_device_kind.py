@@ -17,7 +17,6 @@ import pytest
 from pydantic import Field
 
 from collectors import REGISTRY
-from collectors.snmp import builtin_profiles
 from netmon.api import (
     BlockContext,
     BlockError,
@@ -110,13 +109,13 @@ def write(root: Path, device: str) -> Path:
 def test_a_block_of_a_new_kind_is_validated_at_its_line(tmp_path: Path, registry: Registry) -> None:
     path = write(tmp_path, "{id: cam-1, address: 127.0.0.1, profiles: [], echo: {answr: true}}")
     with pytest.raises(ConfigErrors, match=r"berau.yaml:7:\d+: sites.0.devices.0.echo.answr"):
-        load(path, builtin_profiles(), registry)
+        load(path, registry)
 
 
 def test_a_block_that_cannot_run_is_an_error_inside_it(tmp_path: Path, registry: Registry) -> None:
     path = write(tmp_path, "{id: cam-1, address: 127.0.0.1, profiles: [], echo: {delay: 0.9}}")
     with pytest.raises(ConfigErrors, match=r"berau.yaml:7:\d+: sites.0.devices.0.echo.delay: "):
-        load(path, builtin_profiles(), registry)
+        load(path, registry)
 
 
 def test_a_device_watched_only_by_the_new_kind_is_a_device(
@@ -124,7 +123,7 @@ def test_a_device_watched_only_by_the_new_kind_is_a_device(
 ) -> None:
     monkeypatch.setenv("ECHO_TOKEN", "s3cret-t0ken")
     device = "{id: cam-1, address: 127.0.0.1, profiles: [], echo: {token: {env: ECHO_TOKEN}}}"
-    loaded = load(write(tmp_path, device), builtin_profiles(), registry)
+    loaded = load(write(tmp_path, device), registry)
     ((kind, settings),) = loaded.inventory.devices["cam-1"].polls
     assert kind == "echo"
     assert settings["address"] == "127.0.0.1"
@@ -136,7 +135,7 @@ async def test_the_new_kind_runs_through_scheduler_status_and_metrics(
     tmp_path: Path, echo: EchoCollector, registry: Registry
 ) -> None:
     config = write(tmp_path, "{id: cam-1, address: 127.0.0.1, profiles: [], echo: {}}")
-    daemon = Daemon(config, builtin_profiles(), registry)
+    daemon = Daemon(config, registry)
     daemon.load_initial()
     await daemon.start()
     try:

@@ -36,9 +36,7 @@ def config(tmp_path: Path, metric: str) -> Path:
 
 
 def test_telemetry_without_power_evidence_is_a_warning_at_its_section(tmp_path: Path) -> None:
-    loaded = load(
-        config(tmp_path, "netmon_power_battery_voltage_volts"), {}, REGISTRY, secrets=False
-    )
+    loaded = load(config(tmp_path, "netmon_power_battery_voltage_volts"), REGISTRY, secrets=False)
     texts = [str(w) for w in loaded.warnings]
     assert len(texts) == 1, texts
     assert "netmon.yaml:3:3: mqtt:" in texts[0]  # the mqtt section, where the mappings are
@@ -47,5 +45,5 @@ def test_telemetry_without_power_evidence_is_a_warning_at_its_section(tmp_path: 
 
 
 def test_a_mapping_to_the_battery_ratio_feeds_the_power_cause(tmp_path: Path) -> None:
-    loaded = load(config(tmp_path, POWER_BATTERY), {}, REGISTRY, secrets=False)
+    loaded = load(config(tmp_path, POWER_BATTERY), REGISTRY, secrets=False)
     assert [str(w) for w in loaded.warnings] == []

@@ -95,3 +95,53 @@ def test_an_unknown_kind_is_a_lookup_error_naming_the_known_ones() -> None:
     without_snmp = Registry(polling={k: f for k, f in REGISTRY.polling.items() if k != "snmp"})
     with pytest.raises(LookupError, match=r"'snmp'.*known: icmp, service\)"):
         without_snmp.collector_factory("snmp")
+
+
+#: the daemon's core (issue 11): it runs, validates and reads for status whatever the
+#: registry lists, and names no collector kind itself
+CORE = [
+    *(ROOT / "netmon" / f"{name}.py" for name in ("scheduler", "store", "exposition", "http")),
+    *(ROOT / "netmon" / f"{name}.py" for name in ("daemon", "directory", "jobs", "streams")),
+    ROOT / "netmon" / "inventory.py",
+    *sorted((ROOT / "netmon" / "status").glob("*.py")),
+    *sorted((ROOT / "netmon" / "config").glob("*.py")),
+]
+
+
+def _kind_names() -> set[str]:
+    names = set(REGISTRY.polling) | {s.kind for s in REGISTRY.streams}
+    names |= {s.section for s in REGISTRY.streams}
+    names |= {s.section for s in REGISTRY.device_kinds if s.section}
+    return names | {key for spec in REGISTRY.device_kinds for key in spec.keys}
+
+
+def _named(path: Path, kinds: set[str]) -> list[str]:
+    """Where a module names a kind: a string (not a docstring), an attribute, a field."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    found = []
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings:
+                name = node.value.split(":")[0]
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+        if name in kinds:
+            found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}: {name}")
+    return found
+
+
+def test_the_core_names_no_collector_kind() -> None:
+    kinds = _kind_names()
+    assert {"snmp", "icmp", "service", "mqtt", "trap", "profiles"} <= kinds
+    offenders = [where for path in CORE for where in _named(path, kinds)]
+    assert offenders == []

@@ -12,7 +12,6 @@ import pytest
 from collectors import REGISTRY
 from collectors.service import ServiceParams
 from collectors.service.params import RtspProbe
-from collectors.snmp import builtin_profiles
 from netmon.config import ConfigErrors, load
 from tests.service_servers import write_camera_config
 
@@ -23,7 +22,7 @@ def write(root: Path, service: str) -> Path:
 
 def errors_of(path: Path) -> str:
     with pytest.raises(ConfigErrors) as caught:
-        load(path, builtin_profiles(), REGISTRY)
+        load(path, REGISTRY)
     return str(caught.value)
 
 
@@ -36,7 +35,7 @@ def test_a_valid_block_becomes_the_devices_service_poll(
         "            - {name: rtsp, kind: rtsp, url: {env: CAM_RTSP}}\n"
         "            - {name: web, kind: tcp, port: 80}\n",
     )
-    loaded = load(path, builtin_profiles(), REGISTRY)
+    loaded = load(path, REGISTRY)
     ((kind, params),) = loaded.inventory.devices["cam-pasar-1"].polls
     assert kind == "service"
     assert isinstance(params, ServiceParams)

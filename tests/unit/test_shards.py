@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from collectors import REGISTRY
-from collectors.snmp import builtin_profiles
 from netmon.config import ConfigErrors, load
 from netmon.config.models import ShardConfig
 from netmon.config.shards import pick
@@ -30,6 +29,8 @@ SHARDS: list[dict[str, object]] = [
 def province(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the example province whose netmon.yaml we can add shards to."""
     monkeypatch.setenv("NETMON_SNMP_COMMUNITY", "example")
+    monkeypatch.setenv("NETMON_SNMPV3_AUTH_KEY", "example-auth")
+    monkeypatch.setenv("NETMON_SNMPV3_PRIV_KEY", "example-priv")
     monkeypatch.setenv("NETMON_MQTT_PASSWORD", "example")
     monkeypatch.delenv("NETMON_SHARD", raising=False)
     shutil.copytree(ROOT / "config", tmp_path / "config")
@@ -45,7 +46,7 @@ def with_shards(path: Path, shards: Sequence[Mapping[str, object]]) -> Path:
 
 def errors(path: Path) -> list[str]:
     with pytest.raises(ConfigErrors) as caught:
-        load(path, builtin_profiles(), REGISTRY)
+        load(path, REGISTRY)
     return [str(e) for e in caught.value.errors]
 
 
@@ -61,9 +62,9 @@ def test_pick_by_name_index_or_pod_name() -> None:
 def test_a_shard_owns_its_kabupaten_and_reads_their_ancestors(
     province: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    whole = load(province, builtin_profiles(), REGISTRY).inventory
+    whole = load(province, REGISTRY).inventory
     monkeypatch.setenv("NETMON_SHARD", "netmon-0")  # a StatefulSet's first pod
-    inv = load(with_shards(province, SHARDS), builtin_profiles(), REGISTRY).inventory
+    inv = load(with_shards(province, SHARDS), REGISTRY).inventory
     assert inv.shard == "utara"
     owned = {s for s, site in whole.sites.items() if site.kabupaten in ("Berau", "Kutai Timur")}
     assert inv.owned == frozenset(owned)
@@ -76,7 +77,7 @@ def test_a_shard_owns_its_kabupaten_and_reads_their_ancestors(
     assert inv.elsewhere == set(whole.sites) - set(inv.sites)
     assert all(d.site in inv.sites for d in inv.devices.values())
     # one broker session per shard, subscribed to its own kabupaten's topics only
-    mqtt = load(province, builtin_profiles(), REGISTRY).sections["mqtt"]
+    mqtt = load(province, REGISTRY).sections["mqtt"]
     assert mqtt.client_id.endswith("-utara")
     power = next(sub for sub in mqtt.subscriptions if sub.name == "power")
     assert power.mqtt_filters(mqtt.narrow) == [
@@ -87,7 +88,7 @@ def test_a_shard_owns_its_kabupaten_and_reads_their_ancestors(
     assert victron.mqtt_filters(mqtt.narrow) == [victron.mqtt_filter]  # no level to narrow
     # and the other shard owns the rest: every site is exported by exactly one shard
     monkeypatch.setenv("NETMON_SHARD", "selatan")
-    selatan = load(province, builtin_profiles(), REGISTRY)
+    selatan = load(province, REGISTRY)
     assert selatan.sections["mqtt"].narrow == {}  # no mqtt_topics: the whole tree
     other = selatan.inventory
     assert other.owned is not None
@@ -96,7 +97,7 @@ def test_a_shard_owns_its_kabupaten_and_reads_their_ancestors(
 
 
 def test_without_a_shard_chosen_one_instance_does_everything(province: Path) -> None:
-    inv = load(with_shards(province, SHARDS), builtin_profiles(), REGISTRY).inventory
+    inv = load(with_shards(province, SHARDS), REGISTRY).inventory
     assert inv.owned is None
     assert inv.shard == ""
     assert all(inv.exported(s) for s in inv.sites)

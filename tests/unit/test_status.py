@@ -6,9 +6,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-from netmon.api import Part, Sample, Snapshot, SnmpParams, TargetRef
+from collectors import REGISTRY
+from collectors.snmp import SnmpParams
+from netmon.api import Part, Sample, Snapshot, TargetRef
 from netmon.inventory import Device, Inventory, Link, LinkEnd, Site
 from netmon.status.engine import SiteState, StatusEngine
+from netmon.status.evidence import Kinds
 from netmon.status.view import load, outages_json, render, save, site_json
 from netmon.store import Store
 from tests.helpers import make_site, parse_exposition, values
@@ -26,9 +29,15 @@ def site(sid: str, uplinks: tuple[str, ...] = (), devices: tuple[str, ...] = ())
     )
 
 
+#: netmon's collectors' roles and evidence, as the daemon hands them to status
+KINDS = Kinds.of(REGISTRY)
+
+
 def inventory(*sites: Site, links: tuple[Link, ...] = ()) -> Inventory:
     devices = {
-        d: Device(d, s.id, SnmpParams("127.0.0.1"), 60.0, 30.0) for s in sites for d in s.devices
+        d: Device(d, s.id, "127.0.0.1", 60.0, 30.0, (("snmp", SnmpParams("127.0.0.1")),))
+        for s in sites
+        for d in s.devices
     }
     return Inventory({s.id: s for s in sites}, devices, {link.id: link for link in links})
 
@@ -40,7 +49,7 @@ class World:
         self.store = Store()
         self.now = 1_800_000_000.0
         self.polled: list[str] = []
-        self.engine = StatusEngine(inv, self.store, hold=hold, poll_now=self._poll_now)
+        self.engine = StatusEngine(inv, self.store, hold=hold, poll_now=self._poll_now, kinds=KINDS)
 
     def _poll_now(self, key: str) -> bool:
         self.polled.append(key)
@@ -248,7 +257,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     save(tmp_path / "state.json", world.engine)
     # netmon restarts: nothing polled yet, the saved states stand
     restored = load(tmp_path / "state.json")
-    again = StatusEngine(inv, Store(), restored=restored)
+    again = StatusEngine(inv, Store(), restored=restored, kinds=KINDS)
     again.evaluate(world.now + 10)
     assert again.published["pop"] == SiteState("down", "device", "", since)
     assert again.published["desa-0"].status == "unreachable"

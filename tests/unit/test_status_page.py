@@ -16,10 +16,13 @@ from urllib.parse import quote_plus
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from netmon.api import Part, Sample, Secret, Snapshot, SnmpParams, TargetRef
+from collectors import REGISTRY
+from collectors.snmp import SnmpParams
+from netmon.api import Part, Sample, Secret, Snapshot, TargetRef
 from netmon.daemon import Daemon
 from netmon.inventory import Device, Inventory, Link, LinkEnd, Site
 from netmon.status.engine import SiteState, StatusEngine
+from netmon.status.evidence import Kinds
 from netmon.status.page import (
     Progress,
     Query,
@@ -62,12 +65,19 @@ def site(
 
 def engine(sites: list[Site], states: dict[str, SiteState]) -> StatusEngine:
     devices = {
-        d: Device(d, s.id, SnmpParams("10.9.8.7", community=Secret("s3cret")), 60.0, 30.0)
+        d: Device(
+            d,
+            s.id,
+            "10.9.8.7",
+            60.0,
+            30.0,
+            (("snmp", SnmpParams("10.9.8.7", community=Secret("s3cret"))),),
+        )
         for s in sites
         for d in s.devices
     }
     inv = Inventory({s.id: s for s in sites}, devices, {})
-    eng = StatusEngine(inv, Store())
+    eng = StatusEngine(inv, Store(), kinds=Kinds.of(REGISTRY))
     for sid in eng.published:
         eng.published[sid] = states.get(sid, SiteState("up", since=NOW - 86400))
     return eng
@@ -388,7 +398,9 @@ def test_a_link_outage_names_the_link_and_its_near_ends_reading() -> None:
         "fo-noc-pop", "fiber", LinkEnd("noc", "rtr-noc", "sfp1"), LinkEnd("pop", "rtr-pop", "sfp1")
     )
     devices = {
-        d: Device(d, s.id, SnmpParams("10.9.8.7"), 60.0, 30.0) for s in sites for d in s.devices
+        d: Device(d, s.id, "10.9.8.7", 60.0, 30.0, (("snmp", SnmpParams("10.9.8.7")),))
+        for s in sites
+        for d in s.devices
     }
     store = Store()
     for sid, at in (("pop", NOW - 60), ("desa-1", NOW - 60), ("noc", NOW - 30)):
@@ -403,7 +415,10 @@ def test_a_link_outage_names_the_link_and_its_near_ends_reading() -> None:
         ]
         store.apply(Snapshot(target, at, 0.1, [Part("if", end)]), 60.0, at)
     eng = StatusEngine(
-        Inventory({s.id: s for s in sites}, devices, {fibre.id: fibre}), store, hold=0
+        Inventory({s.id: s for s in sites}, devices, {fibre.id: fibre}),
+        store,
+        hold=0,
+        kinds=Kinds.of(REGISTRY),
     )
     eng.evaluate(NOW)
     assert eng.published["pop"].status == "down"
@@ -455,7 +470,9 @@ def named(word: str) -> StatusEngine:
         f"fo-{word}", "fiber", LinkEnd("noc", "rtr-noc", word), LinkEnd("pop", "rtr-pop", "sfp1")
     )
     devices = {
-        d: Device(d, s.id, SnmpParams("10.9.8.7"), 60.0, 30.0) for s in sites for d in s.devices
+        d: Device(d, s.id, "10.9.8.7", 60.0, 30.0, (("snmp", SnmpParams("10.9.8.7")),))
+        for s in sites
+        for d in s.devices
     }
     store = Store()
     dark = Snapshot(TargetRef("pop", "rtr-pop", "snmp"), NOW - 60, 1.0, [], error="timeout")
@@ -465,7 +482,10 @@ def named(word: str) -> StatusEngine:
     target = TargetRef("noc", "rtr-noc", "snmp")
     store.apply(Snapshot(target, NOW - 30, 0.1, [Part("if", end)]), 60.0, NOW - 30)
     eng = StatusEngine(
-        Inventory({s.id: s for s in sites}, devices, {fibre.id: fibre}), store, hold=0
+        Inventory({s.id: s for s in sites}, devices, {fibre.id: fibre}),
+        store,
+        hold=0,
+        kinds=Kinds.of(REGISTRY),
     )
     eng.evaluate(NOW)
     assert eng.published["pop"].cause == "link"

@@ -335,6 +335,11 @@ def write_config(
             "interval": f"{interval}s",
             "deadline": f"{max(interval - 1, 1)}s",
             "snmp": {"version": "2c", "timeout": "2s", "retries": 1},
+            # the simulated agents (snmpsim) pick a recording by community or SNMPv3
+            # context name, and gufo-snmp sends no context name: the demo's intranet polls
+            # its recordings with v2c, by the explicit override the closed intranet needs
+            # (logged at every load, netmon_snmp_insecure_override 1 on those devices)
+            "by_network": {"intranet": {"snmp": {"insecure_on_intranet": True}}},
         },
         "http": {"reload_enabled": True},
         "status": status,

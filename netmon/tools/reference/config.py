@@ -1,43 +1,41 @@
 """The configuration reference (docs/configuration.md), generated from the config models.
 
 ``python -m netmon.tools.reference.config > docs/configuration.md``; a test fails when the file is
-stale or a key has no description. A key's description is its ``Field(description=...)``,
-else the ``#:`` comment above it (or after it, on the same line) in its model's source,
-else the docstring of its model or enum type. The streaming collectors' sections and
-the per-device collector blocks come from the registry it is given (the CLI hands it
-collectors.REGISTRY), so a new collector appears by itself.
+stale or a key has no description. A key's description is its field's description
+(pydantic reads the docstring under each field: ``use_attribute_docstrings``), else the
+docstring of its model or enum type. The streaming collectors' sections and each
+collector kind's keys of a device entry and of ``defaults:`` come from the registry it
+is given (the CLI hands it collectors.REGISTRY), so a new collector appears by itself.
 """
 
 from __future__ import annotations
 
-import ast
+import copy
 import enum
 import functools
 import inspect
-import io
 import json
 import re
 import sys
-import textwrap
-import tokenize
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types as at
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
 from netmon import schema
 from netmon.api import Registry
 from netmon.config.loader import EnvOverrides
-from netmon.config.models import MainConfig
-from netmon.config.site_models import SiteFile
+from netmon.config.models import Defaults, KindDefaults, LinkKind, MainConfig, Network
+from netmon.config.site_models import DeviceConfig, SiteConfig, SiteFile
 from netmon.tools.reference import config_text as text
 
+M = TypeVar("M", bound=BaseModel)
 _PARSE_DURATION = get_args(schema.Duration)[1].func
 _METRIC_NAME = get_args(schema.MetricName)[1].func
 #: field of EnvOverrides -> the key of netmon.yaml it overrides (see loader._apply_env)
@@ -162,39 +160,6 @@ def _prose(value: str) -> str:
     return value.replace("*", "\\*").replace("<", "&lt;")
 
 
-@functools.cache
-def source_comments(cls: type) -> Mapping[str, str]:
-    """field name -> its ``#:`` comment (the lines above it, or after it on its line)."""
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-    except (OSError, TypeError):
-        return {}
-    comments: dict[int, str] = {}
-    code_lines: set[int] = set()
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT:
-            comments[tok.start[0]] = tok.string
-        elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
-            code_lines.add(tok.start[0])
-    node = ast.parse(source).body[0]
-    assert isinstance(node, ast.ClassDef)
-    out: dict[str, str] = {}
-    for stmt in node.body:
-        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
-            continue
-        lines: list[str] = []
-        line = stmt.lineno - 1
-        while comments.get(line, "").startswith("#:") and line not in code_lines:
-            lines.insert(0, comments[line][2:].strip())
-            line -= 1
-        after = comments.get(stmt.end_lineno or stmt.lineno, "")
-        if after.startswith("#:"):
-            lines.append(after[2:].strip())
-        if lines:
-            out[stmt.target.id] = " ".join(lines)
-    return out
-
-
 def _named_types(tp: Any) -> list[type]:
     """Models and enums inside an annotation, outermost first."""
     tp, _ = _unwrap(tp)
@@ -206,11 +171,6 @@ def _named_types(tp: Any) -> list[type]:
 def describe(model: type[BaseModel], name: str, info: FieldInfo) -> str:
     if info.description:
         return " ".join(info.description.split())
-    for cls in model.__mro__:
-        if name in inspect.get_annotations(cls):
-            found = source_comments(cls).get(name)
-            if found:
-                return found
     for named in _named_types(info.annotation):
         if named is not schema.SecretRef and _doc(named):
             return _doc(named)
@@ -256,7 +216,8 @@ class _Walker:
             if not info.is_required():
                 value = info.get_default(call_default_factory=True)
                 default = _yaml(value, duration=words.startswith("duration"))
-            entry = Entry(key, model, name, words, default, "; ".join(limits), description)
+            owner = _origin(model, name)
+            entry = Entry(key, owner, name, words, default, "; ".join(limits), description)
             section.entries.append(entry)
         for child, where in nested:
             self._visit(child, where, out)
@@ -271,8 +232,15 @@ class _Walker:
         if origin in (Union, types.UnionType):
             alts = [a for a in get_args(tp) if a is not type(None)]
             alts.sort(key=lambda a: bool(_named_types(a)))  # "boolean or mapping, see ..."
+            models = [a for a in alts if isinstance(a, type) and issubclass(a, BaseModel)]
+            if len(models) > 1:  # one place, several shapes (service checks): one section each
+                where = {m: f"{path}<{_snake(m.__name__)}>" for m in models}
+                return " or ".join(
+                    self._words(a, meta, where.get(a, path), limits, nested) for a in alts
+                )
             return " or ".join(self._words(a, meta, path, limits, nested) for a in alts)
-        is_list = origin is list
+        variadic = origin is tuple and len(get_args(tp)) == 2 and get_args(tp)[1] is Ellipsis
+        is_list = origin is list or variadic  # tuple[X, ...] is written as a list
         limits.extend(_limits(meta, is_list))
         if any(getattr(m, "func", None) is _PARSE_DURATION for m in meta):
             return "duration"
@@ -314,19 +282,85 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _extend(base: type[M], origins: Mapping[str, type[BaseModel]], **fields: Any) -> type[M]:
+    """``base`` with more keys, under its own name and docstring (for the reference);
+    ``origins``: the model each new key comes from (the reference names it as the key's
+    model, not this made-up one)."""
+    doc = base.__dict__.get("__doc__")
+    made = create_model(base.__name__, __base__=base, __doc__=doc, **fields)
+    made.__field_origins__ = {name: base for name in fields} | dict(origins)  # type: ignore[attr-defined]
+    return made
+
+
+def _origin(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """The model that declares a key: itself, unless :func:`_extend` made it."""
+    origins: Mapping[str, type[BaseModel]] = model.__dict__.get("__field_origins__", {})
+    if not origins:
+        return model
+    return origins.get(name) or _origin(model.__bases__[0], name)
+
+
+def _field(model: type[BaseModel], name: str, annotation: Any) -> tuple[Any, FieldInfo]:
+    """A field of ``model`` with another type (a model extended by the kinds' keys)."""
+    info = copy.copy(model.model_fields[name])
+    info.annotation = annotation
+    return annotation, info
+
+
+def with_kinds(registry: Registry) -> tuple[type[MainConfig], type[SiteFile]]:
+    """netmon.yaml's and a site file's models as an admin writes them: the core's, with
+    the keys of every collector kind in the registry (its ``defaults:`` sections and its
+    keys or block in a device entry), each described by the kind's own model."""
+    device: dict[str, Any] = {}
+    device_origins: dict[str, type[BaseModel]] = {}
+    defaults: dict[str, Any] = {}
+    by_kind: dict[str, Any] = {}
+    for spec in registry.device_kinds:
+        if spec.key is not None:
+            described = Field(default=None, description=_doc(spec.model))
+            device[spec.key] = (spec.model | None, described)
+        else:
+            device.update({n: (i.annotation, i) for n, i in spec.model.model_fields.items()})
+            device_origins.update(dict.fromkeys(spec.model.model_fields, spec.model))
+        if spec.section and spec.defaults is not None:
+            made = Field(default_factory=spec.defaults, description=_doc(spec.defaults))
+            defaults[spec.section] = (spec.defaults, made)
+        if spec.section and spec.overrides is not None:
+            made = Field(default_factory=spec.overrides, description=_doc(spec.overrides))
+            by_kind[spec.section] = (spec.overrides, made)
+    kind_defaults = _extend(KindDefaults, {}, **by_kind)
+    kinds_map = dict[LinkKind, kind_defaults]  # type: ignore[valid-type]
+    networks_map = dict[Network, kind_defaults]  # type: ignore[valid-type]
+    all_defaults = _extend(
+        Defaults,
+        {},
+        **defaults,
+        by_uplink_kind=_field(Defaults, "by_uplink_kind", kinds_map),
+        by_network=_field(Defaults, "by_network", networks_map),
+    )
+    streams = {
+        name: (dict[str, Any] | None, Field(default=None, description=_doc(spec.model)))
+        for name, spec in sorted(registry.sections().items())
+    }
+    main = _extend(MainConfig, {}, **streams, defaults=_field(MainConfig, "defaults", all_defaults))
+    device_model = _extend(DeviceConfig, device_origins, **device)
+    devices = list[device_model]  # type: ignore[valid-type]
+    site = _extend(SiteConfig, {}, devices=_field(SiteConfig, "devices", devices))
+    sites = list[site]  # type: ignore[valid-type]
+    site_file = _extend(SiteFile, {}, sites=_field(SiteFile, "sites", sites))
+    return main, site_file
+
+
 @functools.cache
 def sections(registry: Registry) -> tuple[tuple[str, list[Section]], ...]:
     """(scope, sections): netmon.yaml, each streaming collector's section, the site files
     (with each per-device collector block), and the secret reference."""
     stream_models = {name: spec.model for name, spec in sorted(registry.sections().items())}
-    out = [("netmon.yaml", _Walker("netmon.yaml", stream_models).walk(MainConfig, ""))]
+    main, site_file = with_kinds(registry)
+    out = [("netmon.yaml", _Walker("netmon.yaml", stream_models).walk(main, ""))]
     for name, model in stream_models.items():
         out.append((f"netmon.yaml {name}", _Walker("netmon.yaml").walk(model, name)))
-    site = _Walker("site file").walk(SiteFile, "")
-    blocks = {key: spec.model for key, spec in sorted(registry.blocks().items())}
-    for key, model in blocks.items():
-        site += _Walker("site file").walk(model, f"sites[].devices[].{key}")
-    out.append(("site file", site))
+    out.append(("site file", _Walker("site file").walk(site_file, "")))
     out.append(("secret", _Walker("secret").walk(schema.SecretRef, "")))
     return tuple(out)
 

@@ -57,9 +57,13 @@ that holds netmon.yaml, so the config directory can move as a whole.
 
 A device's polling settings come from the first place that sets them: the device itself
 (in its site file), then `defaults.by_uplink_kind` for the kind of the link to its site's
-first uplink (a VSAT village polls slower), then `defaults`. SNMP credentials (community
-or v3 user) are taken as a whole from the first of these places that has any. A device's
-deadline is never longer than its interval.
+first uplink (a VSAT village polls slower), then `defaults.by_network` for its site's
+`network` (the closed intranet's SNMPv3 user), then `defaults`. SNMP credentials
+(community or v3 user) are taken as a whole from the first of these places that has any.
+A device's deadline is never longer than its interval. On a site with `network:
+intranet`, SNMP v1/v2c and SNMPv3 without privacy are refused (a config error naming the
+device) unless `snmp.insecure_on_intranet: true` allows it, which is logged at every load
+and exported as `netmon_snmp_insecure_override`.
 
 Worked example, trimmed from `config/netmon.yaml` (the streaming collectors' sections
 have examples of their own below):
@@ -84,6 +88,14 @@ defaults:
       interval: 300s
       deadline: 120s
       snmp: {timeout: 5s, retries: 2, max_repetitions: 10}
+  by_network:                     # a site's `network:` (public or intranet)
+    intranet:                     # the closed intranet takes SNMPv3 authPriv only
+      snmp:
+        version: "3"
+        user:
+          name: netmon
+          auth: {protocol: sha256, key: {env: NETMON_SNMPV3_AUTH_KEY}}
+          priv: {protocol: aes128, key: {env: NETMON_SNMPV3_PRIV_KEY}}
 
 scheduler:
   max_concurrency: 64

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netmon.api import Registry, Secret, Snapshot, SnmpParams, TargetRef, V3User
+from collectors.snmp.params import SnmpParams, V3User
+from netmon.api import Registry, Secret, Snapshot, TargetRef
 from netmon.store import Store
 
 
