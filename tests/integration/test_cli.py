@@ -63,7 +63,12 @@ def reachable(url: str) -> bool:
 
 
 def test_check_prints_a_summary_of_the_example_province() -> None:
-    env = {"NETMON_SNMP_COMMUNITY": "x", "NETMON_MQTT_PASSWORD": "y"}
+    env = {
+        "NETMON_SNMP_COMMUNITY": "x",
+        "NETMON_SNMPV3_AUTH_KEY": "a",
+        "NETMON_SNMPV3_PRIV_KEY": "p",
+        "NETMON_MQTT_PASSWORD": "y",
+    }
     result = netmon("check", "-c", "config/netmon.yaml", env=env)
     assert result.returncode == 0, result.stderr
     assert "OK, 36 sites, 68 devices" in result.stdout
@@ -83,7 +88,12 @@ def test_check_reports_every_error_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_check_without_secrets() -> None:
-    secrets = ("NETMON_SNMP_COMMUNITY", "NETMON_MQTT_PASSWORD")
+    secrets = (
+        "NETMON_SNMP_COMMUNITY",
+        "NETMON_SNMPV3_AUTH_KEY",
+        "NETMON_SNMPV3_PRIV_KEY",
+        "NETMON_MQTT_PASSWORD",
+    )
     env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run(
         [sys.executable, "-m", "netmon", "check", "-c", "config/netmon.yaml", "--no-secrets"],

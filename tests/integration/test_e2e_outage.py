@@ -130,7 +130,8 @@ def write(root: Path, sim_port: int, pop_address: str, pop_port: int) -> Path:
         "defaults": {
             "interval": "1s",
             "deadline": "1s",
-            "snmp": {"timeout": "300ms", "retries": 0},
+            # snmpsim serves v2c; the intranet POPs need the explicit override for it
+            "snmp": {"timeout": "300ms", "retries": 0, "insecure_on_intranet": True},
         },
         "scheduler": {"max_concurrency": 64},
         "status": {"hold": 0, "interval": "200ms"},

@@ -199,3 +199,63 @@ async def test_a_device_removed_from_the_config_loses_its_trap_series(
         _, text = await running.get("/metrics")
         assert values(text, "netmon_trap_interface_up") == []
         assert 'device="rtr-pop"' not in text
+
+
+async def test_the_closed_intranet_takes_only_v3_authpriv_traps(
+    tmp_path: Path, snmpsim: SnmpSim
+) -> None:
+    """Issue 12 item 4: a trap from a device on the intranet counts only when it comes with
+    SNMPv3 authPriv; v2c (a valid community) and v3 authNoPriv are dropped and counted."""
+    trap_port = free_udp_port()
+    config = write(tmp_path, snmpsim.port, snmpsim.port, trap_port)
+    (tmp_path / "privk").write_text("trap-priv-456\n")
+    main = yaml.safe_load(config.read_text())
+    # the simulated agent is polled with v2c: allowed here only by the explicit override
+    main["defaults"]["snmp"]["insecure_on_intranet"] = True
+    main["traps"]["users"].append(
+        {
+            "name": "privuser",
+            "auth_protocol": "sha256",
+            "auth_key": {"file": "authk"},
+            "priv_protocol": "aes128",
+            "priv_key": {"file": "privk"},
+            "engine_ids": [ENGINE],
+        }
+    )
+    config.write_text(yaml.safe_dump(main))
+    data = yaml.safe_load((tmp_path / "sites/k.yaml").read_text())
+    data["sites"][0]["network"] = "intranet"  # the POP
+    (tmp_path / "sites/k.yaml").write_text(yaml.safe_dump(data))
+    cold = "1.3.6.1.6.3.1.1.5.1"
+    by_address = ("1.3.6.1.6.3.18.1.3.0", "a", "127.0.0.1")
+    engine = ("-v3", "-e", f"0x{ENGINE}", "-a", "SHA-256", "-A", "trap-auth-123")
+    async with start(config) as running:
+
+        async def results() -> dict[str, float]:
+            _, text = await running.get("/metrics")
+            return {
+                r: sum(values(text, "netmon_traps_received_total", result=r))
+                for r in ("accepted", "insecure")
+            }
+
+        await send(trap_port, *V2C, trap=LINK_DOWN, binds=(*WLAN1, *by_address))
+        await send(trap_port, *engine, "-u", "trapuser", "-l", "authNoPriv", trap=cold)
+        await async_wait_for(
+            lambda: _equals(results(), {"accepted": 0.0, "insecure": 2.0}), 10, "two refused"
+        )
+        _, text = await running.get("/metrics")
+        assert values(text, "netmon_trap_interface_up", device="rtr-pop") == []  # not applied
+        private = ("-u", "privuser", "-l", "authPriv", "-x", "AES", "-X", "trap-priv-456")
+        await send(trap_port, *engine, *private, trap=LINK_DOWN, binds=WLAN1)
+        await async_wait_for(
+            lambda: _equals(results(), {"accepted": 1.0, "insecure": 2.0}), 10, "one accepted"
+        )
+        _, text = await running.get("/metrics")
+        assert values(text, "netmon_trap_interface_up", device="rtr-pop", ifname="wlan1") == [0.0]
+        assert values(text, "netmon_snmp_insecure_override", device="rtr-pop") == [1.0]
+        assert "allowed on the closed intranet" in running.logs.getvalue()
+        assert "trap-priv-456" not in running.logs.getvalue()
+
+
+async def _equals(got: Any, want: dict[str, float]) -> bool:
+    return bool(await got == want)

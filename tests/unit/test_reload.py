@@ -201,14 +201,14 @@ async def test_a_reload_that_keeps_the_trap_port_keeps_listening(
 def test_an_alias_bomb_is_refused_quickly_at_its_line(tmp_path: Path) -> None:
     """Nine levels of nine aliases would expand to 387 million values and hold a reload
     for a quarter of an hour; it is refused at the limit, naming the file."""
-    from netmon.config.yamlmarks import MAX_VALUES, ConfigErrors, load_marked
+    from netmon.config.yamlmarks import MAX_ALIAS_VALUES, ConfigErrors, load_marked
 
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text("\n".join(lines) + "\n")
     started = time.monotonic()
-    with pytest.raises(ConfigErrors, match=rf"bomb.yaml:\d+:\d+: .*more than {MAX_VALUES}"):
+    with pytest.raises(ConfigErrors, match=rf"bomb.yaml:\d+:\d+: .*more than {MAX_ALIAS_VALUES}"):
         load_marked(bomb)
     assert time.monotonic() - started < 10
 
