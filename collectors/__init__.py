@@ -12,6 +12,7 @@ REGISTRY = Registry(
     streams=[mqtt.MQTT, trap.TRAPS],
     device_kinds=[snmp.SNMP, icmp.ICMP, service.SERVICE],
     sources={"snmp": snmp.metric_sources},
+    routes=[snmp.SNMP_ROUTE],
 )
 
 __all__ = ["REGISTRY", "icmp", "mqtt", "service", "snmp", "trap"]

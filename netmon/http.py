@@ -169,4 +169,6 @@ def make_app(daemon: Daemon, middlewares: Iterable[Middleware] = ()) -> web.Appl
     app.router.add_get("/api/v1/targets", targets)
     app.router.add_get("/api/v1/sites", sites)
     app.router.add_get("/api/v1/outages", outages)
+    for route in daemon.registry.routes:  # the collectors' own (e.g. /snmp)
+        app.router.add_get(route.path, route.factory(daemon.directory, daemon.metrics.registry))
     return app

@@ -91,6 +91,17 @@ class Layer:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """What a kind makes once per load from its top-level keys (SNMP: the profile
+    catalogue from ``profiles_dirs``), handed to every ``build`` of that load."""
+
+    value: Any = None
+    #: (path in netmon.yaml, message): errors and warnings at those keys
+    errors: Sequence[tuple[BlockPath, str]] = ()
+    warnings: Sequence[tuple[BlockPath, str]] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BlockContext:
     """What a kind's ``build`` may use besides its settings."""
 
@@ -115,6 +126,8 @@ class BlockContext:
     #: the device and its site, for log lines (labels come from the store's TargetRef)
     site: str = ""
     device: str = ""
+    #: what the kind's ``prepare`` made for this load (None without one)
+    prepared: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +163,17 @@ class DeviceKind:
     #: what a device whose settings need it must have (e.g. "profiles or icmp"), for the
     #: error of a device that nothing polls
     hint: str = ""
+    #: model of its top-level keys of netmon.yaml (SNMP: ``profiles_dirs``), and what it
+    #: makes of them once per load: (validated keys or None, netmon.yaml's folder) ->
+    #: Prepared, whose value every build of that load gets as ``context.prepared``
+    top: type[Any] | None = None
+    prepare: Callable[[Any, Path], Prepared] | None = None
+
+    @property
+    def top_keys(self) -> tuple[str, ...]:
+        """The top-level keys of netmon.yaml this kind owns."""
+        fields = getattr(self.top, "model_fields", {})
+        return tuple(info.alias or name for name, info in fields.items())
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -178,6 +202,17 @@ class StreamSpec:
     evidence: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """An HTTP GET endpoint a collector brings (SNMP: ``/snmp``, snmp_exporter's pattern).
+    It sits behind the same web security as every endpoint of netmon."""
+
+    path: str
+    #: (directory of the current config, the daemon's prometheus CollectorRegistry for
+    #: its counters) -> an aiohttp handler (request -> response)
+    factory: Callable[[Any, Any], Callable[[Any], Any]]
+
+
 CollectorFactory = Callable[[Mapping[str, Any]], "PollingCollector"]
 #: (family, where it comes from) for the metric reference, e.g. (a family, "profile `x`")
 MetricSources = Callable[[], Sequence[tuple[Any, str]]]
@@ -201,6 +236,8 @@ class Registry:
     #: polling kind -> where its families come from, for the metric reference; a kind
     #: not here is listed from its collector's metadata() as "<kind> collector"
     sources: Mapping[str, MetricSources] = field(default_factory=dict)
+    #: HTTP endpoints collectors bring, each behind the web security of every endpoint
+    routes: Sequence[RouteSpec] = ()
 
     def __post_init__(self) -> None:
         # a value: what the caller passed in and changes later does not change it
@@ -208,8 +245,11 @@ class Registry:
         object.__setattr__(self, "streams", tuple(self.streams))
         object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "routes", tuple(self.routes))
         sections = [s.section for s in self.streams]
         keys = [k for spec in self.device_kinds for k in spec.keys]
+        tops = [k for spec in self.device_kinds for k in spec.top_keys]
+        tops += [s.section for s in self.streams]
         defaults = [s.section for s in self.device_kinds if s.section]
         kinds = [s.kind for s in self.device_kinds]
         for what, names in (
@@ -217,6 +257,7 @@ class Registry:
             ("device block key", keys),
             ("defaults section", defaults),
             ("device kind", kinds),
+            ("top-level key", tops),
         ):
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:

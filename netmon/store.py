@@ -110,9 +110,11 @@ class Store:
             self._cache = None
 
     def add_meta(self, meta: Iterable[MetricMeta]) -> None:
-        for m in meta:
-            self._meta.setdefault(m.name, m)
-        self._cache = None
+        new = [m for m in meta if m.name not in self._meta]
+        for m in new:
+            self._meta[m.name] = m
+        if new:  # HELP/TYPE of a family first seen: render again
+            self._cache = None
 
     def entries(self) -> Mapping[str, TargetEntry]:
         return self._entries
@@ -166,6 +168,8 @@ class Store:
         messages between two scrapes, and only the last state is exposed.
         """
         now = time.time() if now is None else now
+        if snapshot.meta:  # families of a collector's own (a user's SNMP profile)
+            self.add_meta(snapshot.meta)
         entry = self.ensure(snapshot.target, interval)
         before = entry.state
         entry.polls += 1

@@ -5,6 +5,7 @@ from typing import Any
 
 from collectors.snmp.collector import BASE_META, SnmpCollector
 from collectors.snmp.device import SNMP
+from collectors.snmp.exporter import SNMP_ROUTE
 from collectors.snmp.params import SnmpParams, V3User
 from collectors.snmp.profile import builtin_profiles
 from netmon.api import MetricMeta
@@ -25,6 +26,7 @@ def metric_sources() -> Sequence[tuple[MetricMeta, str]]:
 
 __all__ = [
     "SNMP",
+    "SNMP_ROUTE",
     "SnmpCollector",
     "SnmpParams",
     "V3User",

@@ -13,12 +13,14 @@ from typing import Any
 
 import structlog
 
+from collectors.snmp.catalogue import Catalogue, SnmpTop, catalogue_of_builtin, prepare
+from collectors.snmp.detect import BASE, candidates
 from collectors.snmp.params import SnmpParams, V3User
-from collectors.snmp.profile import load_builtin
 from collectors.snmp.settings import SnmpDefaults, SnmpDevice, SnmpOverrides, V3UserConfig
 from netmon.api import (
     INTERFACE_OPER_UP,
     OPTICAL_RX_POWER,
+    POWER_EVIDENCE,
     BlockContext,
     BlockError,
     BlockPath,
@@ -68,18 +70,25 @@ def _first(layers: list[tuple[Any, SecretResolver, BlockPath]], name: str) -> An
 
 
 def build(device: SnmpDevice, ctx: BlockContext) -> SnmpParams | None:
-    """The device's poll settings, or None when it is only probed (``profiles: []``)."""
-    if not device.profiles:
+    """The device's poll settings, or None when it is only probed (``profiles: []``).
+
+    Without ``profiles`` the device is polled with the base ones (system, if_mib) and
+    the collector adds those whose ``detect:`` rules match it (collectors.snmp.detect)."""
+    if device.profiles is not None and not device.profiles:
         return None
     errors: list[tuple[BlockPath, str]] = []
-    catalogue = load_builtin()  # read once per process
+    catalogue = ctx.prepared if isinstance(ctx.prepared, Catalogue) else catalogue_of_builtin()
     known = ", ".join(sorted(catalogue.valid))
-    for i, profile in enumerate(device.profiles):
+    detecting = device.profiles is None
+    names = list(BASE) if device.profiles is None else device.profiles
+    for i, profile in enumerate(names):
+        path: BlockPath = () if detecting else ("profiles", i)
+        what = f"profile {profile!r}" + (" (polled when profiles is left out)" if detecting else "")
         if profile in catalogue.broken:
             first = catalogue.broken[profile].splitlines()[0]
-            errors.append((("profiles", i), f"profile {profile!r} is broken: {first}"))
+            errors.append((path, f"{what} is broken: {first}"))
         elif profile not in catalogue.valid:
-            errors.append((("profiles", i), f"unknown profile {profile!r} (known: {known})"))
+            errors.append((path, f"unknown {what} (known: {known})"))
     layers = _layers(device, ctx)
     version = _first(layers, "version")
     # credentials: the device's own, else its uplink kind's, else the defaults
@@ -122,7 +131,9 @@ def build(device: SnmpDevice, ctx: BlockContext) -> SnmpParams | None:
         timeout=_first(layers, "timeout"),
         retries=_first(layers, "retries"),
         max_repetitions=_first(layers, "max_repetitions"),
-        profiles=tuple(device.profiles),
+        profiles=tuple(names),
+        specs=tuple(catalogue.valid[name] for name in names),
+        detect_from=candidates(catalogue.valid.values()) if detecting else None,
         interval=ctx.interval,
         max_label_values=ctx.max_label_values,
         engine_id=(device.trap_engine_id or "").lower().removeprefix("0x") or None,
@@ -131,7 +142,10 @@ def build(device: SnmpDevice, ctx: BlockContext) -> SnmpParams | None:
 
 
 def describe(params: SnmpParams) -> Mapping[str, Any]:
-    """What /api/targets shows: the profiles (never a credential)."""
+    """What /api/targets shows: the profiles (never a credential); ``detect`` when the
+    collector adds the ones it detects to these."""
+    if params.detect_from is not None:
+        return {"profiles": list(params.profiles), "detect": True}
     return {"profiles": list(params.profiles)}
 
 
@@ -145,7 +159,9 @@ SNMP = DeviceKind(
     section="snmp",
     defaults=SnmpDefaults,
     overrides=SnmpOverrides,
-    evidence=frozenset({INTERFACE_OPER_UP, OPTICAL_RX_POWER}),
+    evidence=frozenset({INTERFACE_OPER_UP, OPTICAL_RX_POWER, *POWER_EVIDENCE}),
     describe=describe,
     hint="SNMP profiles",
+    top=SnmpTop,
+    prepare=prepare,
 )

@@ -43,6 +43,9 @@ class Mapped:
     reboot: bool = False
     #: interfaces newly found able to wrap a 32-bit counter in one interval (log once)
     wrap_risks: list[str] = field(default_factory=list)
+    #: table name (in its profile) -> index -> labels, of the tables mapped so far, for
+    #: ``@lookup(TABLE.LABEL, ...)`` references of later tables
+    looked_up: dict[str, dict[str, Labels]] = field(default_factory=dict)
 
 
 class _Table:
@@ -135,7 +138,11 @@ class Engine:
         for table in self.tables:
             if table.key in raw.failed_tables:
                 error = raw.failed_tables[table.key]
-                out.parts.append(Part(table.key, [], ok=False, error=error))
+                if out.reboot:  # its last good series are the previous boot's: they go
+                    out.parts.append(Part(table.key, []))
+                    out.parts.append(Part(f"{table.key}.failed", [], ok=False, error=error))
+                else:
+                    out.parts.append(Part(table.key, [], ok=False, error=error))
                 continue
             walk = raw.tables.get(table.key, {})
             if table.spec.interfaces:
@@ -216,7 +223,12 @@ class Engine:
         return rows
 
     def _row_labels(
-        self, table: _Table, rows: Rows, ifnames: dict[str, str], dropped: Counter[str]
+        self,
+        table: _Table,
+        rows: Rows,
+        ifnames: dict[str, str],
+        dropped: Counter[str],
+        looked_up: dict[str, dict[str, Labels]] | None = None,
     ) -> dict[str, Labels]:
         simple = table.index_lengths == [None]
         out: dict[str, Labels] = {}
@@ -231,7 +243,7 @@ class Engine:
                     continue
                 idx = dict(zip(table.index_names, parts, strict=True))
             out[index] = tuple(
-                (n, ref.resolve(row, index, idx, ifnames)) for n, ref in table.labels
+                (n, ref.resolve(row, index, idx, ifnames, looked_up)) for n, ref in table.labels
             )
         if table.spec.unique_label is not None:
             _make_unique(out, table.spec.unique_label)
@@ -258,7 +270,8 @@ class Engine:
         if len(rows) > self.max_rows:
             dropped["label_cap"] += len(rows) - self.max_rows
             rows = dict(list(rows.items())[: self.max_rows])
-        groups = self._row_labels(table, rows, ifnames, dropped)
+        groups = self._row_labels(table, rows, ifnames, dropped, out.looked_up)
+        out.looked_up[table.spec.name] = groups
         full = {index: base + labels for index, labels in rules.unique_labels(groups).items()}
         last_walk = state.table_at.get(table.key)
         state.table_at[table.key] = now

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from collectors.snmp.collector import SnmpCollector
+from collectors.snmp.detect import candidates
 from collectors.snmp.params import SnmpParams, V3User
+from collectors.snmp.profile import Profile
 from netmon.api import Registry, Secret, Snapshot, TargetRef
 from netmon.store import Store
 
@@ -30,9 +34,16 @@ async def poll_once(
     site: str = "adhoc",
     device: str = "adhoc",
     registry: Registry,
+    specs: tuple[Profile, ...] = (),
+    detect_from: tuple[Profile, ...] | None = None,
+    on_detect: Callable[[str], None] | None = None,
 ) -> tuple[Snapshot, str]:
     """One poll through the same collector, store and renderer the daemon uses;
-    ``registry``: where the SNMP collector comes from (collectors.REGISTRY)."""
+    ``registry``: where the SNMP collector comes from (collectors.REGISTRY); ``specs``:
+    the profiles themselves (from a user's folder), else the built-in ones by name;
+    ``detect_from``: detect (as for a device that names no profiles) among these, adding
+    to ``profiles`` the ones whose rules match; ``on_detect`` gets what was detected and
+    why, as text."""
     snmp = registry.collector_factory("snmp")({})
     params = SnmpParams(
         address=address,
@@ -45,9 +56,15 @@ async def poll_once(
         max_repetitions=max_repetitions,
         profiles=tuple(profiles),
         interval=deadline,
+        specs=specs,
+        detect_from=candidates(detect_from) if detect_from is not None else None,
     )
     target = TargetRef(site=site, device=device, collector="snmp")
     snapshot = await snmp.poll(target, params, deadline=deadline)
-    store = Store(snmp.metadata())
+    detection = snmp.detection(target) if isinstance(snmp, SnmpCollector) else None
+    if detection is not None and on_detect is not None:
+        on_detect(detection.text())
+    extra = [*specs, *(detection.profiles if detection is not None else ())]
+    store = Store([*snmp.metadata(), *(m for p in extra for m in p.metric_meta())])
     store.apply(snapshot, interval=deadline)
     return snapshot, store.render()

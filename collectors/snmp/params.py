@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collectors.snmp.profile import Profile
 from netmon.api import Secret
 
 
@@ -39,3 +40,10 @@ class SnmpParams:
     engine_id: str | None = None
     #: polled without SNMPv3 privacy on the closed intranet, by an explicit override
     insecure: bool = False
+    #: the profiles themselves, as the load found them (a user's folder or built-in);
+    #: empty: looked up by name among the built-in ones
+    specs: tuple[Profile, ...] = ()
+    #: the device names no profiles: the collector adds to ``profiles`` (the base ones)
+    #: those of these whose ``detect:`` rules match it (collectors.snmp.detect); None: no
+    #: detection
+    detect_from: tuple[Profile, ...] | None = None

@@ -18,7 +18,7 @@ from netmon.api import Labels, clean_label_value, plausible
 
 Value = None | str | bytes | int | float
 
-_COLUMN, _INDEX, _INDEX_PART, _IFNAME = range(4)
+_COLUMN, _INDEX, _INDEX_PART, _IFNAME, _LOOKUP = range(5)
 SIGNED_TOP = 2.0**31
 UNSIGNED_END = 2.0**32
 
@@ -35,9 +35,25 @@ def to_number(value: Value) -> float | None:
     return None
 
 
+#: bytes that text does not hold (tab, newline and carriage return aside)
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
 def to_text(value: Value) -> str:
+    """Label text. An OCTET STRING that is not text (a MAC address, LLDP's chassis id) is
+    shown as colon-separated hex: it is not UTF-8, or a third or more of it is control
+    bytes (00:11:22:33:44:55). A text with a stray control character stays text (cleaned).
+    """
     if value is None:
         return ""
+    if isinstance(value, bytes):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.hex(":")
+        control = len(value) - len(value.translate(None, _CONTROL_BYTES))
+        if control and control * 3 >= len(value):
+            return value.hex(":")
     if isinstance(value, bytes | str):
         return clean_label_value(value)
     return str(value)
@@ -48,7 +64,10 @@ class LabelRef:
 
     ``"colA|colB"`` (first non-empty column), ``"@index"`` (the whole instance
     index), ``"@index.NAME"`` (one part of it), ``"@ifname(index[.NAME])"``
-    (the interface name of that ifIndex, from this poll's interfaces table).
+    (the interface name of that ifIndex, from this poll's interfaces table),
+    ``"@lookup(TABLE.LABEL, index[.NAME])"`` (label LABEL of the row of TABLE, a table
+    of the same profile declared before this one, whose index is that part of this one's:
+    LLDP's lldpRemLocalPortNum -> lldpLocPortTable's port name).
     """
 
     __slots__ = ("parts",)
@@ -63,6 +82,11 @@ class LabelRef:
             elif part.startswith("@ifname(") and part.endswith(")"):
                 inner = part[8:-1]
                 parts.append((_IFNAME, "" if inner == "index" else inner.removeprefix("index.")))
+            elif part.startswith("@lookup(") and part.endswith(")"):
+                target, _, inner = part[8:-1].partition(",")
+                inner = inner.strip()
+                arg = "" if inner == "index" else inner.removeprefix("index.")
+                parts.append((_LOOKUP, f"{target.strip()},{arg}"))
             else:
                 parts.append((_COLUMN, part))
         self.parts = tuple(parts)
@@ -73,6 +97,7 @@ class LabelRef:
         index: str,
         idx: Mapping[str, str],
         ifnames: Mapping[str, str],
+        looked_up: Mapping[str, Mapping[str, Labels]] | None = None,
     ) -> str:
         for kind, arg in self.parts:
             if kind == _COLUMN:
@@ -81,9 +106,15 @@ class LabelRef:
                 text = index
             elif kind == _INDEX_PART:
                 text = idx.get(arg, "")
-            else:
+            elif kind == _IFNAME:
                 ifindex = idx.get(arg, "") if arg else index
                 text = ifnames.get(ifindex, f"ifindex-{ifindex}" if ifindex else "")
+            else:
+                target, _, part_name = arg.partition(",")
+                table, _, label = target.rpartition(".")
+                key = idx.get(part_name, "") if part_name else index
+                row_labels = (looked_up or {}).get(table, {}).get(key, ())
+                text = dict(row_labels).get(label, "")
             if text:
                 return text
         return ""

@@ -59,6 +59,10 @@ class Column(_Strict):
     """what a counter32 column counts, so a wrap can be told from a clear by the line's speed:
     bytes, or packets (at most speed/64 a second); unknown = any decrease is ambiguous
     """
+    slow: bool = False
+    """changes rarely (names, descriptions): walked again only on the slow refresh period, a
+    reboot, an ifNumber change or a new row; other polls reuse the last walk
+    """
 
 
 class Condition(_Strict):
@@ -206,6 +210,8 @@ class ScalarSpec(_Strict):
     type: ValueKind = "gauge"
     first: bool = False
     """fetch the first row of this column instead of an exact instance"""
+    slow: bool = False
+    """changes rarely (sysDescr, model, firmware): fetched like a slow table column"""
 
 
 class InfoSpec(_Strict):
@@ -217,9 +223,43 @@ class InfoSpec(_Strict):
     """for sysObjectID: enterprise number -> name"""
 
 
+class DetectRule(_Strict):
+    """One way to recognise a device by what it says of itself (LibreNMS's OS detection):
+    every key given must match; a profile is picked when any of its rules matches."""
+
+    sys_object_id: list[Oid] = Field(default_factory=list)
+    """sysObjectID is one of these or sits under one (enterprise 14988 matches 14988.1)"""
+    sys_descr: list[str] = Field(default_factory=list)
+    """regular expressions; one must be found in sysDescr"""
+
+    @field_validator("sys_descr")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                msg = f"not a regular expression: {pattern!r}: {exc}"
+                raise ValueError(msg) from None
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> DetectRule:
+        if not self.sys_object_id and not self.sys_descr:
+            msg = "a detect rule needs sys_object_id or sys_descr"
+            raise ValueError(msg)
+        return self
+
+
 class Profile(_Strict):
     name: str
     description: str
+    detect: list[DetectRule] = Field(default_factory=list)
+    """when a device that names no profiles gets this one; none: only when named"""
+    verified: list[str] = Field(default_factory=list)
+    """real recordings this profile was tested against ("model, firmware, recording");
+    none: "not verified on a device" (data built from the MIB does not count)
+    """
     scalars: dict[str, ScalarSpec] = Field(default_factory=dict)
     metrics: list[MetricSpec] = Field(default_factory=list)
     device_info: dict[str, InfoSpec] = Field(default_factory=dict)

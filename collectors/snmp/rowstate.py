@@ -71,6 +71,7 @@ class RowValues:
         "elapsed",
         "index",
         "interval",
+        "missed_reboot",
         "reboot",
         "row",
         "rules",
@@ -86,6 +87,12 @@ class RowValues:
         self.interval = interval
         #: seconds since this table's last complete walk (None: first walk)
         self.elapsed = elapsed
+        # a reboot counted while this table's walk failed: its counters restarted since
+        # their last reading, which this walk is the first to see (without this a 64-bit
+        # counter that went down looks like a fake one wrapping at 2^32)
+        seen = state.table_reboots.get(rules.key)
+        self.missed_reboot = seen is not None and seen != state.reboots
+        state.table_reboots[rules.key] = state.reboots
         self.index = ""
         self.row: Mapping[str, Value] = {}
         self.speed: float | None = None
@@ -94,7 +101,8 @@ class RowValues:
         self.at_risk = False
 
     def load(self, index: str, row: Mapping[str, Value], reboot: bool) -> None:
-        self.index, self.row, self.reboot, self.at_risk = index, row, reboot, False
+        self.index, self.row, self.at_risk = index, row, False
+        self.reboot = reboot or self.missed_reboot
         self.speed = None
         for column, scale in self.rules.speed:
             number = to_number(row.get(column))

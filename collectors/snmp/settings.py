@@ -120,8 +120,10 @@ class SnmpDefaults(Strict):
 class SnmpDevice(Strict):
     """The SNMP keys of a device entry in a site file."""
 
-    profiles: list[str] = Field(default_factory=lambda: ["system", "if_mib"])
-    """SNMP profiles; [] for a device that is only probed (VSAT modem, CCTV, ISP CPE)"""
+    profiles: list[str] | None = None
+    """SNMP profiles; left out: system, if_mib and the vendor profiles its sysObjectID and
+    sysDescr call for (detected at the first poll and after a reboot); [] for a device that
+    is only probed (VSAT modem, CCTV, ISP CPE)"""
     port: int | None = Field(default=None, ge=1, le=65535)
     """SNMP UDP port when not defaults.snmp.port (e.g. a router's port forward to a modem)"""
     snmp: SnmpOverrides = SnmpOverrides()

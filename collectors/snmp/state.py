@@ -3,8 +3,9 @@
 A village router is unreachable exactly when it reboots, and a radio link
 loses one poll in five in the rain. So this state is kept across timeouts
 and errors (only the SNMP session is rebuilt): the running totals of 32-bit
-counters, the last uptime of each source, the index -> name map, the facts
-that pick units by firmware. It goes only when the target leaves the config.
+counters, the last uptime of each source, the index -> name map and the
+slow columns it comes from, the facts that pick units by firmware. It goes
+only when the target leaves the config.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
+
+from collectors.snmp.slowcache import SlowCache
 
 #: (table key, row index, column)
 CounterKey = tuple[str, str, str]
@@ -27,6 +30,9 @@ class DeviceState:
     fake_hc: dict[CounterKey, str] = field(default_factory=dict)
     #: table key -> monotonic time of its last complete walk
     table_at: dict[str, float] = field(default_factory=dict)
+    #: table key -> ``reboots`` at its last complete walk: a reboot seen in a poll that lost
+    #: the table still resets (and excuses) its counters at the table's next complete walk
+    table_reboots: dict[str, int] = field(default_factory=dict)
     #: (table key, row index) -> last ifCounterDiscontinuityTime
     discontinuity: dict[tuple[str, str], int] = field(default_factory=dict)
     #: uptime source -> (seconds, monotonic time read)
@@ -42,6 +48,11 @@ class DeviceState:
     facts: dict[str, str] = field(default_factory=dict)
     #: (table key, row index) already flagged as able to wrap 2^32 in one interval
     wrap_risk: set[tuple[str, str]] = field(default_factory=set)
+    #: slow columns and scalars (names, model, firmware) read less often than each poll
+    slow: SlowCache = field(default_factory=SlowCache)
+    #: bytes of every poll's datagrams, failed polls and retries included: sent, received
+    bytes_sent: int = 0
+    bytes_received: int = 0
 
     def prune(self, table: str, present: Collection[str]) -> None:
         """Forget rows of a completely walked table that are gone (PPPoE, VPN come and go)."""

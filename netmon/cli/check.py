@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from netmon.config import ConfigErrors, load
+from netmon.inventory import Inventory
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,6 +16,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--no-secrets",
         action="store_true",
         help="check secret references for shape only, without reading them (for CI)",
+    )
+    check.add_argument(
+        "--lldp",
+        action="store_true",
+        help="poll LLDP once on the links' devices and compare what they see with `links:`"
+        " (exit 1 on a mismatch)",
     )
     check.set_defaults(func=cmd_check)
 
@@ -56,4 +63,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name, section in config.sections.items():
         subs = getattr(section, "subscriptions", [])
         print(f"{name}: {len(subs)} subscriptions ({', '.join(s.name for s in subs)})")
+    if getattr(args, "lldp", False):
+        return _check_lldp(config.inventory)
     return 0
+
+
+def _check_lldp(inventory: Inventory) -> int:
+    """Each link: confirmed, the device sees something else (exit 1), or no LLDP data."""
+    import asyncio
+
+    from netmon.cli.wiring import REGISTRY, LldpStatus, lldp_check
+
+    verdicts = asyncio.run(lldp_check(inventory, REGISTRY))
+    print(f"LLDP: {len(verdicts)} link(s)")
+    for verdict in verdicts:
+        print(f"  {verdict.line()}")
+    return 1 if any(v.status is LldpStatus.MISMATCH for v in verdicts) else 0

@@ -19,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--profile",
         action="append",
         default=[],
-        help="profile name(s), repeat or comma-separate (default system,if_mib)",
+        help="profile name(s), repeat or comma-separate (default: system,if_mib and the "
+        "profiles the device's sysObjectID and sysDescr call for, detected as for a device "
+        "that names none; what was detected and why goes to stderr)",
     )
     poll.add_argument("--snmp-version", choices=["1", "2c", "3"], default="2c")
     for name in ("community", "auth-key", "priv-key"):
@@ -39,6 +41,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     poll.add_argument("--retries", type=int, default=1)
     poll.add_argument("--deadline", type=float, default=30.0)
     poll.add_argument("--device", default="adhoc", help="device label in the output")
+    poll.add_argument(
+        "--profiles-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of your own profiles, searched before the built-in ones (repeatable)",
+    )
     poll.set_defaults(func=cmd_poll)
 
 
@@ -70,8 +79,13 @@ def secret_arg(args: argparse.Namespace, name: str) -> str | None:
 def cmd_poll(args: argparse.Namespace) -> int:
     from netmon.cli.wiring import REGISTRY, V3User, poll_once, profiles
 
-    wanted = [p for item in args.profile for p in item.split(",") if p] or ["system", "if_mib"]
-    known = profiles()
+    named = [p for item in args.profile for p in item.split(",") if p]
+    wanted = named or ["system", "if_mib"]
+    known = profiles(args.profiles_dir)
+    missing = [d for d in args.profiles_dir if not os.path.isdir(d)]
+    if missing:
+        print(f"not a folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     broken = known.broken
     for name in [p for p in wanted if p in broken]:
         print(f"profile {name} is broken:\n{broken[name]}", file=sys.stderr)
@@ -117,6 +131,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             device=args.device,
             registry=REGISTRY,
+            specs=tuple(known.specs[name] for name in wanted),
+            detect_from=None if named else tuple(known.specs.values()),
+            on_detect=lambda text: print(text, file=sys.stderr),
         )
     )
     sys.stdout.write(text)

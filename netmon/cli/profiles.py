@@ -15,8 +15,11 @@ def cmd_profiles(_args: argparse.Namespace) -> int:
     from netmon.cli.wiring import profiles
 
     known = profiles()
+    specs = known.specs
     for name, description in sorted(known.items()):
-        print(f"{name:<16} {description}")
+        profile = specs.get(name)
+        unverified = profile is not None and not profile.verified
+        print(f"{name:<16} {description}" + (" (not verified on a device)" if unverified else ""))
     broken = known.broken
     for name, error in sorted(broken.items()):
         print(f"{name:<16} BROKEN (devices using it are not polled):\n{error}", file=sys.stderr)

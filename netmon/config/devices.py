@@ -45,6 +45,7 @@ class DeviceBuilder:
         base: Path,
         kinds: Mapping[str, DeviceKind],
         layers: DefaultLayers,
+        prepared: Mapping[str, Any] | None = None,
         *,
         secrets: bool = True,
     ) -> None:
@@ -53,6 +54,8 @@ class DeviceBuilder:
         self.main = main
         self.kinds = kinds
         self.layers = layers
+        #: collector kind -> what its prepare made for this load
+        self.prepared = prepared or {}
         self.main_doc = main_doc
         self.base = base
         self.secrets = secrets
@@ -125,6 +128,7 @@ class DeviceBuilder:
                 max_label_values=defaults.max_label_values,
                 site=sid,
                 device=dev.id,
+                prepared=self.prepared.get(spec.kind),
             )
             try:
                 built = spec.build(value, context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from netmon.api import DeviceKind, Registry
+from netmon.api import Registry
 from netmon.config import device_blocks, power_cuts, shards
 from netmon.config.devices import DeviceBuilder
 from netmon.config.evidence import evidence_warnings
+from netmon.config.kinds import default_layers, device_kinds, prepare
 from netmon.config.models import LogConfig, MainConfig
 from netmon.config.site_models import LinkConfig, SiteFile
 from netmon.config.topology import (
@@ -30,6 +31,7 @@ from netmon.config.topology import (
     unlinked_uplinks,
     uplink_kinds,
 )
+from netmon.config.validate import validate
 from netmon.config.yamlmarks import (
     ConfigError,
     ConfigErrors,
@@ -66,109 +68,6 @@ class LoadedConfig:
     sections: dict[str, Any] = field(default_factory=dict)
 
 
-def _validate(
-    model: type[M],
-    doc: MarkedDoc,
-    errors: list[ConfigError],
-    prefix: PathKey = (),
-    data: Any = None,
-) -> M | None:
-    """Validate the data at ``prefix`` of ``doc`` (or ``data``, a part of it written
-    there); errors at their file:line:col."""
-    if data is None:
-        data = doc.data
-        for key in prefix:
-            data = data[key]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc: PathKey = tuple(p for p in err["loc"] if isinstance(p, str | int))
-            # pydantic puts union/validator tags into loc; keep the data path only
-            loc = (*prefix, *_data_path(data, loc))
-            is_key = err["type"] == "extra_forbidden"
-            message = err["msg"].removeprefix("Value error, ")
-            if is_key:
-                message = f"unknown key {loc[-1]!r}" if loc else message
-            errors.append(doc.error(loc, message, key=is_key))
-        return None
-
-
-def _device_kinds(
-    doc: MarkedDoc,
-    path: PathKey,
-    written: Mapping[str, Any],
-    registry: Registry,
-    errors: list[ConfigError],
-) -> dict[str, Any]:
-    """A device entry's keys of each collector kind, validated by the kind's model:
-    a block kind where its block is written, a kind of keys always (absent keys take
-    their defaults)."""
-    out: dict[str, Any] = {}
-    for spec in registry.device_kinds:
-        if spec.key is not None:
-            if spec.key in written:
-                found = _validate(spec.model, doc, errors, (*path, spec.key))
-                if found is not None:
-                    out[spec.kind] = found
-            continue
-        mine = {k: v for k, v in written.items() if k in spec.keys}
-        found = _validate(spec.model, doc, errors, path, mine)
-        if found is not None:
-            out[spec.kind] = found
-    return out
-
-
-def _default_layers(
-    doc: MarkedDoc,
-    raw: Mapping[PathKey, Any],
-    kinds: Mapping[str, DeviceKind],
-    errors: list[ConfigError],
-) -> dict[tuple[str, str], tuple[Any, PathKey]]:
-    """Each kind's ``defaults.<section>`` (its model's defaults where not written) and
-    ``defaults.by_uplink_kind.<kind>.<section>`` and ``defaults.by_network.<network>.
-    <section>``, validated by the kind's models; keyed by (kind, "by_network:intranet")."""
-    out: dict[tuple[str, str], tuple[Any, PathKey]] = {}
-    for section, spec in kinds.items():
-        if spec.defaults is not None:
-            path: PathKey = ("defaults", section)
-            found = _validate(spec.defaults, doc, errors, path) if path in raw else spec.defaults()
-            if found is not None:
-                out[(spec.kind, "")] = (found, path)
-    for path in raw:
-        if len(path) != 4:
-            continue
-        spec = kinds[str(path[3])]
-        model = spec.overrides or spec.defaults
-        if model is not None:
-            found = _validate(model, doc, errors, path)
-            if found is not None:
-                out[(spec.kind, f"{path[1]}:{path[2]}")] = (found, path)
-    return out
-
-
-def _data_path(data: Any, loc: PathKey) -> PathKey:
-    """Drop loc entries that are not keys of the data (pydantic's union tags)."""
-    out: list[str | int] = []
-    node = data
-    for part in loc:
-        if _has(node, part):
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, dict) and out[-1:] != [part]:
-            # a missing required key: name it, point at the parent
-            if isinstance(part, str) and not part.startswith(("function-", "literal[")):
-                out.append(part)
-            break
-    return tuple(out)
-
-
-def _has(node: Any, part: str | int) -> bool:
-    if isinstance(node, dict):
-        return part in node
-    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-
-
 def _site_files(main: MainConfig, base: Path) -> list[Path]:
     found: list[Path] = []
     for pattern in main.inventory:
@@ -198,9 +97,12 @@ def load(
     errors: list[ConfigError] = []
     sections_of = {spec.section: spec for spec in registry.device_kinds if spec.section}
     main_core, raw_defaults = device_blocks.split_defaults(main_doc, sections_of.keys())
-    main_core = device_blocks.without(main_core, registry.sections().keys())
-    main = _guarded(main_doc.file, lambda: _validate(MainConfig, main_core, errors))
-    layers = _default_layers(main_doc, raw_defaults, sections_of, errors)
+    tops = [k for spec in registry.device_kinds for k in spec.top_keys]
+    main_core = device_blocks.without(main_core, [*registry.sections(), *tops])
+    main = _guarded(main_doc.file, lambda: validate(MainConfig, main_core, errors))
+    layers = default_layers(main_doc, raw_defaults, sections_of, errors)
+    kind_warnings: list[ConfigError] = []
+    prepared = prepare(main_doc, registry, base, errors, kind_warnings)
     if main is None or errors:  # devices would only repeat what their defaults lack
         raise ConfigErrors(errors)
     if env:
@@ -218,20 +120,23 @@ def load(
         try:
             doc = _read(file, _display(file), budget)
             stripped, raw = device_blocks.split(doc, kinds.keys())
-            model = _guarded(doc.file, lambda: _validate(SiteFile, stripped, errors))  # noqa: B023
+            model = _guarded(doc.file, lambda: validate(SiteFile, stripped, errors))  # noqa: B023
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
         for (si, di), written in raw.items():
-            validated = _device_kinds(doc, ("sites", si, "devices", di), written, registry, errors)
+            validated = device_kinds(doc, ("sites", si, "devices", di), written, registry, errors)
             blocks[(doc.file, si, di)] = validated
         if model is not None:
             docs.append((doc, model))
     # a file that failed its own checks contributes no sites; checking references into it
     # would only add phantom "unknown site" errors elsewhere
     complete = len(errors) == schema_errors
-    builder = DeviceBuilder(main, main_doc, base, registry.kinds(), layers, secrets=secrets)
+    builder = DeviceBuilder(
+        main, main_doc, base, registry.kinds(), layers, prepared, secrets=secrets
+    )
     inventory, warnings = _build(base, docs, errors, blocks, builder, complete)
+    warnings[:0] = kind_warnings
     if not complete:
         message = (
             "references between files (uplinks, links) not checked until the errors above are fixed"
@@ -252,7 +157,11 @@ def load(
         raise ConfigErrors(errors)
     warnings.extend(evidence_warnings(main_doc, sections, registry.sections()))
     return LoadedConfig(
-        main=main, inventory=inventory, path=main_path, warnings=warnings, sections=sections
+        main=main,
+        inventory=inventory,
+        path=main_path,
+        warnings=warnings,
+        sections=sections,
     )
 
 
@@ -280,7 +189,7 @@ def _sections(
     for name, spec in registry.sections().items():
         if data.get(name) is None:
             continue
-        model = _validate(spec.model, doc, errors, (name,))
+        model = validate(spec.model, doc, errors, (name,))
         if model is None:
             continue
         for path, ref in _secret_refs(model, (name,)):

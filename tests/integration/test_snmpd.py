@@ -180,7 +180,9 @@ async def test_an_agent_that_repeats_an_oid_cannot_loop_forever() -> None:
     """No real agent repeats OIDs on demand: script the batches the socket would yield."""
 
     class Looping(Walker):
-        async def _batches(self, root: str) -> AsyncIterator[list[tuple[str, Value]]]:
+        async def _batches(
+            self, root: str, max_repetitions: int | None = None
+        ) -> AsyncIterator[list[tuple[str, Value]]]:
             while True:  # the same two OIDs, forever
                 yield [(f"{root}.1.1", 1), (f"{root}.2.1", b"eth0")]
 

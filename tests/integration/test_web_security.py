@@ -25,8 +25,9 @@ import bcrypt
 import pytest
 import yaml
 
+from collectors import REGISTRY
 from netmon.tools.simulate import free_tcp_port
-from netmon.tools.stack import PROMETHEUS, Service, start_service
+from netmon.tools.stack import Service, prometheus_with
 from tests.helpers import values, wait_for
 from tests.tls_certs import CA, Pair
 from tests.web_daemon import Daemon, netmon_run, start_fails
@@ -148,15 +149,7 @@ def prometheus(secured: Secured, tmp_path: Path) -> Iterator[Service]:
             job("no_client_cert", tls, "right"),
         ],
     }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_tcp_port()
-    cmd = [
-        PROMETHEUS,
-        f"--config.file={tmp_path / 'prometheus.yml'}",
-        f"--storage.tsdb.path={tmp_path / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with start_service("prometheus", cmd, f"http://127.0.0.1:{port}", tmp_path / "log", 60) as p:
+    with prometheus_with(config, tmp_path / "prometheus", free_tcp_port()) as p:
         yield p
 
 
@@ -195,7 +188,7 @@ def test_every_endpoint_needs_the_password(secured: Secured) -> None:
 
     routes = {
         (route.method, route.resource.canonical.replace("{", "").replace("}", ""))
-        for route in make_app(NetmonDaemon.__new__(NetmonDaemon)).router.routes()
+        for route in make_app(NetmonDaemon(Path("unread.yaml"), REGISTRY)).router.routes()
         if route.resource is not None
     }
     assert {("GET", "/metrics"), ("POST", "/-/reload"), ("GET", "/")} <= routes

@@ -65,7 +65,8 @@ def _models_in(tp: Any) -> list[type[BaseModel]]:
 def _reachable() -> set[type[BaseModel]]:
     todo: list[type[BaseModel]] = [MainConfig, SiteFile, SecretRef, *_stream_models().values()]
     for spec in REGISTRY.device_kinds:  # each kind's keys of a device entry and of defaults
-        todo.extend(m for m in (spec.model, spec.defaults, spec.overrides) if m is not None)
+        models = (spec.model, spec.defaults, spec.overrides, spec.top)
+        todo.extend(m for m in models if m is not None)
     seen: set[type[BaseModel]] = set()
     while todo:
         model = todo.pop()

@@ -342,7 +342,19 @@ def with_kinds(registry: Registry) -> tuple[type[MainConfig], type[SiteFile]]:
         name: (dict[str, Any] | None, Field(default=None, description=_doc(spec.model)))
         for name, spec in sorted(registry.sections().items())
     }
-    main = _extend(MainConfig, {}, **streams, defaults=_field(MainConfig, "defaults", all_defaults))
+    tops: dict[str, Any] = {}
+    top_origins: dict[str, type[BaseModel]] = {}
+    for spec in registry.device_kinds:
+        if spec.top is not None:
+            tops.update({n: (i.annotation, i) for n, i in spec.top.model_fields.items()})
+            top_origins.update(dict.fromkeys(spec.top.model_fields, spec.top))
+    main = _extend(
+        MainConfig,
+        top_origins,
+        **tops,
+        **streams,
+        defaults=_field(MainConfig, "defaults", all_defaults),
+    )
     device_model = _extend(DeviceConfig, device_origins, **device)
     devices = list[device_model]  # type: ignore[valid-type]
     site = _extend(SiteConfig, {}, devices=_field(SiteConfig, "devices", devices))

@@ -57,6 +57,8 @@ def metric_reference(registry: Registry) -> str:
         for meta in stream.metadata():
             source.setdefault(meta.name, []).append(f"{name} collector")
             telemetry.append(meta)
+    for route in registry.routes:  # their counters register on the daemon's registry
+        route.factory(StaticDirectory(), own)
     suffixes = {"counter": "_total", "info": "_info"}
     for family in own.collect():
         if family.name.startswith("netmon_"):

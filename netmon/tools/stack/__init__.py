@@ -172,6 +172,14 @@ def start_prometheus(
     }
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return prometheus_with(config, workdir, port, timeout)
+
+
+def prometheus_with(
+    config: dict[str, Any], workdir: Path, port: int, timeout: float = 60.0
+) -> Service:
+    """Debian's Prometheus with this configuration, its data and log in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [
         shutil.which("prometheus") or PROMETHEUS,
