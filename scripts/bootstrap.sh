@@ -19,6 +19,8 @@ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-
 # the status page test drives a real headless browser
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# `netmon report` prints its PDF with chromium; the report test renders it with pdftoppm
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 # the deploy file checks: systemd-analyze verify/security on the unit, setpriv for its capabilities
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 command -v setpriv >/dev/null || need_apt+=(util-linux)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from netmon import __version__
 from netmon import logging as nlog
-from netmon.cli import check, demo, poll, profile, profiles, reference, run
+from netmon.cli import check, demo, poll, profile, profiles, reference, report, run
 
 DESCRIPTION = "The `netmon` command: check, run, poll, demo, profiles."
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: the config's log.format, else auto",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (check, run, poll, demo, profiles, profile, reference):
+    for command in (check, run, poll, demo, profiles, profile, reference, report):
         command.add_parser(sub)
     return parser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from netmon.api import Registry
 from netmon.config import device_blocks, power_cuts, shards
+from netmon.config.contracts import Contract, load_contracts
 from netmon.config.devices import DeviceBuilder
 from netmon.config.evidence import evidence_warnings
 from netmon.config.kinds import default_layers, device_kinds, prepare
@@ -66,6 +67,8 @@ class LoadedConfig:
     warnings: list[ConfigError] = field(default_factory=list)
     #: streaming collectors' sections (e.g. "mqtt"), validated by their models
     sections: dict[str, Any] = field(default_factory=dict)
+    #: ISP contracts by id (netmon.config.contracts), their circuits resolved to sites
+    contracts: Mapping[str, Contract] = field(default_factory=dict)
 
 
 def _site_files(main: MainConfig, base: Path) -> list[Path]:
@@ -144,6 +147,9 @@ def load(
         errors.append(main_doc.error(("inventory",), message, note=True))
     if complete:
         errors.extend(shards.check(main, main_doc, inventory))
+    contracts = load_contracts(
+        main.contracts, base, inventory, lambda f: _read(f, _display(f), budget), errors, complete
+    )
     # not an override of a key: it picks one of the shards (docs/configuration.md)
     wanted = os.environ.get("NETMON_SHARD") if env else None
     if wanted and not errors:
@@ -162,6 +168,7 @@ def load(
         path=main_path,
         warnings=warnings,
         sections=sections,
+        contracts=contracts,
     )
 
 

@@ -111,6 +111,12 @@ class StatusConfig(Strict):
     """maintenance by Alertmanager silence: silences of whole sites are read from there and left
     out of the SLA like the inventory's maintenance flag (None: not read)
     """
+    journal_file: str | None = None
+    """the outage journal: one JSON line per outage, appended (and synced to disk) when it
+    closes, kept for years for the monthly reports; relative to the folder of netmon.yaml
+    (None: outages.jsonl beside state_file when that is set, else no journal). One file, never
+    rotated: back it up with the state file
+    """
 
 
 class HttpConfig(Strict):
@@ -153,6 +159,10 @@ class MainConfig(Strict):
     """the site files: globs relative to the folder of netmon.yaml (** matches any subfolders);
     a single glob may be written as a string
     """
+    contracts: list[str] = Field(default_factory=lambda: ["contracts/*.yaml"])
+    """the ISP contract files: globs relative to the folder of netmon.yaml; no match: no
+    contracts (not an error). A single glob may be written as a string
+    """
     defaults: Defaults = Defaults()
     scheduler: SchedulerConfig = SchedulerConfig()
     http: HttpConfig = HttpConfig()
@@ -181,7 +191,7 @@ class MainConfig(Strict):
                 owner[kab] = shard.name
         return value
 
-    @field_validator("inventory", mode="before")
+    @field_validator("inventory", "contracts", mode="before")
     @classmethod
     def _one_glob(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value

@@ -1,18 +1,20 @@
 """Keeping the site states current: evaluate after poll results (batched) and at least
-every status.interval, log what changed, re-render the site series, persist."""
+every status.interval, log what changed, re-render the site series, persist, and append
+each outage that closed to the journal."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from netmon import logging as nlog
 from netmon.api import Registry
 from netmon.config import LoadedConfig
-from netmon.status import persist
+from netmon.config.contracts import Contract
+from netmon.status import journal, persist
 from netmon.status import view as status_view
 from netmon.status.engine import StatusEngine
 from netmon.status.evidence import Kinds
@@ -40,6 +42,9 @@ class StatusLoop:
         self.text = ""
         self.interval = 60.0
         self.state_file: Path | None = None
+        #: appends each outage to the journal as it closes
+        self.journal = journal.Recorder()
+        self.contracts: Mapping[str, Contract] = {}
         #: what the site series last showed that no state change announces
         self._shown: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._changed = asyncio.Event()
@@ -50,6 +55,8 @@ class StatusLoop:
         inv = config.inventory
         self.interval = config.main.status.interval
         self.state_file = persist.state_file(config)
+        self.journal.configure(journal.journal_file(config), self.interval, self.state_file)
+        self.contracts = config.contracts
         if self.engine is None:
             self.engine = StatusEngine(
                 inv,
@@ -59,10 +66,11 @@ class StatusLoop:
                 restored=persist.restore(self.state_file),
                 kinds=self.kinds,
             )
+            self.journal.restored(self.engine, time.time())
         else:
             self.engine.hold = config.main.status.hold
             self.engine.set_inventory(inv, {})
-        self.text = status_view.render(self.engine)
+        self.text = status_view.render(self.engine, contracts=self.contracts)
 
     def notify(self) -> None:
         """A poll result arrived: judge the sites now, not at the next status tick."""
@@ -83,9 +91,10 @@ class StatusLoop:
         shown = status_view.time_dependent(self.engine, now)
         if changes or shown != self._shown:  # a power cut began, a silence ended, ...
             self._shown = shown
-            self.text = status_view.render(self.engine, now)
+            self.text = status_view.render(self.engine, now, self.contracts)
         if changes:
             persist.save(self.state_file, self.engine)
+        self.journal.observe(self.engine, changes, now)
 
     async def run(self, debounce: float = 0.02) -> None:
         """Evaluate after every poll result (batched over ``debounce``), and at least every

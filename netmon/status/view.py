@@ -6,13 +6,16 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from netmon.api import Labels, MetricMeta, MetricType, Sample
 from netmon.config import power_cuts
+from netmon.config.contracts import Contract
 from netmon.exposition import join_families, render_samples
 from netmon.inventory import Inventory, Site
+from netmon.status import contract_series
 from netmon.status.engine import SiteState, StatusEngine
 
 #: 2100-01-01 UTC: a saved ``since`` beyond it is not seconds (milliseconds, say)
@@ -71,6 +74,7 @@ META = {
             MetricType.GAUGE,
             "Links between device interfaces, from the inventory.",
         ),
+        *contract_series.META.values(),
     )
 }
 
@@ -107,7 +111,11 @@ def time_dependent(engine: StatusEngine, now: float) -> tuple[frozenset[str], fr
     return cut, engine.silenced
 
 
-def render(engine: StatusEngine, now: float | None = None) -> str:
+def render(
+    engine: StatusEngine,
+    now: float | None = None,
+    contracts: Mapping[str, Contract] | None = None,
+) -> str:
     inv = engine.inventory
     now = time.time() if now is None else now
     samples: list[Sample] = []
@@ -148,6 +156,7 @@ def render(engine: StatusEngine, now: float | None = None) -> str:
             ("b_ifname", link.b.ifname),
         )
         samples.append(Sample("netmon_link_info", labels, 1.0))
+    samples.extend(contract_series.samples(contracts or {}, inv))
     return join_families(META, [render_samples(samples)])
 
 

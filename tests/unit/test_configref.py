@@ -212,7 +212,7 @@ def test_the_examples_load_with_the_real_loader(tmp_path: Path) -> None:
     takes the site file example (its uplinks are sites of the other files)."""
     examples = dict(EXAMPLE.findall(DOC.read_text(encoding="utf-8")))
     streams = sorted(_stream_models())
-    assert set(examples) == {"netmon.yaml", "site file", *streams}
+    assert set(examples) == {"netmon.yaml", "site file", "contract file", *streams}
     (tmp_path / "netmon.yaml").write_text(
         "\n".join(examples[name] for name in ["netmon.yaml", *streams]) + "\n"
     )
@@ -222,7 +222,11 @@ def test_the_examples_load_with_the_real_loader(tmp_path: Path) -> None:
         if path.name != "berau.yaml":
             shutil.copy(path, sites / path.name)
     (sites / "berau.yaml").write_text(examples["site file"] + "\n")
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "telkom.yaml").write_text(examples["contract file"] + "\n")
     config = load(tmp_path / "netmon.yaml", REGISTRY)
+    # the contract names its circuit; the site file example's POP has it
+    assert config.contracts["tlk-kutim-2026"].sites == ("pop-tanjung-redeb",)
     assert sorted(config.sections) == streams
     inventory = config.inventory
     modem = inventory.devices["modem-teluk-harapan"]

@@ -24,6 +24,7 @@ from netmon.config import power_cuts
 from netmon.config.power_cuts import PowerCutConfig
 from netmon.config.site_models import SiteFile
 from netmon.tools.demo import cctv_sites
+from netmon.tools.demo import contracts as demo_contracts
 from netmon.tools.demo.recordings import FIBRE_AGG
 
 KABUPATEN = [
@@ -325,7 +326,11 @@ def write_config(
                     continue  # a camera or an NVR: service checks only
                 path = root / device["snmp"]["community"]["file"]
                 path.write_text(path.name + "\n")
-    status: dict[str, Any] = {"hold": "5s", "state_file": "state/sites.json"}
+    status: dict[str, Any] = {
+        "hold": "5s",
+        "state_file": "state/sites.json",
+        "journal_file": "state/outages.jsonl",
+    }
     if alertmanager is not None:
         status["silences"] = {"alertmanager": alertmanager, "interval": "10s"}
     main: dict[str, Any] = {
@@ -351,9 +356,13 @@ def write_config(
             "client_id": "netmon-demo",
             "subscriptions": POWER_SUBSCRIPTIONS,
         }
+    main["contracts"] = ["contracts/*.yaml"]
     (root / "netmon.yaml").write_text(yaml.safe_dump(main, sort_keys=False))
     for slug, data in content.items():
         (root / "sites" / f"{slug}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (root / "contracts").mkdir()
+    text = yaml.safe_dump(demo_contracts.contract_file(content), sort_keys=False)
+    (root / "contracts" / "demo.yaml").write_text(text)
     return root / "netmon.yaml"
 
 

@@ -30,6 +30,7 @@ from pydantic.fields import FieldInfo
 
 from netmon import schema
 from netmon.api import Registry
+from netmon.config.contracts import ContractFile
 from netmon.config.loader import EnvOverrides
 from netmon.config.models import Defaults, KindDefaults, LinkKind, MainConfig, Network
 from netmon.config.site_models import DeviceConfig, SiteConfig, SiteFile
@@ -373,6 +374,7 @@ def sections(registry: Registry) -> tuple[tuple[str, list[Section]], ...]:
     for name, model in stream_models.items():
         out.append((f"netmon.yaml {name}", _Walker("netmon.yaml").walk(model, name)))
     out.append(("site file", _Walker("site file").walk(site_file, "")))
+    out.append(("contract file", _Walker("contract file").walk(ContractFile, "")))
     out.append(("secret", _Walker("secret").walk(schema.SecretRef, "")))
     return tuple(out)
 
@@ -447,7 +449,8 @@ def render(registry: Registry) -> str:
     streams = [(s.split()[1], secs) for s, secs in parts.items() if s.startswith("netmon.yaml ")]
     toc = [("value types", "value-types"), ("netmon.yaml", "netmon-yaml")]
     toc += [(f"`{name}:` in netmon.yaml", secs[0].anchor) for name, secs in streams]
-    toc += [("site files", "site-files"), ("secret references", "secret-references")]
+    toc += [("site files", "site-files"), ("contract files", "contract-files")]
+    toc += [("secret references", "secret-references")]
     toc += [("environment overrides", "environment-overrides")]
     lines = [text.INTRO, "Contents:", "", *(f"- [{t}](#{target})" for t, target in toc), ""]
     lines += [text.VALUE_TYPES, text.MAIN_FILE, *_example("netmon.yaml", text.MAIN_EXAMPLE)]
@@ -459,6 +462,8 @@ def render(registry: Registry) -> str:
         lines += _tables(secs)
     lines += [text.SITE_FILE, *_example("site file", text.SITE_EXAMPLE)]
     lines += _tables(parts["site file"])
+    lines += [text.CONTRACT_FILE, *_example("contract file", text.CONTRACT_EXAMPLE)]
+    lines += _tables(parts["contract file"])
     secret_paths = sorted({e.path for e in entries(registry) if "secret reference" in e.type})
     lines += [text.SECRETS, *_table(parts["secret"][0], doc=False)[4:]]
     lines += ["Keys that take a secret reference:", "", *(f"- {code(p)}" for p in secret_paths)]

@@ -231,6 +231,33 @@ links:
     b: "desa-teluk-harapan/modem-teluk-harapan:eth0"
 """
 
+CONTRACT_FILE = """\
+## Contract files
+
+ISP contracts as data (`contracts:` in netmon.yaml: globs, default `contracts/*.yaml`): the
+sites or circuits each covers, where it is measured, the contracted bandwidth, the monthly
+targets, what does not count against the ISP, and the penalty table. `netmon report`
+(docs/report.md) judges each month against them; `netmon_contract_info` and
+`netmon_contract_bandwidth_bytes` bring them to Prometheus.
+"""
+
+CONTRACT_EXAMPLE = """\
+contracts:
+  - id: tlk-kutim-2026
+    isp: Telkom Indonesia
+    title: Internet desa Kutai Timur 2026
+    start: 2026-01-01
+    end: 2026-12-31
+    measured_at: router            # the village router (or cpe: the ISP's device)
+    bandwidth_mbps: 20
+    circuits: [TLK-METRO-SMD-TRB-0007]
+    targets: {availability: 0.99, rtt_p95_ms: 150, loss_ratio: 0.01}
+    excludes: [power, power_cut, maintenance, monitoring_stale]
+    penalties:
+      - {below: 0.99, percent: 5}
+      - {below: 0.97, percent: 10}
+"""
+
 SECRETS = """\
 <a id="secret-references"></a>
 ## Secret references

@@ -1,0 +1,276 @@
+"""A month's figures per site and contract, computed from the outage journal alone: pure
+functions of contracts, outages, the month and the site's time zone (no I/O, no clock).
+
+What counts against an ISP (issue 15's shared contract): an outage of a site in the
+contract that overlaps the month and the contract period and is not excluded. An outage is
+excluded as ``power`` (its cause is power: a flat village battery), ``power_cut`` (a
+declared PLN cut overlapped it), ``maintenance`` (the site was in maintenance) or
+``monitoring_stale`` (netmon itself was blind), each only when the contract lists that
+reason in ``excludes``. Month and contract boundaries are local midnights in the SITE's
+zone (WITA UTC+8, WIB UTC+7), so an outage across the month's last midnight counts only
+its part inside the month. Availability = 1 - counted seconds / seconds of the month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
+
+from netmon.schema import ZONES
+
+#: the reasons an outage may be excluded, in the order the report names them
+REASONS = ("power", "power_cut", "maintenance", "monitoring_stale")
+DEFAULT_ZONE = "Asia/Makassar"
+
+
+class TargetsLike(Protocol):
+    @property
+    def availability(self) -> float | None: ...
+    @property
+    def rtt_p95_ms(self) -> float | None: ...
+    @property
+    def loss_ratio(self) -> float | None: ...
+    @property
+    def throughput_ratio(self) -> float | None: ...
+
+
+class ContractLike(Protocol):
+    """What the report reads of netmon.config.contracts.Contract."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def isp(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def start(self) -> date: ...
+    @property
+    def end(self) -> date: ...
+    @property
+    def measured_at(self) -> str: ...
+    @property
+    def bandwidth_mbps(self) -> float: ...
+    @property
+    def sites(self) -> tuple[str, ...]: ...
+    @property
+    def targets(self) -> TargetsLike: ...
+    @property
+    def excludes(self) -> frozenset[str]: ...
+    @property
+    def penalties(self) -> Sequence[tuple[float, float]]: ...
+
+
+class OutageLike(Protocol):
+    """What the report reads of netmon.status.journal.Outage."""
+
+    @property
+    def site(self) -> str: ...
+    @property
+    def root(self) -> str: ...
+    @property
+    def cause(self) -> str: ...
+    @property
+    def link(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def maintenance(self) -> bool: ...
+    @property
+    def power_cut(self) -> bool: ...
+    @property
+    def stale(self) -> bool: ...
+
+
+def zone_of(name: str) -> timezone:
+    """The fixed offset of an Indonesian zone name (no tz database needed)."""
+    hours, abbrev = ZONES.get(name, ZONES[DEFAULT_ZONE])
+    return timezone(timedelta(hours=hours), abbrev)
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """``2026-11`` -> (2026, 11); anything else is a ValueError naming the format."""
+    try:
+        year_s, mon_s = month.split("-")
+        year, mon = int(year_s), int(mon_s)
+    except ValueError:
+        raise ValueError(f"not a month: {month!r} (use YYYY-MM, e.g. 2026-11)") from None
+    if not (1 <= mon <= 12 and 2000 <= year <= 2200 and len(year_s) == 4):
+        raise ValueError(f"not a month: {month!r} (use YYYY-MM, e.g. 2026-11)")
+    return year, mon
+
+
+def local_midnight(day: date, zone: str) -> float:
+    """Unix seconds of 00:00 local time on ``day`` in ``zone``."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone_of(zone)).timestamp()
+
+
+def month_bounds(month: str, zone: str) -> tuple[float, float]:
+    """[start, end) of the month in Unix seconds, local midnights in ``zone``."""
+    year, mon = parse_month(month)
+    first = date(year, mon, 1)
+    after = date(year + mon // 12, mon % 12 + 1, 1)
+    return local_midnight(first, zone), local_midnight(after, zone)
+
+
+def exclusion_reasons(outage: OutageLike, excludes: Iterable[str]) -> tuple[str, ...]:
+    """The contract's reasons that exclude this outage ("" tuple: it counts)."""
+    applies = {
+        "power": outage.cause == "power",
+        "power_cut": outage.power_cut,
+        "maintenance": outage.maintenance,
+        "monitoring_stale": outage.stale,
+    }
+    allowed = set(excludes)
+    return tuple(r for r in REASONS if applies[r] and r in allowed)
+
+
+def penalty_percent(availability: float, penalties: Sequence[tuple[float, float]]) -> float:
+    """The table's percent for an availability: the highest percent of the rows whose
+    ``below`` the availability falls under; 0 when none (or no table)."""
+    hit = [percent for below, percent in penalties if availability < below]
+    return max(hit, default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Clipped:
+    """One outage as the month sees it: its part inside the month and contract period."""
+
+    outage: OutageLike
+    start: float  # clipped, Unix seconds
+    end: float
+    reasons: tuple[str, ...]  # why excluded; empty = counts against the ISP
+    open: bool = False  # still going when the report was made
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    @property
+    def counts(self) -> bool:
+        return not self.reasons
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFigures:
+    site: str
+    contract: str  # "" for a site no contract covers (a kabupaten report lists it too)
+    zone: str
+    month_start: float
+    month_end: float
+    counted: tuple[Clipped, ...]
+    excluded: tuple[Clipped, ...]
+    availability: float
+    target: float | None
+    penalty: float  # percent; 0 without a table or when the target is met
+
+    @property
+    def month_seconds(self) -> float:
+        return self.month_end - self.month_start
+
+    @property
+    def counted_seconds(self) -> float:
+        return sum(c.seconds for c in self.counted)
+
+    @property
+    def excluded_seconds(self) -> float:
+        return sum(c.seconds for c in self.excluded)
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.availability >= self.target
+
+
+def clip(
+    outages: Iterable[OutageLike], window: tuple[float, float], excludes: Iterable[str]
+) -> list[Clipped]:
+    """The outages' parts inside ``window`` ([start, end)), each with its exclusion
+    reasons. Where one site's outages overlap (a record written twice), the overlapped
+    time is taken once, by the earlier one. An outage still open (``open`` true, its
+    ``end`` the time of the report) is marked so."""
+    lo, hi = window
+    excludes = frozenset(excludes)
+    parts: list[Clipped] = []
+    for o in sorted(outages, key=lambda o: (o.start, o.end)):
+        start, stop = max(o.start, lo), min(o.end, hi)
+        if parts:
+            start = max(start, parts[-1].end)
+        if stop <= start:
+            continue
+        reasons = exclusion_reasons(o, excludes)
+        is_open = bool(getattr(o, "open", False))
+        parts.append(Clipped(o, start, stop, reasons, is_open))
+    return parts
+
+
+def site_figures(
+    site: str,
+    zone: str,
+    month: str,
+    outages: Iterable[OutageLike],
+    contract: ContractLike | None,
+) -> SiteFigures:
+    """A site's month: the outages that count (against ``contract``'s ISP) and those
+    excluded, its availability, target and penalty. Without a contract, every reason is
+    an exclusion and there is no target."""
+    lo, hi = month_bounds(month, zone)
+    window = (lo, hi)
+    if contract is not None:  # the contract period, local dates inclusive
+        c_lo = local_midnight(contract.start, zone)
+        c_hi = local_midnight(contract.end + timedelta(days=1), zone)
+        window = (max(lo, c_lo), min(hi, c_hi))
+    excludes = contract.excludes if contract is not None else frozenset(REASONS)
+    mine = [o for o in outages if o.site == site]
+    parts = clip(mine, window, excludes) if window[0] < window[1] else []
+    counted = tuple(p for p in parts if p.counts)
+    excluded = tuple(p for p in parts if not p.counts)
+    availability = 1.0 - sum(p.seconds for p in counted) / (hi - lo)
+    target = contract.targets.availability if contract is not None else None
+    table = contract.penalties if contract is not None else ()
+    return SiteFigures(
+        site=site,
+        contract=contract.id if contract is not None else "",
+        zone=zone,
+        month_start=lo,
+        month_end=hi,
+        counted=counted,
+        excluded=excluded,
+        availability=availability,
+        target=target,
+        penalty=penalty_percent(availability, table),
+    )
+
+
+def contract_overlaps(contract: ContractLike, month: str, zone: str) -> bool:
+    """Whether the contract period shares any time with the month (in ``zone``)."""
+    lo, hi = month_bounds(month, zone)
+    c_lo = local_midnight(contract.start, zone)
+    c_hi = local_midnight(contract.end + timedelta(days=1), zone)
+    return c_lo < hi and lo < c_hi
+
+
+def mean_availability(figures: Sequence[SiteFigures]) -> float | None:
+    """Every site weighs the same (like the kabupaten recording rules)."""
+    return sum(f.availability for f in figures) / len(figures) if figures else None
+
+
+def transitions_tolerance(figures: SiteFigures, scrape_interval: float) -> float:
+    """How far the recording rules' availability may be from the journal's and still
+    agree: one scrape interval per transition (each outage has two), as a ratio."""
+    transitions = 2 * (len(figures.counted) + len(figures.excluded))
+    return max(transitions, 1) * scrape_interval / figures.month_seconds
+
+
+def by_site(contracts: Mapping[str, ContractLike]) -> dict[str, list[ContractLike]]:
+    """site -> the contracts that cover it (a site may change contract between years)."""
+    out: dict[str, list[ContractLike]] = {}
+    for c in contracts.values():
+        for s in c.sites:
+            out.setdefault(s, []).append(c)
+    return out

@@ -1,0 +1,167 @@
+"""The monthly figures from an outage script written by hand: every expected number below
+is worked out from the script's wall-clock times (datetime with explicit offsets), not by
+the code under test."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from netmon.config.contracts import Contract, Targets
+from netmon.report import figures as fig
+from netmon.status.journal import Outage
+
+WITA = timezone(timedelta(hours=8))
+WIB = timezone(timedelta(hours=7))
+NOVEMBER = 30 * 86400  # 2,592,000 s, whatever the zone
+
+
+def t(zone: timezone, *when: int) -> float:
+    return datetime(*when, tzinfo=zone).timestamp()  # type: ignore[arg-type,misc]
+
+
+def outage(site: str, start: float, end: float, cause: str = "link", **flags: bool) -> Outage:
+    return Outage(site, site, cause, "fo-1" if cause == "link" else "", start, end, "down", **flags)
+
+
+def contract(
+    sites: tuple[str, ...],
+    excludes: frozenset[str] = frozenset(fig.REASONS),
+    start: date = date(2026, 1, 1),
+    end: date = date(2026, 12, 31),
+) -> Contract:
+    return Contract(
+        id="tlk-kutim-2026",
+        isp="Telkom Indonesia",
+        title="Internet desa",
+        start=start,
+        end=end,
+        measured_at="router",
+        bandwidth_mbps=20,
+        sites=sites,
+        targets=Targets(availability=0.995),
+        excludes=excludes,
+        penalties=((0.995, 5.0), (0.99, 10.0)),
+        source="contracts/x.yaml",
+    )
+
+
+# desa-a is in WITA (UTC+8), desa-b in WIB (UTC+7)
+SCRIPT = [
+    # a cut of 2 h 30 min 15 s: counts, exactly 9,015 s
+    outage("desa-a", t(WITA, 2026, 11, 10, 8, 0, 0), t(WITA, 2026, 11, 10, 10, 30, 15)),
+    # a flat battery, 4 h: excluded as power
+    outage("desa-a", t(WITA, 2026, 11, 12, 1), t(WITA, 2026, 11, 12, 5), cause="power"),
+    # a link outage during announced maintenance, 1 h: excluded as maintenance
+    outage("desa-a", t(WITA, 2026, 11, 15, 10), t(WITA, 2026, 11, 15, 11), maintenance=True),
+    # across the month's end, 23:00 to 01:30 WITA: 3,600 s in November
+    outage("desa-a", t(WITA, 2026, 11, 30, 23), t(WITA, 2026, 12, 1, 1, 30)),
+    # across the month's start, 23:30 to 00:10 WITA: 600 s in November
+    outage("desa-a", t(WITA, 2026, 10, 31, 23, 30), t(WITA, 2026, 11, 1, 0, 10)),
+    # 23:00-01:00 WIB on the last night: 3,600 s in November for the WIB site (the same
+    # instants are 00:00-02:00 WITA on 1 December: nothing of November in WITA)
+    outage("desa-b", t(WIB, 2026, 11, 30, 23), t(WIB, 2026, 12, 1, 1)),
+    # 23:30 WIB 31 Oct to 00:30 WIB 1 Nov: 1,800 s in November
+    outage("desa-b", t(WIB, 2026, 10, 31, 23, 30), t(WIB, 2026, 11, 1, 0, 30)),
+    # netmon was blind: excluded as monitoring_stale, 20 min
+    outage("desa-b", t(WIB, 2026, 11, 20, 9), t(WIB, 2026, 11, 20, 9, 20), stale=True),
+    # a declared PLN cut, 2 h: excluded as power_cut
+    outage("desa-b", t(WIB, 2026, 11, 21, 13), t(WIB, 2026, 11, 21, 15), power_cut=True),
+    # another site's outage never counts here
+    outage("desa-c", t(WITA, 2026, 11, 5), t(WITA, 2026, 11, 6)),
+]
+
+
+def test_month_bounds_are_local_midnights_in_the_sites_zone() -> None:
+    assert fig.month_bounds("2026-11", "Asia/Makassar") == (
+        datetime(2026, 10, 31, 16, tzinfo=UTC).timestamp(),
+        datetime(2026, 11, 30, 16, tzinfo=UTC).timestamp(),
+    )
+    assert fig.month_bounds("2026-11", "Asia/Jakarta") == (
+        datetime(2026, 10, 31, 17, tzinfo=UTC).timestamp(),
+        datetime(2026, 11, 30, 17, tzinfo=UTC).timestamp(),
+    )
+    lo, hi = fig.month_bounds("2026-12", "Asia/Makassar")  # December: into the next year
+    assert hi - lo == 31 * 86400
+
+
+def test_wita_site_counts_exact_durations_and_lists_the_excluded_with_reasons() -> None:
+    f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", SCRIPT, contract(("desa-a",)))
+    assert [round(c.seconds) for c in f.counted] == [600, 9015, 3600]
+    assert f.counted_seconds == 13215
+    assert [(round(c.seconds), c.reasons) for c in f.excluded] == [
+        (14400, ("power",)),
+        (3600, ("maintenance",)),
+    ]
+    # the part inside November ends at 00:00 WITA on 1 December
+    assert f.counted[-1].end == t(WITA, 2026, 12, 1)
+    assert f.availability == pytest.approx(1 - 13215 / NOVEMBER, abs=1e-12)
+    assert f.availability == pytest.approx(0.99490162, abs=1e-8)
+    assert f.met is False
+    assert f.penalty == 5.0  # below 0.995, not below 0.99
+
+
+def test_wib_site_month_ends_at_wib_midnight() -> None:
+    f = fig.site_figures("desa-b", "Asia/Jakarta", "2026-11", SCRIPT, contract(("desa-b",)))
+    assert sorted(round(c.seconds) for c in f.counted) == [1800, 3600]
+    assert sorted(c.reasons for c in f.excluded) == [("monitoring_stale",), ("power_cut",)]
+    assert f.excluded_seconds == 1200 + 7200
+    assert f.availability == pytest.approx(1 - 5400 / NOVEMBER, abs=1e-12)
+    assert f.met is True
+    assert f.penalty == 0.0
+
+
+def test_same_instants_in_wita_fall_in_another_month() -> None:
+    """Had desa-b been in WITA, its last-night outage would be all December's, and the
+    October-night one would reach 1 h 30 min into November (00:30-01:30 WITA)."""
+    f = fig.site_figures("desa-b", "Asia/Makassar", "2026-11", SCRIPT, contract(("desa-b",)))
+    assert [round(c.seconds) for c in f.counted] == [3600]
+    assert f.counted[0].start == t(WITA, 2026, 11, 1, 0, 30)
+
+
+def test_a_reason_the_contract_does_not_list_counts_against_the_isp() -> None:
+    only_power = contract(("desa-b",), excludes=frozenset({"power"}))
+    f = fig.site_figures("desa-b", "Asia/Jakarta", "2026-11", SCRIPT, only_power)
+    assert f.excluded == ()
+    assert f.counted_seconds == 1800 + 3600 + 1200 + 7200
+
+
+def test_the_contract_period_clips_the_month() -> None:
+    """A contract that ends on 10 November (inclusive, local) counts nothing after it."""
+    short = contract(("desa-a",), end=date(2026, 11, 9))
+    f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", SCRIPT, short)
+    assert [round(c.seconds) for c in f.counted] == [600]
+    assert f.month_seconds == NOVEMBER  # availability is still over the whole month
+
+
+def test_a_record_written_twice_counts_once() -> None:
+    cut = outage("desa-a", t(WITA, 2026, 11, 3, 10), t(WITA, 2026, 11, 3, 11))
+    f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", [cut, cut], contract(("desa-a",)))
+    assert f.counted_seconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("availability", "percent"),
+    [(1.0, 0.0), (0.995, 0.0), (0.9949, 5.0), (0.99, 5.0), (0.9899, 10.0), (0.5, 10.0)],
+)
+def test_penalty_from_the_table(availability: float, percent: float) -> None:
+    assert fig.penalty_percent(availability, ((0.995, 5.0), (0.99, 10.0))) == percent
+
+
+def test_no_penalty_without_a_table() -> None:
+    assert fig.penalty_percent(0.1, ()) == 0.0
+
+
+def test_a_site_without_contract_excludes_every_reason_and_has_no_target() -> None:
+    f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", SCRIPT, None)
+    assert f.counted_seconds == 13215
+    assert f.target is None
+    assert f.met is None
+    assert f.penalty == 0.0
+
+
+def test_a_bad_month_is_refused() -> None:
+    for bad in ("2026-13", "2026/11", "11-2026", "2026-1x"):
+        with pytest.raises(ValueError, match="YYYY-MM"):
+            fig.month_bounds(bad, "Asia/Makassar")
