@@ -194,7 +194,7 @@ TABLES: tuple[MibTable, ...] = (
         metrics=[
             {
                 "name": "netmon_host_memory_size_bytes",
-                "help": "Physical memory (UCD-SNMP memTotalReal, kB).",
+                "help": "Physical memory of the device, in bytes.",
                 "value": {"column": "memTotalReal", "scale": 1024},
             },
             {
