@@ -10,6 +10,13 @@ have changed:
 - a table's fast columns show a row the cache has not seen (a new interface);
 - a slow column or scalar has never been read completely (its walk failed).
 
+Columns a device does not have (ifSpeed on a RouterOS that only fills
+ifHighSpeed) are remembered too: a fast column whose complete walk found no
+rows while another column of its table had some is not walked again until a
+refresh (the same reasons as above) or a row the table did not have when it
+was found empty. A table that is empty as a whole (no hotspot users now) is
+not an absent column: it is walked every poll.
+
 The cache lives in :class:`collectors.snmp.state.DeviceState`, so it
 outlives failed polls like the rest of the device's state: a poll that
 fails changes nothing here. It is the same data as the engine's index ->
@@ -29,6 +36,14 @@ REFRESH_S = 3600.0
 Varbinds = list[tuple[str, Value]]
 
 
+@dataclass(frozen=True, slots=True)
+class Absent:
+    """Fast columns of a table found empty, and the table's rows when they were."""
+
+    columns: frozenset[str]
+    rows: frozenset[str]
+
+
 @dataclass(slots=True)
 class SlowCache:
     refresh_s: float = REFRESH_S
@@ -45,6 +60,8 @@ class SlowCache:
     if_number: int | None = None
     #: column OID -> rows it had at its last complete walk (sizes the next GETBULK)
     sizes: dict[str, int] = field(default_factory=dict)
+    #: table key -> its fast columns the device does not have (not walked in steady state)
+    absent: dict[str, Absent] = field(default_factory=dict)
     #: why the slow data was last re-read (for tests and logs): first, period, reboot, ...
     reasons: list[str] = field(default_factory=list)
 
@@ -85,6 +102,7 @@ class SlowCache:
             self.columns.clear()
             self.rows.clear()
             self.scalars.clear()
+            self.absent.clear()
         if reason is not None:
             self.at = now
             self.reasons.append(reason)
@@ -95,3 +113,24 @@ class SlowCache:
 
     def store_column(self, key: str, oid: str, varbinds: Varbinds) -> None:
         self.columns.setdefault(key, {})[oid] = varbinds
+
+    def skipped(self, key: str, refresh: bool) -> frozenset[str]:
+        """Columns of a table not to walk in this poll (none at a refresh)."""
+        known = self.absent.get(key)
+        return frozenset() if refresh or known is None else known.columns
+
+    def recheck(self, key: str, rows: set[str]) -> bool:
+        """True: the table shows a row it did not have when its absent columns were found."""
+        known = self.absent.get(key)
+        return known is not None and not rows <= known.rows
+
+    def store_absent(self, key: str, fast: dict[str, Varbinds], rows: set[str]) -> None:
+        """After a table's complete walk of every fast column: remember the empty ones.
+
+        Only when the table has rows: an empty table may fill up by the next poll.
+        """
+        empty = frozenset(oid for oid, varbinds in fast.items() if not varbinds)
+        if rows and empty:
+            self.absent[key] = Absent(empty, frozenset(rows))
+        else:
+            self.absent.pop(key, None)

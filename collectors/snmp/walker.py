@@ -87,15 +87,17 @@ class Walker:
 
         A stale cache (a refresh, a slow column never read) walks every column in
         table order, like a whole-table walk; a row the cache has not seen walks the
-        slow columns after the fast ones. Any failed walk fails the table and
-        leaves the cache as it was.
+        slow columns after the fast ones. Fast columns the device does not have are
+        skipped, unless the cache is stale or a row is new (then they are walked too).
+        Any failed walk fails the table and leaves the cache as it was.
         """
         key, cache = table.key, self.cache
         slow = [c.oid for c in table.slow]
         cached = cache.columns.get(key, {})
         stale = bool(slow) and (refresh or any(oid not in cached for oid in slow))
+        skip = frozenset() if stale else cache.skipped(key, refresh)
         walked: dict[str, Varbinds] = {}
-        todo = [c.oid for c in table.columns if stale or not c.slow]
+        todo = [c.oid for c in table.columns if (stale or not c.slow) and c.oid not in skip]
         rows: set[str] | None = None
         while todo:
             for oid in todo:
@@ -104,15 +106,22 @@ class Walker:
                 if error is not None:
                     self.raw.failed_tables[key] = error
                     return
-            fast = {c.oid: walked[c.oid] for c in table.fast}
+            fast = {c.oid: walked.get(c.oid, []) for c in table.fast}
             rows = _indexes(fast) if fast else None
+            new = rows is not None and not rows <= cache.rows.get(key, set())
             todo = []
-            if not stale and rows is not None and not rows <= cache.rows.get(key, set()):
-                stale, todo = True, slow  # a new row: read the names again
+            if skip and (new or cache.recheck(key, rows or set())):
+                todo, skip = sorted(skip, key=_column_order(table)), frozenset()
+            if not stale and new:
+                stale, todo = True, todo + slow  # a new row: read the names again
         if stale:
             for oid in slow:
                 cache.store_column(key, oid, walked[oid])
             cache.rows[key] = (rows or set()) | _indexes({o: walked[o] for o in slow})
+        if not skip:  # every fast column was walked: which ones the device lacks is known
+            cache.store_absent(key, {c.oid: walked[c.oid] for c in table.fast}, rows or set())
+        for oid in skip:
+            walked[oid] = []
         for oid in slow:
             if oid not in walked:
                 cut = len(oid) + 1
@@ -379,6 +388,12 @@ class Walker:
 def _indexes(walks: dict[str, Varbinds]) -> set[str]:
     """Row indexes found under each walked column."""
     return {oid[len(column) + 1 :] for column, varbinds in walks.items() for oid, _ in varbinds}
+
+
+def _column_order(table: TablePlan) -> Callable[[str], int]:
+    """Sort key: a column's place in its table (walks stay in table order)."""
+    order = [c.oid for c in table.columns]
+    return order.index
 
 
 def _expire(future: asyncio.Future[Batch]) -> None:

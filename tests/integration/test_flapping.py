@@ -212,11 +212,23 @@ def _value_at(run: Run, key: Key, n: int) -> float | None:
 
 
 def _complete_ticks(run: Run) -> list[float]:
-    """Polls in which the agent served the whole interfaces table (both subtrees' ends).
+    """Polls in which the agent served the end of every interfaces column walked (of both
+    subtrees): netmon skips columns the agent lacks, so a subtree's end is no sign.
 
     The relay loses requests only, so what the agent served reached the poller."""
-    both = walk_ends(run.agent.served, IF_TABLE) & walk_ends(run.agent.served, IF_X_TABLE)
-    return sorted(both)
+    walked: dict[float, set[tuple[int, ...]]] = {}
+    for s in run.agent.served:
+        for table in (IF_TABLE, IF_X_TABLE):
+            if s.request and s.request[0][: len(table)] == table and len(s.request[0]) > len(table):
+                walked.setdefault(s.at, set()).add(s.request[0][: len(table) + 1])
+    ends = {c: walk_ends(run.agent.served, c) for cs in walked.values() for c in cs}
+    return sorted(
+        t
+        for t, columns in walked.items()
+        if {c[: len(IF_TABLE)] for c in columns} >= {IF_TABLE}
+        and any(c[: len(IF_X_TABLE)] == IF_X_TABLE for c in columns)
+        and all(t in ends[c] for c in columns)
+    )
 
 
 def _windows() -> list[range]:
