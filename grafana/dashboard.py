@@ -11,6 +11,7 @@ DASHBOARDS = {
     "netmon-links": "netmon / Fibre and radio links",
     "netmon-sla": "netmon / Kabupaten SLA",
     "netmon-health": "netmon / netmon health",
+    "netmon-contracts": "netmon / Kontrak ISP",
 }
 
 #: Grafana turns the site's series into "name=...,site=..." text; the regex takes the

@@ -12,6 +12,7 @@ from aiohttp.typedefs import Middleware
 
 from netmon.daemon import Daemon
 from netmon.inventory import Device
+from netmon.report import api as report_api
 from netmon.status import page as status_page
 from netmon.status import view as status_view
 
@@ -150,6 +151,12 @@ async def outages(request: web.Request) -> web.Response:
     return web.json_response({"status": "success", "data": data})
 
 
+async def report(request: web.Request) -> web.Response:
+    """The month's figures per contract and kabupaten (netmon/report/api.py)."""
+    daemon = request.app[DAEMON]
+    return await report_api.handle(request, daemon.config, daemon.status)
+
+
 async def index(request: web.Request) -> web.Response:
     """The status page (HTML, no JavaScript); HEAD too."""
     return status_page.respond(request, request.app[DAEMON])
@@ -169,6 +176,7 @@ def make_app(daemon: Daemon, middlewares: Iterable[Middleware] = ()) -> web.Appl
     app.router.add_get("/api/v1/targets", targets)
     app.router.add_get("/api/v1/sites", sites)
     app.router.add_get("/api/v1/outages", outages)
+    app.router.add_get("/api/v1/report", report)
     for route in daemon.registry.routes:  # the collectors' own (e.g. /snmp)
         app.router.add_get(route.path, route.factory(daemon.directory, daemon.metrics.registry))
     return app

@@ -51,6 +51,15 @@ def _safe(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _reason(exc: urllib.error.HTTPError) -> str:
+    """Prometheus' error text from an error response (never the URL), or ""."""
+    try:
+        data = json.loads(exc.read(4096))
+    except (OSError, ValueError):
+        return ""
+    return f": {data.get('error')}" if isinstance(data, dict) and data.get("error") else ""
+
+
 def query(base: str, promql: str, at: float, timeout: float = 30.0) -> dict[str, float]:
     """An instant query at ``at``; the result as site -> value (NaN dropped)."""
     if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
@@ -62,8 +71,8 @@ def query(base: str, promql: str, at: float, timeout: float = 30.0) -> dict[str,
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked)
             data = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise PrometheusError(f"{_safe(url)}: HTTP {exc.code}") from None
+    except urllib.error.HTTPError as exc:  # 400/422/503 carry Prometheus' own reason
+        raise PrometheusError(f"{_safe(url)}: HTTP {exc.code}{_reason(exc)}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PrometheusError(f"{_safe(url)}: {type(exc).__name__}: {reason}") from None
@@ -95,36 +104,53 @@ def quality(
     no contract: no utilisation)."""
     if not sites:
         return {}
-    rng = f"{int(end - start)}s"
+    # Range selectors hold both ends in Prometheus 2.x. Raw samples are the month's when
+    # in [start, end): the range ends 1 ms before the end. A recorded 5m tile, a rate and
+    # a subquery step at t speak for the time before t: those are the month's in
+    # (start, end], so their range is 1 ms short of the month.
+    ms = round((end - start) * 1000)
+    whole, short = f"{ms}ms", f"{ms - 1}ms"
     sel = f'site=~"{_sites(sites)}"'
-    at = f"@ {end:.0f}"
+    at, before = f"@ {end:.3f}", f"@ {end - 0.001:.3f}"
     rtt = query(
         base,
-        f"max by (site) (quantile_over_time(0.95, netmon_probe_rtt_seconds{{{sel}}}[{rng}] {at}))",
+        "max by (site) (quantile_over_time(0.95, "
+        f"netmon_probe_rtt_seconds{{{sel}}}[{whole}] {before}))",
         end,
         timeout,
     )
     loss = query(
         base,
-        f"avg by (site) (avg_over_time(netmon_probe_loss_ratio{{{sel}}}[{rng}] {at}))",
+        f"avg by (site) (avg_over_time(netmon_probe_loss_ratio{{{sel}}}[{whole}] {before}))",
         end,
         timeout,
     )
     avail = query(
-        base, f"avg by (site) (avg_over_time({AVAILABILITY_SERIES}{{{sel}}}[{rng}] {at}))", end
+        base,
+        f"avg by (site) (avg_over_time({AVAILABILITY_SERIES}{{{sel}}}[{short}] {at}))",
+        end,
+        timeout,
     )
     util_p95: dict[str, float] = {}
     above: dict[str, float] = {}
     if contract:
+        # rate() drops the metric name: the two directions of one interface would be
+        # one labelset ("vector cannot contain metrics with the same labelset") unless
+        # told apart by a label before max by (site) takes the busier.
+        rates = " or ".join(
+            f"label_replace(rate(netmon_interface_{way}_bytes_total{{{sel}}}[5m30s]),"
+            f' "direction", "{way}", "", "")'
+            for way in ("receive", "transmit")
+        )
         util = (
-            "max by (site) (rate({__name__=~"
-            f'"netmon_interface_(receive|transmit)_bytes_total",{sel}}}[5m30s]))'
-            " / on (site) max by (site) "
+            f"max by (site) ({rates}) / on (site) max by (site) "
             f'(netmon_contract_bandwidth_bytes{{contract="{contract}",{sel}}} > 0)'
         )
-        sub = f"({util})[{rng}:{STEP}s] {at}"
+        sub = f"({util})[{short}:{STEP}s] {at}"
         util_p95 = query(base, f"quantile_over_time(0.95, {sub})", end, timeout)
-        above = query(base, f"count_over_time((({util}) > 0.8)[{rng}:{STEP}s] {at})", end, timeout)
+        above = query(
+            base, f"count_over_time((({util}) > 0.8)[{short}:{STEP}s] {at})", end, timeout
+        )
         seen = query(base, f"count_over_time({sub})", end, timeout)
         # no sample above 80 % is zero hours, but only where utilisation was measured
         above = {s: above.get(s, 0.0) * STEP / 3600 for s in seen}

@@ -159,6 +159,7 @@ def test_five_dashboards_with_stable_unique_uids_and_titles() -> None:
             "netmon-links",
             "netmon-sla",
             "netmon-health",
+            "netmon-contracts",
         }
     )
     titles = [m["title"] for m in found.values()]

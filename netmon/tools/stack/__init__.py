@@ -176,15 +176,20 @@ def start_prometheus(
 
 
 def prometheus_with(
-    config: dict[str, Any], workdir: Path, port: int, timeout: float = 60.0
+    config: dict[str, Any],
+    workdir: Path,
+    port: int,
+    timeout: float = 60.0,
+    data_dir: Path | None = None,
 ) -> Service:
-    """Debian's Prometheus with this configuration, its data and log in ``workdir``."""
+    """Debian's Prometheus with this configuration, its data and log in ``workdir``
+    (the data in ``data_dir`` instead when given, e.g. blocks made by promtool)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [
         shutil.which("prometheus") or PROMETHEUS,
         f"--config.file={workdir / 'prometheus.yml'}",
-        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--storage.tsdb.path={data_dir or workdir / 'data'}",
         "--storage.tsdb.retention.time=35d",
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-lifecycle",
