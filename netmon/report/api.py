@@ -47,20 +47,7 @@ def open_outages(
     for sid, st in engine.published.items():
         if not st.failed or sid not in inventory or st.since <= 0:
             continue
-        site = inventory[sid]
-        out.append(
-            assemble.OpenOutage(
-                site=sid,
-                root=st.upstream or sid,
-                cause=st.cause or "unknown",
-                link=st.link,
-                start=st.since,
-                end=max(now, st.since),
-                state=st.status,
-                maintenance=site.maintenance or sid in engine.silenced,
-                power_cut=any(a < now and st.since < b for a, b in site.power_cuts),
-            )
-        )
+        out.append(assemble.open_outage(inventory[sid], st, now, sid in engine.silenced))
     return out
 
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netmon.report import figures as fig
 from netmon.report import prometheus as prom
+
+if TYPE_CHECKING:
+    from netmon.inventory import Site
+    from netmon.status.engine import SiteState
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,21 @@ class OpenOutage:
     power_cut: bool
     stale: bool = False
     open: bool = True
+
+
+def open_outage(site: Site, state: SiteState, now: float, silenced: bool = False) -> OpenOutage:
+    """A site's outage still going at ``now`` (its published state), ending then."""
+    return OpenOutage(
+        site=site.id,
+        root=state.upstream or site.id,
+        cause=state.cause or "unknown",
+        link=state.link,
+        start=state.since,
+        end=max(now, state.since),
+        state=state.status,
+        maintenance=site.maintenance or silenced,
+        power_cut=any(a < now and state.since < b for a, b in site.power_cuts),
+    )
 
 
 @dataclass(frozen=True, slots=True)

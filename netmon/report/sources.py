@@ -9,7 +9,7 @@ from pathlib import Path
 
 from netmon.config import LoadedConfig
 from netmon.report import figures as fig
-from netmon.report.assemble import OpenOutage, SiteInfo
+from netmon.report.assemble import SiteInfo, open_outage
 from netmon.status import journal
 from netmon.status import view as status_view
 from netmon.status.persist import state_file
@@ -45,18 +45,5 @@ def outages(config: LoadedConfig, path: Path | None, now: float) -> list[fig.Out
     for sid, st in states.items():
         if not st.failed or sid not in inventory:
             continue
-        site = inventory[sid]
-        found.append(
-            OpenOutage(
-                site=sid,
-                root=st.upstream or sid,
-                cause=st.cause or "unknown",
-                link=st.link,
-                start=st.since,
-                end=max(now, st.since),
-                state=st.status,
-                maintenance=site.maintenance,
-                power_cut=any(a < now and st.since < b for a, b in site.power_cuts),
-            )
-        )
+        found.append(open_outage(inventory[sid], st, now))
     return found

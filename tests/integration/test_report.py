@@ -5,18 +5,15 @@ and availabilities are worked out below from those times, not by the code under 
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-WITA = timezone(timedelta(hours=8))
-WIB = timezone(timedelta(hours=7))
-NOVEMBER = 30 * 86400
+from tests.report_data import NOVEMBER, WIB, WITA, record
 
 NETMON_YAML = """\
 listen: "127.0.0.1:9800"
@@ -52,23 +49,6 @@ contracts:
       - {below: 0.999, percent: 5}
       - {below: 0.99, percent: 10}
 """
-
-
-def record(site: str, start: datetime, end: datetime, cause: str = "link", **flags: bool) -> str:
-    rec = {
-        "site": site,
-        "root": site,
-        "cause": cause,
-        "link": "fo-x-1" if cause == "link" else "",
-        "start": start.timestamp(),
-        "end": end.timestamp(),
-        "state": "down",
-        "maintenance": False,
-        "power_cut": False,
-        "stale": False,
-    }
-    rec.update(flags)
-    return json.dumps(rec) + "\n"
 
 
 JOURNAL = [

@@ -8,7 +8,7 @@ import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,10 @@ from netmon.http_auth import WebConfigSource, WebSecurity
 from netmon.tools.simulate import free_tcp_port
 from netmon.web_config import load_web_config
 from tests.harness import Running, start
+from tests.report_data import NOVEMBER, WIB, WITA, record
 
 pytestmark = pytest.mark.integration
 
-WITA = timezone(timedelta(hours=8))
-WIB = timezone(timedelta(hours=7))
-NOVEMBER = 30 * 86400  # 2,592,000 s
 
 NETMON_YAML = """\
 listen: "127.0.0.1:9800"
@@ -68,23 +66,6 @@ contracts:
       - {below: 0.999, percent: 5}
       - {below: 0.99, percent: 10}
 """
-
-
-def record(site: str, start: datetime, end: datetime, cause: str = "link", **flags: bool) -> str:
-    rec: dict[str, Any] = {
-        "site": site,
-        "root": site,
-        "cause": cause,
-        "link": "fo-x-1" if cause == "link" else "",
-        "start": start.timestamp(),
-        "end": end.timestamp(),
-        "state": "down",
-        "maintenance": False,
-        "power_cut": False,
-        "stale": False,
-    }
-    rec.update(flags)
-    return json.dumps(rec) + "\n"
 
 
 JOURNAL = [
