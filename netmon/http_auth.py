@@ -45,7 +45,7 @@ _CACHE_SIZE = 100  # as exporter-toolkit's
 
 
 #: the http_server_config headers of a request, for on_prepare
-HEADERS = "netmon.web_config.headers"
+HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("netmon.web_config.headers", dict)
 
 
 def _stamp(paths: tuple[Path, ...]) -> tuple[tuple[int, int, int], ...]:
