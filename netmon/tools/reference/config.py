@@ -10,10 +10,8 @@ is given (the CLI hands it collectors.REGISTRY), so a new collector appears by i
 
 from __future__ import annotations
 
-import copy
 import enum
 import functools
-import inspect
 import json
 import re
 import sys
@@ -25,16 +23,15 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types as at
 import yaml
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from netmon import schema
 from netmon.api import Registry
 from netmon.config.contracts import ContractFile
 from netmon.config.loader import EnvOverrides
-from netmon.config.models import Defaults, KindDefaults, LinkKind, MainConfig, Network
-from netmon.config.site_models import DeviceConfig, SiteConfig, SiteFile
 from netmon.tools.reference import config_text as text
+from netmon.tools.reference.config_models import origin, own_doc, with_kinds
 
 M = TypeVar("M", bound=BaseModel)
 _PARSE_DURATION = get_args(schema.Duration)[1].func
@@ -150,12 +147,6 @@ def _limits(meta: list[Any], is_list: bool) -> list[str]:
     return out
 
 
-def _doc(cls: type) -> str:
-    """A class's own docstring (not an inherited one), on one line."""
-    raw = cls.__dict__.get("__doc__")
-    return " ".join(inspect.cleandoc(raw).split()) if isinstance(raw, str) else ""
-
-
 def _prose(value: str) -> str:
     """Source text as Markdown that shows it as written (``**`` is a glob, not bold)."""
     return value.replace("*", "\\*").replace("<", "&lt;")
@@ -173,8 +164,8 @@ def describe(model: type[BaseModel], name: str, info: FieldInfo) -> str:
     if info.description:
         return " ".join(info.description.split())
     for named in _named_types(info.annotation):
-        if named is not schema.SecretRef and _doc(named):
-            return _doc(named)
+        if named is not schema.SecretRef and own_doc(named):
+            return own_doc(named)
     return ""
 
 
@@ -210,14 +201,14 @@ class _Walker:
             description = describe(model, name, info)
             if key in self.outside:
                 words = f"mapping, see [{code(key)}](#{anchor(self.scope, key)})"
-                description = _doc(self.outside[key]) or description
+                description = own_doc(self.outside[key]) or description
             else:
                 words = self._words(info.annotation, list(info.metadata), key, limits, nested)
             default = "*required*"
             if not info.is_required():
                 value = info.get_default(call_default_factory=True)
                 default = _yaml(value, duration=words.startswith("duration"))
-            owner = _origin(model, name)
+            owner = origin(model, name)
             entry = Entry(key, owner, name, words, default, "; ".join(limits), description)
             section.entries.append(entry)
         for child, where in nested:
@@ -283,87 +274,6 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _extend(base: type[M], origins: Mapping[str, type[BaseModel]], **fields: Any) -> type[M]:
-    """``base`` with more keys, under its own name and docstring (for the reference);
-    ``origins``: the model each new key comes from (the reference names it as the key's
-    model, not this made-up one)."""
-    doc = base.__dict__.get("__doc__")
-    made = create_model(base.__name__, __base__=base, __doc__=doc, **fields)
-    made.__field_origins__ = {name: base for name in fields} | dict(origins)  # type: ignore[attr-defined]
-    return made
-
-
-def _origin(model: type[BaseModel], name: str) -> type[BaseModel]:
-    """The model that declares a key: itself, unless :func:`_extend` made it."""
-    origins: Mapping[str, type[BaseModel]] = model.__dict__.get("__field_origins__", {})
-    if not origins:
-        return model
-    return origins.get(name) or _origin(model.__bases__[0], name)
-
-
-def _field(model: type[BaseModel], name: str, annotation: Any) -> tuple[Any, FieldInfo]:
-    """A field of ``model`` with another type (a model extended by the kinds' keys)."""
-    info = copy.copy(model.model_fields[name])
-    info.annotation = annotation
-    return annotation, info
-
-
-def with_kinds(registry: Registry) -> tuple[type[MainConfig], type[SiteFile]]:
-    """netmon.yaml's and a site file's models as an admin writes them: the core's, with
-    the keys of every collector kind in the registry (its ``defaults:`` sections and its
-    keys or block in a device entry), each described by the kind's own model."""
-    device: dict[str, Any] = {}
-    device_origins: dict[str, type[BaseModel]] = {}
-    defaults: dict[str, Any] = {}
-    by_kind: dict[str, Any] = {}
-    for spec in registry.device_kinds:
-        if spec.key is not None:
-            described = Field(default=None, description=_doc(spec.model))
-            device[spec.key] = (spec.model | None, described)
-        else:
-            device.update({n: (i.annotation, i) for n, i in spec.model.model_fields.items()})
-            device_origins.update(dict.fromkeys(spec.model.model_fields, spec.model))
-        if spec.section and spec.defaults is not None:
-            made = Field(default_factory=spec.defaults, description=_doc(spec.defaults))
-            defaults[spec.section] = (spec.defaults, made)
-        if spec.section and spec.overrides is not None:
-            made = Field(default_factory=spec.overrides, description=_doc(spec.overrides))
-            by_kind[spec.section] = (spec.overrides, made)
-    kind_defaults = _extend(KindDefaults, {}, **by_kind)
-    kinds_map = dict[LinkKind, kind_defaults]  # type: ignore[valid-type]
-    networks_map = dict[Network, kind_defaults]  # type: ignore[valid-type]
-    all_defaults = _extend(
-        Defaults,
-        {},
-        **defaults,
-        by_uplink_kind=_field(Defaults, "by_uplink_kind", kinds_map),
-        by_network=_field(Defaults, "by_network", networks_map),
-    )
-    streams = {
-        name: (dict[str, Any] | None, Field(default=None, description=_doc(spec.model)))
-        for name, spec in sorted(registry.sections().items())
-    }
-    tops: dict[str, Any] = {}
-    top_origins: dict[str, type[BaseModel]] = {}
-    for spec in registry.device_kinds:
-        if spec.top is not None:
-            tops.update({n: (i.annotation, i) for n, i in spec.top.model_fields.items()})
-            top_origins.update(dict.fromkeys(spec.top.model_fields, spec.top))
-    main = _extend(
-        MainConfig,
-        top_origins,
-        **tops,
-        **streams,
-        defaults=_field(MainConfig, "defaults", all_defaults),
-    )
-    device_model = _extend(DeviceConfig, device_origins, **device)
-    devices = list[device_model]  # type: ignore[valid-type]
-    site = _extend(SiteConfig, {}, devices=_field(SiteConfig, "devices", devices))
-    sites = list[site]  # type: ignore[valid-type]
-    site_file = _extend(SiteFile, {}, sites=_field(SiteFile, "sites", sites))
-    return main, site_file
-
-
 @functools.cache
 def sections(registry: Registry) -> tuple[tuple[str, list[Section]], ...]:
     """(scope, sections): netmon.yaml, each streaming collector's section, the site files
@@ -408,8 +318,8 @@ def _cell(value: str) -> str:
 def _table(section: Section, doc: bool) -> list[str]:
     title = code(section.path) if section.path else "Top level"
     lines = [f'<a id="{section.anchor}"></a>', "", f"### {title}", ""]
-    if doc and _doc(section.model):
-        lines += [_prose(_doc(section.model)), ""]
+    if doc and own_doc(section.model):
+        lines += [_prose(own_doc(section.model)), ""]
     if section.also:
         lines += ["Also used at " + ", ".join(code(p) for p in section.also) + ".", ""]
     lines += ["| key | type | default | constraints | description |", "|---|---|---|---|---|"]
@@ -456,7 +366,7 @@ def render(registry: Registry) -> str:
     lines += [text.VALUE_TYPES, text.MAIN_FILE, *_example("netmon.yaml", text.MAIN_EXAMPLE)]
     lines += _tables(parts["netmon.yaml"])
     for name, secs in streams:
-        lines += [f"## `{name}:` in netmon.yaml", "", _prose(_doc(secs[0].model)), ""]
+        lines += [f"## `{name}:` in netmon.yaml", "", _prose(own_doc(secs[0].model)), ""]
         if name in text.STREAM_EXAMPLES:
             lines += ["Worked example:", "", *_example(name, text.STREAM_EXAMPLES[name])]
         lines += _tables(secs)
