@@ -206,7 +206,7 @@ class SnmpCollector:
             device = self._device(target, params)
             await self._detect(device, target, deadline)
         except PollFailed as exc:
-            return self._failed(target, started, t0, exc.reason, exc.detail)
+            return self._failed(target, params, started, t0, exc.reason, exc.detail)
         walker = Walker(device.session, params, cache=device.state.slow, now=t0)
         error = await run_walk(walker, device.engine.profiles, deadline)
         raw: RawPoll = walker.raw
@@ -217,7 +217,7 @@ class SnmpCollector:
             # session next time; the device's state (counter totals, last uptime, names)
             # stays, so a reboot while it was unreachable is counted when it answers again
             device.session = make_session(params)
-            return self._failed(target, started, t0, *error)
+            return self._failed(target, params, started, t0, *error)
         if error is not None:
             # it answered, then stopped: keep what arrived, mark the rest failed
             for key, reason in list(raw.failed_tables.items()):
@@ -235,8 +235,7 @@ class SnmpCollector:
         extra = [Part("bytes", _bytes_samples(device, base))]
         if device.detection is not None:
             extra.append(Part("detect", [_profiles_info(device.detection, base)]))
-        if params.insecure:
-            extra.append(Part("insecure", [Sample("netmon_snmp_insecure_override", base, 1.0)]))
+        extra.extend(_insecure(params, base))
         snapshot = answered(target, mapped, started, t0, extra, device.meta)
         if raw.failed_tables:
             failed = ", ".join(f"{k} ({v})" for k, v in sorted(raw.failed_tables.items()))
@@ -244,16 +243,30 @@ class SnmpCollector:
         return snapshot
 
     def _failed(
-        self, target: TargetRef, started: float, t0: float, reason: str, detail: str
+        self,
+        target: TargetRef,
+        params: SnmpParams,
+        started: float,
+        t0: float,
+        reason: str,
+        detail: str,
     ) -> Snapshot:
+        up = Part("up", [Sample("netmon_device_up", target.labels, 0.0)])
         return Snapshot(
             target=target,
             started=started,
             duration=time.monotonic() - t0,
-            parts=[Part("up", [Sample("netmon_device_up", target.labels, 0.0)])],
+            # the override is a fact of the config: it stays visible while the device is down
+            parts=[up, *_insecure(params, target.labels)],
             error=reason,
             error_detail=detail,
         )
+
+
+def _insecure(params: SnmpParams, base: Labels) -> list[Part]:
+    if not params.insecure:
+        return []
+    return [Part("insecure", [Sample("netmon_snmp_insecure_override", base, 1.0)])]
 
 
 def _bytes_samples(device: _Device, base: Labels) -> list[Sample]:
