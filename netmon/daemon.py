@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from prometheus_client import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from netmon import logging as nlog
 from netmon.api import PollingCollector, Registry, Snapshot, StreamingCollector
@@ -33,8 +34,12 @@ from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
 from netmon.inventory import Device
 from netmon.jobs import Poll, log_change, make_job, polls_of
+from netmon.loop_lag import LoopLag
+from netmon.metrics_answer import Answers, Format, Sources
+from netmon.render_loop import RenderLoop
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
+from netmon.status import view as status_view
 from netmon.status.loop import StatusLoop
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
@@ -52,7 +57,7 @@ class Daemon:
         self.config_path = Path(config_path)
         self.registry = registry
         self.metrics = DaemonMetrics()
-        self.scheduler = Scheduler(64, SchedulerMetrics(self.metrics.registry))
+        self.scheduler = Scheduler(None, SchedulerMetrics(self.metrics.registry))
         self.pollers: dict[str, PollingCollector] = {
             kind: registry.collector_factory(kind)({}) for kind in registry.polling_kinds()
         }
@@ -64,6 +69,15 @@ class Daemon:
         }
         self.silences = SilenceWatcher(self.metrics.registry)
         self.status_loop = StatusLoop(self.store, self.silences, self.scheduler.poll_now, registry)
+        self.render_loop = RenderLoop(self.store)
+        self.loop_lag = LoopLag(self.metrics.registry)
+        #: the /metrics answer, kept ready (netmon.metrics_answer)
+        self.answers = Answers(
+            self._generation,
+            self._sources,
+            on_build=self.metrics.answer_build.observe,
+            before=self.render_loop.flush,
+        )
         self.config: LoadedConfig | None = None
         #: which files the last load read (netmon_config_info)
         self._identity: ConfigIdentity | None = None
@@ -144,7 +158,8 @@ class Daemon:
         polls = [p for device in inv.devices.values() for p in polls_of(device)]
         jobs = [self._job(p) for p in polls]
         self.config = config
-        self.scheduler.set_concurrency(config.main.scheduler.max_concurrency)
+        limit = config.main.scheduler.max_concurrency
+        self.scheduler.set_concurrency(None if limit == "auto" else limit)
         started, stopped = self.scheduler.sync(jobs) if self._started else ([], [])
         wanted = {target.key for target, _, _ in polls}
         if previous is not None:
@@ -211,6 +226,9 @@ class Daemon:
         self._tasks = [
             asyncio.create_task(self._expire_loop()),
             asyncio.create_task(self.status_loop.run()),
+            asyncio.create_task(self.render_loop.run()),
+            asyncio.create_task(self.answers.run()),
+            asyncio.create_task(self.loop_lag.run()),
         ]
 
     async def _expire_loop(self) -> None:
@@ -225,6 +243,23 @@ class Daemon:
         for stream in self.streams.values():
             await stream.stop()
         await self.scheduler.stop()
+        self.answers.close()
+
+    def _generation(self) -> object:
+        return (self.store.generation, self.status_loop.generation)
+
+    def _sources(self) -> Sources:
+        """What the next answer joins, taken on the event loop (references only)."""
+        meta = {**self.store.meta, **status_view.META}
+        rendered = [*self.store.exported(), self.status_loop.families]
+        return Sources(self._generation(), meta, rendered)
+
+    def tail(self, fmt: Format) -> bytes:
+        """The daemon's own metrics, rendered per scrape (OpenMetrics: with the # EOF)."""
+        if fmt is Format.OPENMETRICS:
+            text: bytes = generate_openmetrics(self.metrics.registry)  # type: ignore[no-untyped-call]
+            return text
+        return generate_latest(self.metrics.registry)
 
     def exposition(self) -> bytes:
         return b"".join(self.exposition_parts())

@@ -3,7 +3,7 @@ their own: no global state, and the metric reference lists them from here."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from netmon import __version__
 
@@ -52,6 +52,13 @@ class DaemonMetrics:
         )
         self.scrape_bytes = Gauge(
             "netmon_exposition_bytes", "Size of the last /metrics answer.", registry=self.registry
+        )
+        self.answer_build = Histogram(
+            "netmon_metrics_answer_build_seconds",
+            "Time to join, encode and gzip the /metrics answer (in a worker thread, once per"
+            " change and format, ahead of each scraper's next scrape when its rhythm is known).",
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
         )
         self.http_connections = Gauge(
             "netmon_http_connections",

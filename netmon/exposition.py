@@ -80,6 +80,27 @@ def header(meta: MetricMeta) -> str:
     return f"# HELP {meta.name} {escape_help(meta.help)}\n# TYPE {meta.name} {meta.type.value}\n"
 
 
+def untyped_header(name: str) -> str:
+    return f"# TYPE {name} untyped\n"
+
+
+def openmetrics_header(name: str, meta: MetricMeta | None) -> str:
+    """HELP and TYPE of a family in OpenMetrics 1.0: a counter's family is named without
+    its samples' ``_total``; a counter named otherwise, or a family without meta, is
+    ``unknown`` (OpenMetrics has no untyped); HELP escapes the double quote too."""
+    if meta is None:
+        return f"# TYPE {name} unknown\n"
+    kind = meta.type.value
+    family = name
+    if kind == "counter":
+        if name.endswith("_total"):
+            family = name.removesuffix("_total")
+        else:
+            kind = "unknown"
+    help_text = escape_help(meta.help).replace('"', r"\"")
+    return f"# HELP {family} {help_text}\n# TYPE {family} {kind}\n"
+
+
 def join_families(meta: Mapping[str, MetricMeta], rendered: Iterable[Mapping[str, str]]) -> str:
     """One exposition text from many targets' pre-rendered families."""
     by_family: dict[str, list[str]] = {}
@@ -89,9 +110,6 @@ def join_families(meta: Mapping[str, MetricMeta], rendered: Iterable[Mapping[str
     out: list[str] = []
     for name in sorted(by_family):
         info = meta.get(name)
-        if info is not None:
-            out.append(header(info))
-        else:
-            out.append(f"# TYPE {name} untyped\n")
+        out.append(header(info) if info is not None else untyped_header(name))
         out.extend(by_family[name])
     return "".join(out)

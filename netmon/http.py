@@ -12,12 +12,12 @@ from aiohttp.typedefs import Middleware
 
 from netmon.daemon import Daemon
 from netmon.inventory import Device
+from netmon.metrics_answer import CONTENT_TYPES, negotiate
 from netmon.report import api as report_api
 from netmon.status import page as status_page
 from netmon.status import view as status_view
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 #: /metrics is written in slices of this size, each after the last one drained: a slow
@@ -33,10 +33,22 @@ SCRAPES: web.AppKey[asyncio.Semaphore] = web.AppKey("scrapes", asyncio.Semaphore
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
+    """The ready answer (netmon.metrics_answer) in the format and encoding asked for."""
+    daemon = request.app[DAEMON]
+    variant = negotiate(
+        request.headers.get("Accept", ""), request.headers.get("Accept-Encoding", "")
+    )
+    scraper = f"{request.remote} {request.headers.get('User-Agent', '')}"
     async with request.app[SCRAPES]:
-        parts = request.app[DAEMON].exposition_parts()
-        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
-        response.content_length = sum(len(p) for p in parts)
+        ready = await daemon.answers.get(variant, scraper)
+        parts = ready.parts(variant.gzip, daemon.tail(variant.format))
+        size = sum(len(p) for p in parts)
+        daemon.metrics.scrape_bytes.set(size)
+        headers = {"Content-Type": CONTENT_TYPES[variant.format], "Vary": "Accept, Accept-Encoding"}
+        if variant.gzip:
+            headers["Content-Encoding"] = "gzip"
+        response = web.StreamResponse(headers=headers)
+        response.content_length = size
         await response.prepare(request)
         for part in parts:
             view = memoryview(part)

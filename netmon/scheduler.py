@@ -3,9 +3,10 @@
 Each device has its own task: a dead or slow device only ever waits for
 itself. Start offsets come from a hash of the device id, so polls spread over
 the interval and stay put across restarts (the same device is polled at the
-same second of the minute, which keeps rate() windows regular). A semaphore
-bounds how many polls run at once; the time a poll waited for it past its due
-time is the scheduler lag.
+same second of the minute, which keeps rate() windows regular). Slots
+(``netmon.slots``) bound how many polls run at once, sized from what the polls take
+unless the config fixes a number, live devices first; the time a poll waited for
+one past its due time is the scheduler lag.
 
 Nothing a poll raises silences its device: a fault inside a poll (a bug, or a
 decoder's panic, which pyo3 raises as a BaseException) becomes that poll's
@@ -29,6 +30,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from netmon.api import Snapshot, TargetRef
+from netmon.slots import Slots, needed
 from netmon.tasks import cancel_and_wait
 
 log = structlog.get_logger("netmon.scheduler")
@@ -107,6 +109,24 @@ class SchedulerMetrics:
         self.running = Gauge(
             "netmon_scheduler_running_polls", "Polls running now.", registry=registry
         )
+        self.slots = Gauge(
+            "netmon_scheduler_slots",
+            "Polls allowed at once now: scheduler.max_concurrency, or with auto twice the"
+            " slot-seconds the polls took per second lately (netmon_scheduler_busy_slots).",
+            registry=registry,
+        )
+        self.busy = Gauge(
+            "netmon_scheduler_busy_slots",
+            "Sum over targets of recent poll time / interval: the slots polls keep busy on"
+            " average (dead devices count their whole timeout and retries).",
+            registry=registry,
+        )
+        self.waiting = Gauge(
+            "netmon_scheduler_waiting_polls",
+            "Polls due and waiting for a slot (those whose last poll failed wait behind the"
+            " others, and hold at most half the slots).",
+            registry=registry,
+        )
         self.jobs = Gauge("netmon_scheduler_targets", "Targets scheduled.", registry=registry)
         self.crashed = Counter(
             "netmon_scheduler_crashed_polls",
@@ -122,9 +142,17 @@ class SchedulerMetrics:
         )
 
 
+#: a target's poll time before its first poll, for sizing the slots (seconds)
+FIRST_GUESS = 1.0
+#: weight of the newest poll in a target's average poll time
+ALPHA = 0.3
+
+
 class Scheduler:
-    def __init__(self, max_concurrency: int, metrics: SchedulerMetrics) -> None:
-        self._sem = asyncio.Semaphore(max_concurrency)
+    def __init__(self, max_concurrency: int | None, metrics: SchedulerMetrics) -> None:
+        """``max_concurrency``: polls at once; None sizes it from what the polls take."""
+        self._fixed = max_concurrency
+        self._slots = Slots(max_concurrency or needed(0.0))
         self._tasks: dict[str, tuple[Job, asyncio.Task[None]]] = {}
         self._wake: dict[str, asyncio.Event] = {}
         #: loops cancelled by sync(), until they have ended (settle() awaits them)
@@ -133,12 +161,42 @@ class Scheduler:
         self._faults: dict[str, str] = {}
         #: target key -> how its poll loop last died (logged once per new cause)
         self._deaths: dict[str, str] = {}
+        #: target key -> its average poll time / interval; their sum, kept as they change
+        self._load: dict[str, float] = {}
+        self._busy = 0.0
+        #: targets whose last poll failed: they wait behind the others for a slot
+        self._failing: set[str] = set()
         self.metrics = metrics
         self._clock = time.monotonic
+        metrics.slots.set(self._slots.limit)
 
-    def set_concurrency(self, max_concurrency: int) -> None:
-        # running polls keep their slot in the old semaphore; new ones use the new bound
-        self._sem = asyncio.Semaphore(max_concurrency)
+    def set_concurrency(self, max_concurrency: int | None) -> None:
+        """A fixed number of polls at once, or None: sized from what the polls take."""
+        self._fixed = max_concurrency
+        self._resize()
+
+    def _resize(self) -> None:
+        limit = self._fixed or needed(self._busy)
+        if limit != self._slots.limit:
+            self._slots.resize(limit)
+            self.metrics.slots.set(limit)
+
+    def _learn(self, job: Job, seconds: float, failed: bool) -> None:
+        """A poll of ``job`` took ``seconds``: its share of a slot, and whether it fails."""
+        old = self._load.get(job.key, FIRST_GUESS / job.interval)
+        new = old + ALPHA * (seconds / job.interval - old)
+        self._load[job.key] = new
+        self._busy += new - old
+        self.metrics.busy.set(round(self._busy, 3))
+        if failed:
+            self._failing.add(job.key)
+        else:
+            self._failing.discard(job.key)
+        self._resize()
+
+    def _forget(self, key: str) -> None:
+        self._busy -= self._load.pop(key, 0.0)
+        self._failing.discard(key)
 
     def sync(self, jobs: Iterable[Job]) -> tuple[list[str], list[str]]:
         """Make the running set equal ``jobs``; returns (started, stopped) keys.
@@ -157,11 +215,15 @@ class Scheduler:
             self._wake.pop(key, None)
             self._faults.pop(key, None)
             self._deaths.pop(key, None)
+            self._forget(key)
         started = [key for key in wanted if key not in self._tasks]
         for key in started:
             self._wake[key] = asyncio.Event()
+            self._load[key] = FIRST_GUESS / wanted[key].interval
+            self._busy += self._load[key]
             self._start(wanted[key])
         self.metrics.jobs.set(len(self._tasks))
+        self._resize()
         return started, [k for k in changed if k not in wanted]
 
     async def settle(self, within: float = 10.0) -> int:
@@ -218,15 +280,25 @@ class Scheduler:
                 return
             woken = wake.is_set()
             wake.clear()
-            async with self._sem:
-                self.metrics.lag.observe(max(0.0, self._clock() - due))
-                self.metrics.running.inc()
-                try:
-                    snapshot = await self._poll(job)
-                finally:
-                    self.metrics.running.dec()
+            granted = False
+            self.metrics.waiting.inc()
+            try:
+                async with self._slots.slot(failing=job.key in self._failing):
+                    granted = True
+                    self.metrics.waiting.dec()
+                    begun = self._clock()
+                    self.metrics.lag.observe(max(0.0, begun - due))
+                    self.metrics.running.inc()
+                    try:
+                        snapshot = await self._poll(job)
+                    finally:
+                        self.metrics.running.dec()
+            finally:
+                if not granted:  # cancelled while waiting
+                    self.metrics.waiting.dec()
             if not self._owns(job.key):
                 return  # removed or changed while polling: the result belongs to no one
+            self._learn(job, self._clock() - begun, snapshot.error is not None)
             job.deliver(snapshot)
             if woken:
                 # an extra poll on request: the regular rhythm goes on from now

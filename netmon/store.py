@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
@@ -71,6 +71,9 @@ class TargetEntry:
     errors: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     rendered: dict[str, str] = field(default_factory=dict)
+    #: when it was last rendered (Unix time), and its snapshots applied so far
+    rendered_at: float = float("-inf")
+    version: int = 0
 
     @property
     def state(self) -> str:
@@ -102,19 +105,36 @@ class Store:
         self._cache_bytes: tuple[str, bytes] | None = None
         #: sites polled here but exported by another shard (read-only ancestors)
         self._hidden: frozenset[str] = frozenset()
+        #: grows with every change of what /metrics shows (a render, a target gone)
+        self.generation = 0
+        #: told when a target has something new to render (the render loop's wake-up)
+        self.on_dirty: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        self._cache = None
+        self.generation += 1
+
+    def _mark(self, key: str) -> None:
+        self._dirty.add(key)
+        if self.on_dirty is not None:
+            self.on_dirty()
 
     def hide_sites(self, sites: frozenset[str]) -> None:
         """Keep polling these sites' targets for status, leave them out of /metrics."""
         if sites != self._hidden:
             self._hidden = sites
-            self._cache = None
+            self._changed()
 
     def add_meta(self, meta: Iterable[MetricMeta]) -> None:
         new = [m for m in meta if m.name not in self._meta]
         for m in new:
             self._meta[m.name] = m
         if new:  # HELP/TYPE of a family first seen: render again
-            self._cache = None
+            self._changed()
+
+    @property
+    def meta(self) -> Mapping[str, MetricMeta]:
+        return self._meta
 
     def entries(self) -> Mapping[str, TargetEntry]:
         return self._entries
@@ -124,15 +144,14 @@ class Store:
         if entry is None or entry.target != target:
             entry = TargetEntry(target, interval)
             self._entries[target.key] = entry
-            self._dirty.add(target.key)  # rendered at the next scrape, like every change
-            self._cache = None
+            self._changed()  # nothing to render before its first snapshot
         entry.interval = interval
         return entry
 
     def remove(self, key: str) -> None:
         if self._entries.pop(key, None) is not None:
             self._dirty.discard(key)
-            self._cache = None
+            self._changed()
 
     def sample(self, key: str, name: str, **labels: str) -> Sample | None:
         """The current sample of one series of a target whose labels include ``labels``."""
@@ -164,8 +183,8 @@ class Store:
     ) -> Change:
         """Swap in a snapshot. Parts it lacks are kept (retention) unless ``replace``.
 
-        Rendering waits for the next scrape: a telemetry source may send many
-        messages between two scrapes, and only the last state is exposed.
+        The target is marked for rendering (the render loop does it soon after, at most
+        once a second per target: a telemetry source may send many messages a second).
         """
         now = time.time() if now is None else now
         if snapshot.meta:  # families of a collector's own (a user's SNMP profile)
@@ -189,20 +208,58 @@ class Store:
         for part in snapshot.parts:
             if part.ok:
                 entry.parts[part.name] = _Kept(part, now)
-        self._dirty.add(snapshot.target.key)
-        self._cache = None
+        entry.version += 1
+        self._mark(snapshot.target.key)
         return Change(
             snapshot.target, before, entry.state, snapshot.error, snapshot.error_detail or ""
         )
 
     def _render(self, entry: TargetEntry, now: float) -> None:
+        self.finish(entry, entry.version, render_samples(self.prepare(entry, now), entry.dropped))
+
+    def prepare(self, entry: TargetEntry, now: float) -> list[Sample]:
+        """The samples a render of ``entry`` writes (expired parts dropped first)."""
         horizon = now - RETAIN_INTERVALS * entry.interval
         for name in [n for n, kept in entry.parts.items() if kept.at < horizon]:
             del entry.parts[name]
         samples: list[Sample] = [s for kept in entry.parts.values() for s in kept.part.samples]
         samples.extend(self._health(entry))
-        entry.rendered = render_samples(samples, entry.dropped)
-        self._cache = None
+        entry.rendered_at = now
+        self._dirty.discard(entry.target.key)
+        return samples
+
+    def finish(self, entry: TargetEntry, version: int, rendered: dict[str, str]) -> None:
+        """Put a render in place, unless the target changed or went meanwhile (a render
+        in a worker thread): then it is rendered again."""
+        if self._entries.get(entry.target.key) is not entry:
+            return
+        if entry.version != version:
+            self._mark(entry.target.key)
+            return
+        entry.rendered = rendered
+        self._changed()
+
+    def size(self, key: str) -> int:
+        """Samples a render of this target writes, about."""
+        entry = self._entries.get(key)
+        return 0 if entry is None else sum(len(k.part.samples) for k in entry.parts.values())
+
+    def pending(self, now: float, min_gap: float) -> tuple[list[str], float | None]:
+        """Targets to render now (none rendered within ``min_gap`` seconds), and in how
+        many seconds the next of the others is due (None: no other)."""
+        due: list[str] = []
+        wait: float | None = None
+        for key in list(self._dirty):
+            entry = self._entries.get(key)
+            if entry is None:
+                self._dirty.discard(key)
+                continue
+            left = entry.rendered_at + min_gap - now
+            if left <= 0:
+                due.append(key)
+            else:
+                wait = left if wait is None else min(wait, left)
+        return due, wait
 
     def _health(self, entry: TargetEntry) -> list[Sample]:
         if entry.polls == 0:
@@ -231,10 +288,10 @@ class Store:
     def expire(self, now: float | None = None) -> None:
         """Drop retained parts that grew too old without a fresh poll."""
         now = time.time() if now is None else now
-        for entry in self._entries.values():
+        for key, entry in self._entries.items():
             horizon = now - RETAIN_INTERVALS * entry.interval
             if any(kept.at < horizon for kept in entry.parts.values()):
-                self._render(entry, now)
+                self._mark(key)
 
     def render_bytes(self, now: float | None = None) -> bytes:
         """:meth:`render` as UTF-8, encoded once per change: concurrent scrapes share one
@@ -244,17 +301,23 @@ class Store:
             self._cache_bytes = (text, text.encode())
         return self._cache_bytes[1]
 
+    def render_target(self, key: str, now: float) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._render(entry, now)
+
+    def exported(self) -> list[Mapping[str, str]]:
+        """Every exported target's rendered families, as they are now."""
+        return [e.rendered for e in self._entries.values() if e.target.site not in self._hidden]
+
     def render(self, now: float | None = None) -> str:
+        """The whole exposition, every pending target rendered first (tools and tests;
+        the daemon renders in its render loop and joins off the event loop)."""
         if self._dirty:
             now = time.time() if now is None else now
-            for key in self._dirty:
-                entry = self._entries.get(key)
-                if entry is not None:
-                    self._render(entry, now)
+            for key in list(self._dirty):
+                self.render_target(key, now)
             self._dirty.clear()
         if self._cache is None:
-            self._cache = join_families(
-                self._meta,
-                (e.rendered for e in self._entries.values() if e.target.site not in self._hidden),
-            )
+            self._cache = join_families(self._meta, self.exported())
         return self._cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -68,8 +68,11 @@ class Defaults(Strict):
 class SchedulerConfig(Strict):
     """How many polls run at once."""
 
-    max_concurrency: int = Field(default=64, ge=1, le=10_000)
-    """polls running at the same time at most; the others wait their turn"""
+    max_concurrency: Annotated[int, Field(ge=1, le=10_000)] | Literal["auto"] = "auto"
+    """polls running at the same time at most; the others wait their turn (those whose last
+    poll failed behind the others, holding at most half). auto: twice the slots the polls
+    kept busy lately (each target's poll time / interval, summed; at least 16), so dead
+    devices waiting out their timeouts never starve the live ones"""
 
 
 class SilencesConfig(Strict):

@@ -14,6 +14,7 @@ from netmon import logging as nlog
 from netmon.api import Registry
 from netmon.config import LoadedConfig
 from netmon.config.contracts import Contract
+from netmon.exposition import join_families
 from netmon.status import journal, persist
 from netmon.status import view as status_view
 from netmon.status.engine import StatusEngine
@@ -38,8 +39,10 @@ class StatusLoop:
         self.poll_now = poll_now
         self.kinds = Kinds.of(registry or Registry())
         self.engine: StatusEngine | None = None
-        #: the site series, as exposition text (re-rendered when they change)
-        self.text = ""
+        #: the site series, rendered per family (re-rendered when they change)
+        self.families: dict[str, str] = {}
+        #: grows with each new render of the site series
+        self.generation = 0
         self.interval = 60.0
         self.state_file: Path | None = None
         #: appends each outage to the journal as it closes
@@ -70,7 +73,17 @@ class StatusLoop:
         else:
             self.engine.hold = config.main.status.hold
             self.engine.set_inventory(inv, {})
-        self.text = status_view.render(self.engine, contracts=self.contracts)
+        self._render(time.time())
+
+    @property
+    def text(self) -> str:
+        """The site series as exposition text."""
+        return join_families(status_view.META, [self.families])
+
+    def _render(self, now: float) -> None:
+        assert self.engine is not None
+        self.families = status_view.render_families(self.engine, now, self.contracts)
+        self.generation += 1
 
     def notify(self) -> None:
         """A poll result arrived: judge the sites now, not at the next status tick."""
@@ -91,7 +104,7 @@ class StatusLoop:
         shown = status_view.time_dependent(self.engine, now)
         if changes or shown != self._shown:  # a power cut began, a silence ended, ...
             self._shown = shown
-            self.text = status_view.render(self.engine, now, self.contracts)
+            self._render(now)
         if changes:
             persist.save(self.state_file, self.engine)
         self.journal.observe(self.engine, changes, now)

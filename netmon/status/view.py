@@ -116,6 +116,15 @@ def render(
     now: float | None = None,
     contracts: Mapping[str, Contract] | None = None,
 ) -> str:
+    return join_families(META, [render_families(engine, now, contracts)])
+
+
+def render_families(
+    engine: StatusEngine,
+    now: float | None = None,
+    contracts: Mapping[str, Contract] | None = None,
+) -> dict[str, str]:
+    """The site series, rendered per family (joined with the targets' per scrape)."""
     inv = engine.inventory
     now = time.time() if now is None else now
     samples: list[Sample] = []
@@ -157,7 +166,7 @@ def render(
         )
         samples.append(Sample("netmon_link_info", labels, 1.0))
     samples.extend(contract_series.samples(contracts or {}, inv))
-    return join_families(META, [render_samples(samples)])
+    return render_samples(samples)
 
 
 def _link(engine: StatusEngine, sid: str) -> Labels:

@@ -130,7 +130,13 @@ async def test_a_failed_tls_handshake_is_counted_as_tls(
             ]
             assert failed
             assert failed[0]["reason"] == "tls"
-            assert says in failed[0]["error"]
+            error = failed[0]["error"]
+            if require_certificate:
+                # the broker's alert comes after a TLS 1.3 handshake: read when it arrives
+                # before the close, else an EOF; netmon then names the likely cause
+                assert says in error or "does it accept this client certificate?" in error
+            else:
+                assert says in error
 
 
 async def test_the_reconnect_wait_starts_over_after_a_good_session(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ defaults:
           priv: {protocol: aes128, key: {env: NETMON_SNMPV3_PRIV_KEY}}
 
 scheduler:
-  max_concurrency: 64
+  max_concurrency: auto
 
 http:
   reload_enabled: false           # POST /-/reload stays off; use SIGHUP (systemctl reload netmon)

@@ -1,0 +1,165 @@
+"""The ready /metrics answer: negotiation, OpenMetrics, one gzip member, freshness."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
+from netmon.metrics_answer import Answers, Format, Sources, Variant, build, negotiate
+from netmon.store import Store
+
+#: what Prometheus 2.x sends (scrape/scrape.go, scrapeAcceptHeader) and curl's default
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding", "want"),
+    [
+        (PROMETHEUS_ACCEPT, "gzip", Variant(Format.OPENMETRICS, True)),
+        ("*/*", "", Variant(Format.TEXT, False)),
+        ("", "deflate, gzip;q=1.0, *;q=0.5", Variant(Format.TEXT, True)),
+        ("text/plain;version=0.0.4", "gzip;q=0", Variant(Format.TEXT, False)),
+        # only an OpenMetrics version we do not write: the text format
+        ("application/openmetrics-text;version=0.0.1", "identity", Variant(Format.TEXT, False)),
+        # the client prefers the text format
+        (
+            "text/plain;q=1,application/openmetrics-text;q=0.2",
+            "",
+            Variant(Format.TEXT, False),
+        ),
+    ],
+)
+def test_negotiation(accept: str, encoding: str, want: Variant) -> None:
+    assert negotiate(accept, encoding) == want
+
+
+META = (
+    MetricMeta("netmon_if_in_octets_total", MetricType.COUNTER, 'In "octets".'),
+    MetricMeta("netmon_if_up", MetricType.GAUGE, "1 up.\nsecond line"),
+    MetricMeta("netmon_odd_counter", MetricType.COUNTER, "A counter not named _total."),
+)
+
+
+def _store() -> Store:
+    store = Store(META)
+    for device, octets in (("r1", 12345.0), ("r2", 2.5e12)):
+        target = TargetRef(site="s", device=device, collector="snmp")
+        labels = (("site", "s"), ("device", device), ("ifname", 'eth"0'))
+        samples = [
+            Sample("netmon_if_in_octets_total", labels, octets),
+            Sample("netmon_if_up", labels, 1.0),
+            Sample("netmon_odd_counter", labels, 3.0),
+            Sample("netmon_no_meta", labels, 7.0),
+        ]
+        store.apply(Snapshot(target, 1000.0, 0.1, [Part("p", samples)]), 60, now=1000.0)
+    store.render(now=1000.0)
+    return store
+
+
+def _sources(store: Store, generation: object = 1) -> Sources:
+    return Sources(generation, store.meta, store.exported())
+
+
+def _tail() -> bytes:
+    registry = CollectorRegistry()
+    Counter("netmon_scrapes", "Scrapes.", registry=registry).inc(4)
+    out: bytes = openmetrics_latest(registry)  # type: ignore[no-untyped-call]
+    return out
+
+
+def test_openmetrics_parses_strictly_with_the_values_put_in() -> None:
+    ready = build(_sources(_store()), Format.OPENMETRICS, plain=True, gzip=False)
+    text = b"".join(ready.parts(False, _tail())).decode()
+    parsed = text_string_to_metric_families(text)  # type: ignore[no-untyped-call]
+    families = {f.name: f for f in parsed}  # parsing raises if invalid
+    octets = families["netmon_if_in_octets"]
+    assert octets.type == "counter"
+    assert sorted(s.value for s in octets.samples) == [12345.0, 2.5e12]
+    assert {s.labels["ifname"] for s in octets.samples} == {'eth"0'}
+    assert families["netmon_if_up"].documentation == "1 up.\nsecond line"
+    assert families["netmon_if_in_octets"].documentation == 'In "octets".'
+    assert families["netmon_odd_counter"].type == "unknown"
+    assert families["netmon_no_meta"].type == "unknown"
+    assert families["netmon_scrapes"].samples[0].value == 4.0
+    assert text.endswith("# EOF\n")
+
+
+def test_the_text_format_is_the_stores_own_render() -> None:
+    store = _store()
+    ready = build(_sources(store), Format.TEXT, plain=True, gzip=False)
+    assert b"".join(ready.parts(False, b"")).decode() == store.render(now=1000.0)
+
+
+def test_gzip_is_one_member_of_the_plain_answer_and_this_scrapes_tail() -> None:
+    ready = build(_sources(_store()), Format.TEXT, plain=True, gzip=True)
+    first = b"".join(ready.parts(True, b"tail_a 1\n"))
+    second = b"".join(ready.parts(True, b"tail_b 2\n"))  # the kept state is copied, not used
+    plain = b"".join(ready.parts(False, b""))
+    for data, tail in ((first, b"tail_a 1\n"), (second, b"tail_b 2\n")):
+        reader = zlib.decompressobj(31)
+        assert reader.decompress(data) == plain + tail
+        assert reader.eof
+        assert reader.unused_data == b""
+        assert gzip.decompress(data) == plain + tail
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_change_is_built_once_for_every_scrape_waiting_and_not_before() -> None:
+    store = _store()
+    clock = _Clock()
+    builds: list[float] = []
+    answers = Answers(
+        lambda: store.generation, lambda: _sources(store, store.generation), clock, builds.append
+    )
+    try:
+        variant = Variant(Format.TEXT, gzip=True)
+        first = await answers.get(variant)
+        assert len(builds) == 1
+        assert await answers.get(variant) is first  # nothing changed: the same answer
+        target = TargetRef(site="s", device="r1", collector="snmp")
+        labels = (("site", "s"), ("device", "r1"), ("ifname", 'eth"0'))
+        samples = [Sample("netmon_if_up", labels, 0.0)]
+        store.apply(Snapshot(target, 1001.0, 0.1, [Part("p", samples)]), 60, now=1001.0)
+        store.render(now=1001.0)
+        clock.now += 10  # older than three build times: built again, once for all three
+        got = await asyncio.gather(*(answers.get(variant) for _ in range(3)))
+        assert len(builds) == 2
+        assert got[0] is got[1] is got[2] is not first
+        text = gzip.decompress(b"".join(got[0].parts(True, b""))).decode()
+        assert 'netmon_if_up{site="s",device="r1",ifname="eth\\"0"} 0' in text
+    finally:
+        answers.close()
+
+
+def test_a_scrapers_rhythm_is_learnt_and_each_scrape_prepared_once() -> None:
+    clock = _Clock()
+    answers = Answers(lambda: 0, lambda: Sources(0, {}, []), clock)
+    try:
+        answers._learn("prometheus-a", 100.0)
+        assert answers.next_scrape(100.0) is None  # one scrape: no rhythm yet
+        answers._learn("prometheus-a", 115.0)
+        assert answers.next_scrape(116.0) == 130.0
+        answers._prepared = 130.0
+        assert answers.next_scrape(129.0) == 145.0  # 130 is prepared for already
+        answers._learn("prometheus-b", 120.0)
+        answers._learn("prometheus-b", 180.0)
+        assert answers.next_scrape(181.0) == 175.0  # a's missed scrapes skipped
+    finally:
+        answers.close()
