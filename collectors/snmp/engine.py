@@ -57,6 +57,7 @@ class _Table:
         "index_names",
         "info_plans",
         "key",
+        "key_ref",
         "labels",
         "plans",
         "rules",
@@ -78,6 +79,7 @@ class _Table:
         self.info_plans = [p for p in self.plans if p.info is not None]
         self.rules = TableRules(key, spec)
         self.labels = [(name, LabelRef(ref)) for name, ref in spec.labels.items()]
+        self.key_ref = LabelRef(spec.key) if spec.key else None
         self.index_lengths = [p.length for p in spec.index]
         self.index_names = [p.name for p in spec.index]
 
@@ -229,8 +231,12 @@ class Engine:
         ifnames: dict[str, str],
         dropped: Counter[str],
         looked_up: dict[str, dict[str, Labels]] | None = None,
+        keys: dict[str, str] | None = None,
     ) -> dict[str, Labels]:
+        """Labels per row; rows missing a required label go (from ``rows`` too). ``keys``
+        gets each row's @lookup key when the table declares one."""
         simple = table.index_lengths == [None]
+        required = table.spec.require
         out: dict[str, Labels] = {}
         for index, row in list(rows.items()):
             if simple:
@@ -242,9 +248,15 @@ class Engine:
                     del rows[index]
                     continue
                 idx = dict(zip(table.index_names, parts, strict=True))
-            out[index] = tuple(
+            labels = tuple(
                 (n, ref.resolve(row, index, idx, ifnames, looked_up)) for n, ref in table.labels
             )
+            if required and not all(v for n, v in labels if n in required):
+                del rows[index]
+                continue
+            out[index] = labels
+            if keys is not None and table.key_ref is not None:
+                keys.setdefault(table.key_ref.resolve(row, index, idx, ifnames, looked_up), index)
         if table.spec.unique_label is not None:
             _make_unique(out, table.spec.unique_label)
         if table.spec.interfaces:
@@ -270,8 +282,11 @@ class Engine:
         if len(rows) > self.max_rows:
             dropped["label_cap"] += len(rows) - self.max_rows
             rows = dict(list(rows.items())[: self.max_rows])
-        groups = self._row_labels(table, rows, ifnames, dropped, out.looked_up)
-        out.looked_up[table.spec.name] = groups
+        keys: dict[str, str] = {}
+        groups = self._row_labels(table, rows, ifnames, dropped, out.looked_up, keys)
+        out.looked_up[table.spec.name] = (
+            {key: groups[index] for key, index in keys.items()} if table.key_ref else groups
+        )
         full = {index: base + labels for index, labels in rules.unique_labels(groups).items()}
         last_walk = state.table_at.get(table.key)
         state.table_at[table.key] = now
@@ -286,10 +301,14 @@ class Engine:
             row = rows[index]
             rowstate.load(index, row, out.reboot)
             for plan in info_plans:
+                if plan.where and not plan.accepts(row):
+                    continue
                 info = plan.info or ()
                 extra = tuple((k, ref.resolve(row, index, {}, ifnames)) for k, ref in info)
                 append(Sample(plan.name, labels + extra + plan.fixed, 1.0))
             for plan in value_plans:
+                if plan.where and not plan.accepts(row):
+                    continue
                 if plan.plain:  # hot path, inline: most columns are plain gauges
                     value = None
                     for column, scale, times, signed in plan.plain_sources:
@@ -322,7 +341,9 @@ class Engine:
     ) -> Iterable[Sample]:
         groups: dict[Labels, list[str]] = {}
         for index, labels in row_labels.items():
-            groups.setdefault(labels, []).append(index)
+            rows_of = groups.setdefault(labels, [])
+            if plan.accepts(rows[index]):
+                rows_of.append(index)
         fixed = plan.fixed
         if plan.aggregate == "count" and not table.labels and not groups:
             yield Sample(plan.name, base + fixed, 0.0)

@@ -58,19 +58,7 @@ class ScalarPlan:
 def used_columns(spec: TableSpec) -> list[str]:
     """Columns a table's metrics, labels and rules refer to; all of them when none is named
     (a table only counted: its rows are what matters)."""
-    refs: list[str] = []
-    for metric in spec.metrics:
-        for src in metric.value:
-            refs.append(src.column)
-            if src.times:
-                refs.append(src.times)
-        refs.extend((metric.info or {}).values())
-    refs.extend(spec.labels.values())
-    refs.extend(s.column for s in spec.line_speed)
-    refs.extend(spec.absent_when)
-    if spec.discontinuity:
-        refs.append(spec.discontinuity)
-    named = {part for ref in refs for part in ref.split("|") if not part.startswith("@")}
+    named = set(spec.column_refs())
     used = [name for name in spec.columns if name in named]
     return used or list(spec.columns)
 

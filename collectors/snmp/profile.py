@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from collectors.snmp import refs
 from netmon.api import ConfigErrors, MarkedDoc, MetricMeta, MetricName, MetricType, load_marked
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -89,6 +90,47 @@ class Condition(_Strict):
         return value
 
 
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            msg = f"not a regular expression: {exc}"
+            raise ValueError(msg) from None
+    return value
+
+
+class Where(_Strict):
+    """A condition on a value of the row (or scalar): the row is used only when it holds."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    column: str
+    in_: list[float] | None = Field(default=None, alias="in")
+    """the value is one of these numbers (ENTITY-SENSOR-MIB entPhySensorType: 6 watts)"""
+    matches: Annotated[str | None, AfterValidator(_regex)] = None
+    """a regular expression found in the value's text (entPhysicalDescr: "Receive")"""
+    absent_ok: bool = False
+    """a row without the column passes (an agent that does not fill an optional column)"""
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Where:
+        if (self.in_ is None) == (self.matches is None):
+            msg = "a where condition takes one of: in, matches"
+            raise ValueError(msg)
+        return self
+
+
+class Exp10(_Strict):
+    """A power of ten taken from a column: the value is multiplied by 10^(times x column +
+    plus). ENTITY-SENSOR-MIB: scale (yocto(1)..units(9)..yotta(17)) is
+    {times: 3, plus: -27}, precision (decimal places) is {times: -1}."""
+
+    column: str
+    times: int = 1
+    plus: int = 0
+
+
 class Source(_Strict):
     """One place a value may come from, with its scaling."""
 
@@ -96,8 +138,19 @@ class Source(_Strict):
     scale: float = 1.0
     times: str | None = None
     """multiply by another column of the same row (hrStorageSize x AllocationUnits)"""
+    exp10: list[Exp10] = Field(default_factory=list)
+    """multiply by powers of ten read from the row (a per-row scale and precision)"""
+    to_dbm: bool = False
+    """the value, scaled, is in watts: exported as dBm (10 log10(W / 1 mW)); 0 W or less is
+    dropped (implausible)"""
     when: Condition | None = None
     """use this source only on devices whose fact matches (units that depend on firmware)"""
+    where: list[Where] = Field(default_factory=list)
+    """use this source only on rows where these hold (a unit that depends on the row)"""
+
+    def columns(self) -> list[str]:
+        out = [self.column, *(e.column for e in self.exp10), *(w.column for w in self.where)]
+        return out + ([self.times] if self.times else [])
 
 
 class MetricSpec(_Strict):
@@ -118,6 +171,13 @@ class MetricSpec(_Strict):
     """aggregate over rows that share the table's labels"""
     uptime: bool = False
     """this value is the device uptime: feed reboot detection"""
+    where: list[Where] = Field(default_factory=list)
+    """only rows where every condition holds give this metric (ENTITY-SENSOR-MIB: the
+    sensor type); aggregates and counts go over those rows"""
+
+    def columns(self) -> list[str]:
+        """The columns (or scalars) this metric reads, info labels aside."""
+        return [c for s in self.value for c in s.columns()] + [w.column for w in self.where]
 
     @field_validator("value", mode="before")
     @classmethod
@@ -169,6 +229,12 @@ class TableSpec(_Strict):
     """column -> raw values that mean "nothing here"; a row where every listed column holds one
     of its values (an SFP cage with no module) yields no series at all
     """
+    require: list[str] = Field(default_factory=list)
+    """labels that must not be empty: a row where one is (a board sensor in a table of port
+    sensors, no interface found) yields no series at all"""
+    key: str | None = None
+    """a reference, resolved per row: the key @lookup() of later tables finds this table's
+    rows by (default: the instance index). entAliasMappingTable: "@index.entity"."""
     metrics: list[MetricSpec]
 
     @field_validator("line_speed", mode="before")
@@ -183,6 +249,15 @@ class TableSpec(_Strict):
         items = value if isinstance(value, list) else [value]
         return [str(v).lstrip(".") for v in items]
 
+    def column_refs(self) -> list[str]:
+        """Every column the table's metrics, labels and rules read."""
+        out = [c for m in self.metrics for c in m.columns()]
+        label_refs = [*(r for m in self.metrics for r in (m.info or {}).values())]
+        label_refs += [*self.labels.values(), *([self.key] if self.key else [])]
+        out += [c for ref in label_refs for c in refs.columns(ref)]
+        out += [s.column for s in self.line_speed] + list(self.absent_when)
+        return out + ([self.discontinuity] if self.discontinuity else [])
+
     @model_validator(mode="after")
     def _columns_under_walk(self) -> TableSpec:
         for name, col in self.columns.items():
@@ -190,18 +265,14 @@ class TableSpec(_Strict):
             if parent not in self.walk or not last.isdigit():
                 msg = f"column {name} ({col.oid}) is not directly under a walked subtree"
                 raise ValueError(msg)
-        refs = [s.column for m in self.metrics for s in m.value]
-        refs += [s.times for m in self.metrics for s in m.value if s.times]
-        refs += [r for m in self.metrics for r in (m.info or {}).values()]
-        refs += list(self.labels.values())
-        refs += [s.column for s in self.line_speed]
-        refs += list(self.absent_when)
-        refs += [self.discontinuity] if self.discontinuity else []
-        for ref in refs:
-            for part in ref.split("|"):
-                if not part.startswith("@") and part not in self.columns:
-                    msg = f"unknown column {part!r}"
-                    raise ValueError(msg)
+        for column in self.column_refs():
+            if column not in self.columns:
+                msg = f"unknown column {column!r}"
+                raise ValueError(msg)
+        for label in self.require:
+            if label not in self.labels:
+                msg = f"require: {label!r} is not a label of the table"
+                raise ValueError(msg)
         return self
 
 
@@ -268,9 +339,9 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _refs(self) -> Profile:
         for metric in self.metrics:
-            for src in metric.value:
-                if src.column not in self.scalars:
-                    msg = f"metric {metric.name}: unknown scalar {src.column!r}"
+            for column in metric.columns():
+                if column not in self.scalars:
+                    msg = f"metric {metric.name}: unknown scalar {column!r}"
                     raise ValueError(msg)
         for key, info in self.device_info.items():
             if info.scalar is not None and info.scalar not in self.scalars:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from collectors.snmp.counters import extend32, fake_hc, line_capacity, wrap_risk
-from collectors.snmp.plan import MetricPlan, Src, Value, applies, to_number
+from collectors.snmp.plan import MetricPlan, Src, Value, to_number, usable
 from collectors.snmp.profile import TableSpec
 from collectors.snmp.state import DeviceState
 from netmon.api import Labels
@@ -122,9 +122,9 @@ class RowValues:
         """The first present source that applies; counters by the counter rules."""
         row = self.row
         for src, twin in plan.twins:
-            raw = row.get(src.column)
-            if raw is None or (src.when is not None and not applies(src, self.state.facts)):
+            if not usable(src, row, self.state.facts):
                 continue
+            raw = row[src.column]
             kind = src.kind
             if kind == "counter64" and type(raw) is int:
                 if twin is not None and not self._hc_trusted(src, twin, raw):
@@ -133,7 +133,7 @@ class RowValues:
             if kind == "counter32" and type(raw) is int:
                 return float(self._extend(src.column, raw))
             signed = kind == "integer32"
-            return plan.convert(raw, src.scale, src.times, row, dropped, signed=signed)
+            return plan.convert(raw, src.scale, src.times, row, dropped, signed=signed, src=src)
         return None
 
     def _hc_trusted(self, src: Src, twin: Src, raw: int) -> bool:

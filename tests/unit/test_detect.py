@@ -62,6 +62,15 @@ EXPECTED: dict[str, list[str]] = {
     "linux": ["system", "if_mib", "host_resources"],
     # access switches (D-Link 171): DES-3200-18, AGENT-GENERAL-MIB CPU
     "dlink_des": ["system", "if_mib", "dlink"],
+    # issue 14, entity_sensor: Arista (30065) DOM from ENTITY-SENSOR-MIB; Cisco (9) reads
+    # its own CISCO-ENTITY-SENSOR-MIB in `cisco`; TP-Link JetStream (11863)
+    "arista_eos_excerpt": ["system", "if_mib", "entity_sensor"],
+    "ios_2960x_excerpt": ["system", "if_mib", "cisco"],
+    "jetstream_excerpt": ["system", "if_mib", "tplink"],
+    # a real airOS 5.6 NanoStation M5 (snmpsim-data): Ubiquiti's own 41112.1.4, airos only
+    "airos5_nanostation_m5_excerpt": ["system", "if_mib", "airos"],
+    # a real DES-3200-18 (snmpsim-data), D-Link's enterprise 171
+    "dlink_des3200_ddm_excerpt": ["system", "if_mib", "dlink"],
 }
 # hosts and power (issue 14, ucd_snmp / ups_mib / apc): Net-SNMP (8072) also serves
 # UCD-SNMP-MIB (load averages, memory apart from buffers and cache); a Linksys WRT1200AC
