@@ -138,10 +138,19 @@ def availability(window: str, by: str) -> str:
     Built from the recorded per-site series, so the variables (network, kabupaten, site)
     apply; every site weighs the same, as in the recorded kabupaten/kind series.
     """
-    expr = (
-        f'avg by ({by}) (site:netmon_site_available:ratio{window}{{site=~"$site"}}'
-        f" * on (site) group_left ({by}) max by (site, {by}) ({SITES}))"
+    per_site = (
+        f'site:netmon_site_available:ratio{window}{{site=~"$site"}}'
+        f" * on (site) group_left ({by}) max by (site, {by}) ({SITES})"
     )
     if by == "uplink_kind":  # sites without a link in the inventory have uplink_kind=""
-        expr = f'label_replace({expr}, "uplink_kind", "none", "uplink_kind", "")'
-    return expr
+        per_site = no_uplink_kind(per_site)
+    return f"avg by ({by}) ({per_site})"
+
+
+def no_uplink_kind(expr: str) -> str:
+    """uplink_kind="none" for sites without a link in the inventory (uplink_kind="").
+
+    Per site, before any aggregation: on an aggregate's empty group VictoriaMetrics 1.79
+    (Debian's, the long-term store) sets the label to another series' value instead.
+    """
+    return f'label_replace({expr}, "uplink_kind", "none", "uplink_kind", "")'

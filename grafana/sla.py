@@ -52,9 +52,10 @@ def _availability_overrides() -> list[JSON]:
 
 
 def per_group_table(by: str, title: str, heading: str, description: str) -> Panel:
-    sites = f"count by ({by}) (max by (site, {by}) ({q.SITES}))"
+    per_site = f"max by (site, {by}) ({q.SITES})"
     if by == "uplink_kind":
-        sites = f'label_replace({sites}, "uplink_kind", "none", "uplink_kind", "")'
+        per_site = q.no_uplink_kind(per_site)
+    sites = f"count by ({by}) ({per_site})"
     return table(
         title,
         description,
