@@ -49,7 +49,7 @@ def int_content(value: int) -> int:
     return (~value).bit_length() // 8 + 1
 
 
-def oid_content(oid: str) -> int:
+def _oid_content(oid: str) -> int:
     arcs = [int(a) for a in oid.split(".") if a]
     if len(arcs) < 2:
         return 1
@@ -57,6 +57,26 @@ def oid_content(oid: str) -> int:
     for arc in arcs[2:]:
         size += _arc(arc)
     return size
+
+
+#: content bytes of OID prefixes (all arcs but the last): a table's column OIDs, so a
+#: few thousand; emptied when it grows past _PREFIXES_MAX (a walk of odd indexes)
+_PREFIXES: dict[str, int] = {}
+_PREFIXES_MAX = 50_000
+
+
+def oid_content(oid: str) -> int:
+    """Content bytes of an OID. Hot (every varbind of every poll): the prefix's size is
+    looked up, only the last arc is counted (an arc of one or two digits is one byte)."""
+    prefix, _, last = oid.rpartition(".")
+    size = _PREFIXES.get(prefix)
+    if size is None:
+        if sum(1 for arc in prefix.split(".") if arc) < 2:  # the first two share a byte
+            return _oid_content(oid)
+        if len(_PREFIXES) >= _PREFIXES_MAX:
+            _PREFIXES.clear()
+        size = _PREFIXES[prefix] = _oid_content(prefix)
+    return size + (1 if len(last) < 3 else _arc(int(last)))
 
 
 def _arc(arc: int) -> int:
@@ -67,8 +87,14 @@ def value_size(value: Value) -> int:
     """Bytes of one encoded value, by its decoded Python type."""
     if value is None:
         return 2  # NULL, noSuchObject, endOfMibView
-    if type(value) is int:
-        return tlv(int_content(value))
+    kind = type(value)
+    if kind is int:  # inline: at most 9 content bytes, so a one-byte length
+        assert isinstance(value, int)
+        return 3 + (value if value >= 0 else ~value).bit_length() // 8
+    if kind is bytes:
+        assert isinstance(value, bytes)
+        size = len(value)
+        return 2 + size if size < 0x80 else tlv(size)
     if isinstance(value, bytes):
         return tlv(len(value))
     if isinstance(value, float):
@@ -82,7 +108,9 @@ def value_size(value: Value) -> int:
 
 
 def varbind_size(oid: str, value: Value) -> int:
-    return tlv(tlv(oid_content(oid)) + value_size(value))
+    content = oid_content(oid)
+    inner = (2 + content if content < 0x80 else tlv(content)) + value_size(value)
+    return 2 + inner if inner < 0x80 else tlv(inner)
 
 
 class Framing:
