@@ -71,6 +71,7 @@ class Daemon:
         self.status_loop = StatusLoop(self.store, self.silences, self.scheduler.poll_now, registry)
         self.render_loop = RenderLoop(self.store)
         self.loop_lag = LoopLag(self.metrics.registry)
+        self.scheduler.on_timer_late = self.loop_lag.observe
         #: the /metrics answer, kept ready (netmon.metrics_answer)
         self.answers = Answers(
             self._generation,
@@ -251,7 +252,7 @@ class Daemon:
     def _sources(self) -> Sources:
         """What the next answer joins, taken on the event loop (references only)."""
         meta = {**self.store.meta, **status_view.META}
-        rendered = [*self.store.exported(), self.status_loop.families]
+        rendered = [*self.store.exported(), *self.status_loop.families]
         return Sources(self._generation(), meta, rendered)
 
     def tail(self, fmt: Format) -> bytes:

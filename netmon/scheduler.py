@@ -169,6 +169,8 @@ class Scheduler:
         self.metrics = metrics
         self._clock = time.monotonic
         metrics.slots.set(self._slots.limit)
+        #: told how late each poll's timer fired (the event loop's lag, measured for free)
+        self.on_timer_late: Callable[[float], None] | None = None
 
     def set_concurrency(self, max_concurrency: int | None) -> None:
         """A fixed number of polls at once, or None: sized from what the polls take."""
@@ -280,6 +282,8 @@ class Scheduler:
                 return
             woken = wake.is_set()
             wake.clear()
+            if not woken and self.on_timer_late is not None:
+                self.on_timer_late(self._clock() - due)
             granted = False
             self.metrics.waiting.inc()
             try:

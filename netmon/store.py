@@ -109,6 +109,8 @@ class Store:
         self.generation = 0
         #: told when a target has something new to render (the render loop's wake-up)
         self.on_dirty: Callable[[], None] | None = None
+        #: targets applied or removed since the status engine last asked (take_changes)
+        self._changes: set[str] = set()
 
     def _changed(self) -> None:
         self._cache = None
@@ -151,7 +153,14 @@ class Store:
     def remove(self, key: str) -> None:
         if self._entries.pop(key, None) is not None:
             self._dirty.discard(key)
+            self._changes.add(key)
             self._changed()
+
+    def take_changes(self) -> set[str]:
+        """The targets applied or removed since the last call (the status engine judges
+        only their sites, not every site at every poll result)."""
+        changes, self._changes = self._changes, set()
+        return changes
 
     def sample(self, key: str, name: str, **labels: str) -> Sample | None:
         """The current sample of one series of a target whose labels include ``labels``."""
@@ -209,6 +218,7 @@ class Store:
             if part.ok:
                 entry.parts[part.name] = _Kept(part, now)
         entry.version += 1
+        self._changes.add(snapshot.target.key)
         self._mark(snapshot.target.key)
         return Change(
             snapshot.target, before, entry.state, snapshot.error, snapshot.error_detail or ""

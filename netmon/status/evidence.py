@@ -78,54 +78,66 @@ class Evidence:
         self.power_kinds = kinds.providing(POWER_ON_GRID) | kinds.providing(POWER_BATTERY)
         self.first_fail: dict[str, float] = {}  # target key -> start of its current failure
         self.power: dict[str, Power] = {}  # site -> last power readings
-        #: site -> its polled watchers and telemetry sources, rebuilt by observe(); own()
-        #: must not scan every target for every site (O(sites x targets) per evaluation)
-        self.streams: dict[str, list[TargetEntry]] = {}
-        #: site -> every target whose results say it is alive, rebuilt by observe():
-        #: the results an ancestor's freshness is judged by
-        self.targets: dict[str, list[TargetEntry]] = {}
-        #: (site, device) -> every target of the device (its uplink's near end)
-        self.devices: dict[tuple[str, str], list[TargetEntry]] = {}
+        #: site -> its polled watchers and telemetry sources that have results (by target
+        #: key), kept by observe(); own() must not scan every target for every site
+        self.streams: dict[str, dict[str, TargetEntry]] = {}
+        #: site -> every target whose results say it is alive (by key): the results an
+        #: ancestor's freshness is judged by
+        self.targets: dict[str, dict[str, TargetEntry]] = {}
+        #: (site, device) -> every target of the device (its uplink's near end), by key
+        self.devices: dict[tuple[str, str], dict[str, TargetEntry]] = {}
         #: site -> its uplink link and the parent's end of it (set_inventory)
         self.uplinks: dict[str, Uplink] = {}
 
     def set_inventory(self, inventory: Inventory) -> None:
         self.uplinks = uplinks(inventory)
 
-    def observe(self, store: Store, now: float) -> None:
-        """Track failure starts and power readings from the store's current state."""
-        self.streams = {}
-        self.targets = {}
-        self.devices = {}
-        alive = self.watchers | self.telemetry
-        for key, entry in store.entries().items():
-            target = entry.target
-            if entry.state == "down":
-                self.first_fail.setdefault(key, entry.last_started)
-            else:
-                self.first_fail.pop(key, None)
-            self.devices.setdefault((target.site, target.device), []).append(entry)
-            if target.collector in alive:
-                self.targets.setdefault(target.site, []).append(entry)
-                if entry.polls > 0:
-                    self.streams.setdefault(target.site, []).append(entry)
-            if target.collector not in self.power_kinds:
-                continue
-            on_grid = store.value(key, POWER_ON_GRID)
-            battery = store.value(key, POWER_BATTERY)
-            if on_grid is not None or battery is not None:
-                power = self.power.setdefault(target.site, Power())
-                power.on_grid = on_grid if on_grid is not None else power.on_grid
-                power.had_grid = power.had_grid or on_grid == 1.0
-                power.battery = battery if battery is not None else power.battery
-                power.at = now
+    def observe(self, store: Store, now: float, changed: set[str] | None = None) -> set[str] | None:
+        """Track failure starts and power readings from the store's current state: of the
+        ``changed`` targets only (None: all). Returns the sites of the targets looked at
+        (None: all of them, after a target went and the indexes were rebuilt)."""
+        entries = store.entries()
+        if changed is None or any(key not in entries for key in changed):
+            self.streams, self.targets, self.devices = {}, {}, {}
+            self.first_fail = {k: v for k, v in self.first_fail.items() if k in entries}
+            for key, entry in entries.items():
+                self._observe(store, key, entry, now)
+            return None
+        sites: set[str] = set()
+        for key in changed:
+            entry = entries[key]
+            self._observe(store, key, entry, now)
+            sites.add(entry.target.site)
+        return sites
+
+    def _observe(self, store: Store, key: str, entry: TargetEntry, now: float) -> None:
+        target = entry.target
+        if entry.state == "down":
+            self.first_fail.setdefault(key, entry.last_started)
+        else:
+            self.first_fail.pop(key, None)
+        self.devices.setdefault((target.site, target.device), {})[key] = entry
+        if target.collector in self.watchers or target.collector in self.telemetry:
+            self.targets.setdefault(target.site, {})[key] = entry
+            if entry.polls > 0:
+                self.streams.setdefault(target.site, {})[key] = entry
+        if target.collector not in self.power_kinds:
+            return
+        on_grid = store.value(key, POWER_ON_GRID)
+        battery = store.value(key, POWER_BATTERY)
+        if on_grid is not None or battery is not None:
+            power = self.power.setdefault(target.site, Power())
+            power.on_grid = on_grid if on_grid is not None else power.on_grid
+            power.had_grid = power.had_grid or on_grid == 1.0
+            power.battery = battery if battery is not None else power.battery
+            power.at = now
 
     def near_end(self, uplink: Uplink | None) -> NearEnd:
         """The targets of the device at the parent's end of a site's uplink."""
         if uplink is None:
             return NearEnd(None, [])
-        found = self.devices.get((uplink.near.site, uplink.near.device), [])
-        return NearEnd(uplink.near, found, self.kinds)
+        found = self.devices.get((uplink.near.site, uplink.near.device), {})
+        return NearEnd(uplink.near, list(found.values()), self.kinds)
 
     def power_failed(self, site: str, when: float) -> bool:
         """The site was on a low battery or off the grid shortly before ``when``."""
@@ -144,7 +156,7 @@ class Evidence:
         return low or (power.had_grid and power.on_grid == 0.0)
 
     def own(self, site: Site, store: Store) -> Own:
-        mine = self.streams.get(site.id, [])
+        mine = self.streams.get(site.id, {}).values()
         pushed = [e for e in mine if e.target.collector in self.telemetry]
         watched = [e for e in mine if e.target.collector in self.watchers]
         uplink = self.uplinks.get(site.id)

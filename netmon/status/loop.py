@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from netmon import logging as nlog
 from netmon.api import Registry
 from netmon.config import LoadedConfig
 from netmon.config.contracts import Contract
-from netmon.exposition import join_families
+from netmon.exposition import join_families, render_samples
 from netmon.status import journal, persist
 from netmon.status import view as status_view
 from netmon.status.engine import StatusEngine
@@ -39,8 +39,10 @@ class StatusLoop:
         self.poll_now = poll_now
         self.kinds = Kinds.of(registry or Registry())
         self.engine: StatusEngine | None = None
-        #: the site series, rendered per family (re-rendered when they change)
-        self.families: dict[str, str] = {}
+        #: the site series, rendered per site (re-rendered when the site changes) and
+        #: the rest (outages, links, contracts)
+        self._sites: dict[str, dict[str, str]] = {}
+        self._global: dict[str, str] = {}
         #: grows with each new render of the site series
         self.generation = 0
         self.interval = 60.0
@@ -76,13 +78,27 @@ class StatusLoop:
         self._render(time.time())
 
     @property
+    def families(self) -> list[dict[str, str]]:
+        """The site series, rendered per family, in parts (joined per answer)."""
+        return [*self._sites.values(), self._global]
+
+    @property
     def text(self) -> str:
         """The site series as exposition text."""
-        return join_families(status_view.META, [self.families])
+        return join_families(status_view.META, self.families)
 
-    def _render(self, now: float) -> None:
-        assert self.engine is not None
-        self.families = status_view.render_families(self.engine, now, self.contracts)
+    def _render(self, now: float, sites: Iterable[str] | None = None) -> None:
+        """Render the series of ``sites`` (None: every site) and the global ones."""
+        engine = self.engine
+        assert engine is not None
+        exported = engine.inventory.exported_sites
+        if sites is None:
+            self._sites = {}
+            sites = exported
+        for sid in sites:
+            if sid in exported:
+                self._sites[sid] = render_samples(status_view.site_samples(engine, sid, now))
+        self._global = render_samples(status_view.global_samples(engine, self.contracts))
         self.generation += 1
 
     def notify(self) -> None:
@@ -103,8 +119,11 @@ class StatusLoop:
                 log.info("site status", cause=after.cause or None, **fields)
         shown = status_view.time_dependent(self.engine, now)
         if changes or shown != self._shown:  # a power cut began, a silence ended, ...
+            moved = {s for s, _, _ in changes}
+            for was, now_shown in zip(self._shown, shown, strict=True):
+                moved |= was ^ now_shown
             self._shown = shown
-            self._render(now)
+            self._render(now, moved)
         if changes:
             persist.save(self.state_file, self.engine)
         self.journal.observe(self.engine, changes, now)

@@ -125,32 +125,50 @@ def render_families(
     contracts: Mapping[str, Contract] | None = None,
 ) -> dict[str, str]:
     """The site series, rendered per family (joined with the targets' per scrape)."""
-    inv = engine.inventory
     now = time.time() if now is None else now
     samples: list[Sample] = []
-    for sid, site in inv.exported_sites.items():
-        state = engine.published[sid]
-        base = (("site", sid),)
-        samples.append(Sample("netmon_site_info", _site_labels(site), 1.0))
-        if site.power_cuts:
-            cut = 1.0 if power_cuts.active(site.power_cuts, now) else 0.0
-            samples.append(Sample("netmon_site_power_cut_declared", base, cut))
-        if sid in engine.silenced:
-            samples.append(Sample("netmon_site_silenced", base, 1.0))
-        samples.extend(
-            Sample("netmon_site_status", (*base, ("status", s)), 1.0 if state.status == s else 0.0)
-            for s in STATUSES
+    for sid in engine.inventory.exported_sites:
+        samples.extend(site_samples(engine, sid, now))
+    samples.extend(global_samples(engine, contracts))
+    return render_samples(samples)
+
+
+def site_samples(engine: StatusEngine, sid: str, now: float) -> list[Sample]:
+    """One site's series: its attributes, status, cause, root (rendered per site, so a
+    change re-renders that site, not the province)."""
+    site = engine.inventory.sites[sid]
+    state = engine.published[sid]
+    base = (("site", sid),)
+    samples = [Sample("netmon_site_info", _site_labels(site), 1.0)]
+    if site.power_cuts:
+        cut = 1.0 if power_cuts.active(site.power_cuts, now) else 0.0
+        samples.append(Sample("netmon_site_power_cut_declared", base, cut))
+    if sid in engine.silenced:
+        samples.append(Sample("netmon_site_silenced", base, 1.0))
+    samples.extend(
+        Sample("netmon_site_status", (*base, ("status", s)), 1.0 if state.status == s else 0.0)
+        for s in STATUSES
+    )
+    if state.status not in ("up", "unknown"):
+        cause = (*base, ("cause", state.cause or "unknown"), ("upstream", state.upstream))
+        samples.append(Sample("netmon_site_status_cause", cause + _link(engine, sid), 1.0))
+    if state.since:
+        samples.append(
+            Sample("netmon_site_status_since_timestamp_seconds", base, round(state.since, 3))
         )
-        if state.status not in ("up", "unknown"):
-            cause = (*base, ("cause", state.cause or "unknown"), ("upstream", state.upstream))
-            samples.append(Sample("netmon_site_status_cause", cause + _link(engine, sid), 1.0))
-        if state.since:
-            samples.append(
-                Sample("netmon_site_status_since_timestamp_seconds", base, round(state.since, 3))
-            )
-        samples.append(Sample("netmon_site_root", (*base, ("root", engine.root(sid))), 1.0))
-    for root, sites in engine.outages().items():
-        samples.append(Sample("netmon_outage_sites", (("root", root),), float(len(sites))))
+    samples.append(Sample("netmon_site_root", (*base, ("root", engine.root(sid))), 1.0))
+    return samples
+
+
+def global_samples(
+    engine: StatusEngine, contracts: Mapping[str, Contract] | None = None
+) -> list[Sample]:
+    """The series of no one site: outages by root, the links, the contracts."""
+    inv = engine.inventory
+    samples = [
+        Sample("netmon_outage_sites", (("root", root),), float(len(sites)))
+        for root, sites in engine.outages().items()
+    ]
     for link in inv.links.values():
         if not (inv.exported(link.a.site) or inv.exported(link.b.site)):
             continue  # between two read-only ancestors: another shard exports it
@@ -166,7 +184,7 @@ def render_families(
         )
         samples.append(Sample("netmon_link_info", labels, 1.0))
     samples.extend(contract_series.samples(contracts or {}, inv))
-    return render_samples(samples)
+    return samples
 
 
 def _link(engine: StatusEngine, sid: str) -> Labels:
