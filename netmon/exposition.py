@@ -43,7 +43,10 @@ def format_labels(labels: Labels) -> str:
 
 
 def render_samples(
-    samples: Iterable[Sample], dropped: Counter[str] | None = None
+    samples: Iterable[Sample],
+    dropped: Counter[str] | None = None,
+    known: Mapping[Labels, str] | None = None,
+    used: dict[Labels, str] | None = None,
 ) -> dict[str, str]:
     """family name -> lines (each ending in a newline) for these samples.
 
@@ -54,7 +57,9 @@ def render_samples(
     collectors emit the same series for one target.
     Hot path: rows share one labels tuple across their metrics, so the label
     text is cached by the tuple's identity (tuples do not cache their hash;
-    the samples keep every tuple alive for the duration of this call).
+    the samples keep every tuple alive for the duration of this call). ``known``: label
+    texts of the target's last render (a poll builds new tuples of the same labels);
+    ``used`` gets the ones of this render, for the next.
     """
     chunks: dict[str, list[str]] = {}
     seen: set[str] = set()
@@ -62,7 +67,12 @@ def render_samples(
     for name, labels, value in samples:
         text = formatted.get(id(labels))
         if text is None:
-            text = formatted[id(labels)] = format_labels(labels)
+            text = known.get(labels) if known is not None else None
+            if text is None:
+                text = format_labels(labels)
+            formatted[id(labels)] = text
+            if used is not None:
+                used[labels] = text
         head = name + text
         if head in seen:
             if dropped is not None:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
+from netmon.api import Labels, MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
 from netmon.exposition import join_families, render_samples
 
 RETAIN_INTERVALS = 3
@@ -74,6 +74,8 @@ class TargetEntry:
     #: when it was last rendered (Unix time), and its snapshots applied so far
     rendered_at: float = float("-inf")
     version: int = 0
+    #: label text of each label set of the last render (the next poll has the same ones)
+    labels: dict[Labels, str] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
@@ -225,7 +227,11 @@ class Store:
         )
 
     def _render(self, entry: TargetEntry, now: float) -> None:
-        self.finish(entry, entry.version, render_samples(self.prepare(entry, now), entry.dropped))
+        used: dict[Labels, str] = {}
+        samples = self.prepare(entry, now)
+        rendered = render_samples(samples, entry.dropped, entry.labels, used)
+        entry.labels = used
+        self.finish(entry, entry.version, rendered)
 
     def prepare(self, entry: TargetEntry, now: float) -> list[Sample]:
         """The samples a render of ``entry`` writes (expired parts dropped first)."""

@@ -67,6 +67,24 @@ def _column_number(oid: str) -> int:
     return int(oid.rpartition(".")[2])
 
 
+#: plans per set of profiles (by identity; the profiles are kept, so no id is reused):
+#: every poll asks, and devices share a few sets of profiles. Cleared past _PLANS_MAX
+_PLANS: dict[tuple[int, ...], tuple[tuple[Profile, ...], list[TablePlan], ScalarPlan]] = {}
+_PLANS_MAX = 1024
+
+
+def plans(profiles: Iterable[Profile]) -> tuple[list[TablePlan], ScalarPlan]:
+    """:func:`table_plans` and :func:`scalar_plan` of these profiles, computed once."""
+    kept = tuple(profiles)
+    key = tuple(map(id, kept))
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        found = _PLANS[key] = (kept, table_plans(kept), scalar_plan(kept))
+    return found[1], found[2]
+
+
 def table_plans(profiles: Iterable[Profile]) -> list[TablePlan]:
     plans: list[TablePlan] = []
     for profile in profiles:

@@ -21,7 +21,7 @@ from gufo.snmp._fast import GetIter
 from gufo.snmp.aio import SnmpSession
 
 from collectors.snmp.engine import RawPoll, TableWalk, Varbinds
-from collectors.snmp.fetchplan import IF_NUMBER, ScalarPlan, TablePlan, scalar_plan, table_plans
+from collectors.snmp.fetchplan import IF_NUMBER, ScalarPlan, TablePlan, plans
 from collectors.snmp.params import SnmpParams
 from collectors.snmp.plan import Value
 from collectors.snmp.profile import Profile
@@ -70,14 +70,13 @@ class Walker:
         An SNMPv3 discovery reply does not count: an agent answers it for any
         user, even with wrong keys.
         """
-        profiles = list(profiles)
-        tables = table_plans(profiles)
+        tables, scalars = plans(profiles)
         for table in tables:
             self.raw.failed_tables[table.key] = "pending"
         if self.params.version == "3":
             await self._guard(partial(self._retry, self.session.refresh, self.framing.request(())))
             self.received += self.framing.response([(_ENGINE_ID, b"x" * 17)])
-        refresh = await self._scalars(scalar_plan(profiles))
+        refresh = await self._scalars(scalars)
         for table in tables:
             await self._table(table, refresh)
         return self.raw

@@ -109,6 +109,8 @@ class StatusEngine:
             for parent in inventory.sites[sid].uplinks:
                 self._children.setdefault(parent, []).append(sid)
         self.evidence.set_inventory(inventory)
+        #: sites with declared power cuts (the series show when one is on)
+        self.power_cut_sites = [sid for sid, s in inventory.sites.items() if s.power_cuts]
         previous = {**restored, **self.published}
         self.published = {sid: previous.get(sid, SiteState("unknown")) for sid in inventory.sites}
         self._candidates = {k: v for k, v in self._candidates.items() if k in inventory.sites}

@@ -103,10 +103,9 @@ def _site_labels(site: Site) -> Labels:
 def time_dependent(engine: StatusEngine, now: float) -> tuple[frozenset[str], frozenset[str]]:
     """What the site series show that no state change announces: the sites in a declared
     power cut now, and the silenced ones. A change of either needs a new render."""
+    sites = engine.inventory.sites
     cut = frozenset(
-        sid
-        for sid, site in engine.inventory.sites.items()
-        if site.power_cuts and power_cuts.active(site.power_cuts, now)
+        sid for sid in engine.power_cut_sites if power_cuts.active(sites[sid].power_cuts, now)
     )
     return cut, engine.silenced
 
