@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from grafana.panels import DATASOURCE, JSON, Grid
 
 #: uid -> title; uids are stable (alerts and links point at them)
@@ -19,7 +21,7 @@ DASHBOARDS = {
 SITE_REGEX = '/name="(?<text>[^"]*)".*site="(?<value>[^"]*)"/'
 
 
-def _query_variable(
+def query_variable(
     name: str, label: str, query: str, *, multi: bool, regex: str = "", description: str = ""
 ) -> JSON:
     return {
@@ -62,20 +64,20 @@ def variables(*, one_site: bool = False) -> list[JSON]:
         "skipUrlSync": False,
         "type": "datasource",
     }
-    network = _query_variable(
+    network = query_variable(
         "network",
         "Network",
         "label_values(netmon_site_info, network)",
         multi=True,
         description="public (village access points) or intranet (government offices)",
     )
-    kabupaten = _query_variable(
+    kabupaten = query_variable(
         "kabupaten",
         "Kabupaten",
         'label_values(netmon_site_info{network=~"$network"}, kabupaten)',
         multi=True,
     )
-    site = _query_variable(
+    site = query_variable(
         "site",
         "Site",
         'query_result(max by (site, name) (netmon_site_info{network=~"$network", '
@@ -87,7 +89,16 @@ def variables(*, one_site: bool = False) -> list[JSON]:
     return [datasource, network, kabupaten, site]
 
 
-def dashboard(uid: str, description: str, grid: Grid, *, one_site: bool = False) -> JSON:
+def dashboard(
+    uid: str,
+    description: str,
+    grid: Grid,
+    *,
+    one_site: bool = False,
+    extra: Sequence[JSON] = (),
+) -> JSON:
+    """A dashboard with the common pickers, then ``extra`` ones of its own (the Kontrak
+    ISP dashboard's contract picker)."""
     links = [
         {
             "asDropdown": True,
@@ -124,7 +135,7 @@ def dashboard(uid: str, description: str, grid: Grid, *, one_site: bool = False)
         "refresh": "1m",
         "schemaVersion": 39,
         "tags": ["netmon"],
-        "templating": {"list": variables(one_site=one_site)},
+        "templating": {"list": [*variables(one_site=one_site), *extra]},
         "time": {"from": "now-6h", "to": "now"},
         "timepicker": {},
         "timezone": "browser",

@@ -1,6 +1,6 @@
 """Real servers on loopback for the service probe tests: an HTTPS server with a
 self-signed certificate, TCP ports that refuse or never accept, a tiny RTSP responder
-with digest auth, and dnsmasq."""
+with digest auth, dnsmasq, and paced test files (the demo's file server)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from netmon.tools.demo.speedtest import FileServer
 from netmon.tools.simulate import free_udp_port
 
 #: what the SIMPUS page says (the body_match of the tests)
@@ -162,6 +163,19 @@ async def web_server(
         yield server
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def file_server() -> AsyncIterator[FileServer]:
+    """Files of known size at a paced rate (``server.url(bits_per_second, size)``); every
+    answer is recorded in ``server.deliveries`` with the server's own times."""
+    server = FileServer()
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.stop()
+        server.close()
 
 
 @contextlib.contextmanager

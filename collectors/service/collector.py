@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from collectors.service.params import (
@@ -16,6 +17,7 @@ from collectors.service.params import (
     RtspProbe,
     ServiceParams,
     TcpProbe,
+    ThroughputProbe,
     TlsProbe,
 )
 from collectors.service.probes.dns import resolve
@@ -23,6 +25,8 @@ from collectors.service.probes.http import http
 from collectors.service.probes.outcome import REASONS, Outcome, failed
 from collectors.service.probes.rtsp import options
 from collectors.service.probes.sockets import tcp, tls
+from collectors.service.probes.throughput import fetch
+from collectors.service.schedule import Run, Schedule
 from netmon.api import (
     MetricMeta,
     MetricType,
@@ -56,6 +60,23 @@ META = (
         "Not-after of the certificate a tls check saw, as Unix time; also when its "
         "verification failed (expired, untrusted).",
     ),
+    MetricMeta(
+        "netmon_service_throughput_bytes_per_second",
+        MetricType.GAUGE,
+        "Delivered throughput of the last run of a throughput check: body bytes over the "
+        "time from the response's headers to the last byte counted (x 8 for bit/s); absent "
+        "after a failed run.",
+    ),
+    MetricMeta(
+        "netmon_service_throughput_received_bytes",
+        MetricType.GAUGE,
+        "Body bytes the last run of a throughput check counted (at most its max_bytes).",
+    ),
+    MetricMeta(
+        "netmon_service_throughput_timestamp_seconds",
+        MetricType.GAUGE,
+        "When the last successful run of a throughput check ended, as Unix time.",
+    ),
 )
 #: the longest error detail a snapshot carries
 MAX_DETAIL = 1024
@@ -67,46 +88,57 @@ RUNNERS: dict[type[Probe], Runner] = {
     TlsProbe: tls,
     DnsProbe: resolve,
     RtspProbe: options,
+    ThroughputProbe: fetch,
 }
 
 
 class ServiceCollector:
-    """Polls devices described by :class:`ServiceParams`; keeps failure counts per target."""
+    """Polls devices described by :class:`ServiceParams`; keeps failure counts per target
+    and when each throughput check ran last (:class:`Schedule`)."""
 
     kind = "service"
 
     def __init__(self) -> None:
         self._failures: dict[str, Counter[tuple[str, str]]] = {}
+        self._schedule = Schedule()
 
     def metadata(self) -> Sequence[MetricMeta]:
         return META
 
     def forget(self, target: TargetRef) -> None:
         self._failures.pop(target.key, None)
+        self._schedule.forget(target.key)
 
     async def poll(self, target: TargetRef, settings: Any, deadline: float) -> Snapshot:
-        """Run every check at once, each within min(its timeout, ``deadline``). Device
-        faults come back in the snapshot; this does not raise for them."""
+        """Run every check at once (a throughput check only when it is due), each within
+        min(its timeout, ``deadline``). Device faults come back in the snapshot; this does
+        not raise for them. Whether the device is up comes from the checks that are not
+        throughput checks: those measure, and run only once per ``every``."""
         params: ServiceParams = settings
         started = time.time()
         t0 = time.monotonic()
-        results = await run_checks(params.checks, deadline)
-        failures = self._failures.setdefault(target.key, Counter())
+        key = target.key
+        due = [
+            c
+            for c in params.checks
+            if not isinstance(c, ThroughputProbe) or self._schedule.due(key, c, started)
+        ]
+        ran_now = await run_checks(due, deadline)
+        results = {c.name: r for c, r in zip(due, ran_now, strict=True)}
+        failures = self._failures.setdefault(key, Counter())
         names = {c.name for c in params.checks}
-        for key in [k for k in failures if k[0] not in names]:
-            del failures[key]  # a check renamed or removed
+        for stale in [k for k in failures if k[0] not in names]:
+            del failures[stale]  # a check renamed or removed
+        self._schedule.keep(key, names)
         parts: list[Part] = []
         problems: list[tuple[str, Outcome]] = []
-        for check, (outcome, took) in zip(params.checks, results, strict=True):
+        live_up = False
+        for check in params.checks:
             labels = (*target.labels, ("check", check.name), ("kind", check.kind))
-            if outcome.reason is not None:
-                failures[(check.name, outcome.reason)] += 1
-                problems.append((check.name, outcome))
-            samples = [
-                Sample("netmon_service_up", labels, 1.0 if outcome.up else 0.0),
-                Sample("netmon_service_duration_seconds", labels, round(took, 6)),
-            ]
-            samples += [
+            ran = results.get(check.name)
+            if ran is not None and ran[0].reason is not None:
+                failures[(check.name, ran[0].reason)] += 1
+            counters = [
                 Sample(
                     "netmon_service_failures_total",
                     (*labels, ("reason", reason)),
@@ -114,16 +146,34 @@ class ServiceCollector:
                 )
                 for reason in REASONS
             ]
+            if isinstance(check, ThroughputProbe):
+                if ran is not None:
+                    self._schedule.ran(key, check.name, Run(*ran, time.time()))
+                last = self._schedule.last(key, check.name)
+                parts.append(_throughput(target, check, last, counters))
+                if last is not None and last.outcome.reason is not None:
+                    problems.append((check.name, last.outcome))
+                continue
+            assert ran is not None  # every other check runs at every poll
+            outcome, took = ran
+            live_up = live_up or outcome.up
+            if outcome.reason is not None:
+                problems.append((check.name, outcome))
+            samples = [
+                Sample("netmon_service_up", labels, 1.0 if outcome.up else 0.0),
+                Sample("netmon_service_duration_seconds", labels, round(took, 6)),
+                *counters,
+            ]
             parts.append(Part(f"check:{check.name}", samples))
             if isinstance(check, TlsProbe):
                 parts.append(_certificate(target, check, outcome))
         # whether the device answers is netmon_target_up{collector="service"}: the SNMP
         # collector owns netmon_device_up, and one device may have both
-        any_up = len(problems) < len(params.checks)
         detail = _scrub("; ".join(f"{n} ({o.reason}: {o.detail})" for n, o in problems), params)
         snapshot = Snapshot(target, started, time.monotonic() - t0, parts)
-        if not any_up:
-            snapshot.error = problems[0][1].reason
+        if not live_up:
+            live = {c.name for c in params.checks if not isinstance(c, ThroughputProbe)}
+            snapshot.error = next(o.reason for n, o in problems if n in live)
             snapshot.error_detail = f"every check failed: {detail}"[:MAX_DETAIL]
         elif problems:
             snapshot.error_detail = f"checks failed: {detail}"[:MAX_DETAIL]
@@ -149,6 +199,8 @@ async def run_checks(checks: Sequence[Probe], deadline: float) -> list[tuple[Out
 
 async def _timed(check: Probe, limit: float) -> tuple[Outcome, float]:
     t0 = time.monotonic()
+    if isinstance(check, ThroughputProbe):  # it ends itself, with what it measured, by then
+        check = replace(check, timeout=limit)
     try:
         async with asyncio.timeout(limit):
             outcome = await RUNNERS[type(check)](check)
@@ -157,6 +209,30 @@ async def _timed(check: Probe, limit: float) -> tuple[Outcome, float]:
     except Exception as exc:  # a probe's bug must not fail the device's other checks
         outcome = failed("error", f"probe failed: {type(exc).__name__}")
     return outcome, time.monotonic() - t0
+
+
+def _throughput(
+    target: TargetRef, check: ThroughputProbe, last: Run | None, counters: list[Sample]
+) -> Part:
+    """A throughput check's series: its last run's result until the next run (none before
+    the first), the delivered rate and bytes only after a successful one."""
+    samples = list(counters)
+    if last is not None:
+        labels = (*target.labels, ("check", check.name), ("kind", check.kind))
+        samples += [
+            Sample("netmon_service_up", labels, 1.0 if last.outcome.up else 0.0),
+            Sample("netmon_service_duration_seconds", labels, round(last.took, 6)),
+        ]
+        rate = last.outcome.bytes_per_second
+        if rate is not None:
+            plain = (*target.labels, ("check", check.name))
+            received = float(last.outcome.received)
+            samples += [
+                Sample("netmon_service_throughput_bytes_per_second", plain, round(rate, 1)),
+                Sample("netmon_service_throughput_received_bytes", plain, received),
+                Sample("netmon_service_throughput_timestamp_seconds", plain, round(last.ended, 3)),
+            ]
+    return Part(f"check:{check.name}", samples)
 
 
 def _certificate(target: TargetRef, check: TlsProbe, outcome: Outcome) -> Part:

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
+from collectors.service.addresses import http_url_problem, split_server
 from collectors.service.settings import (
     DnsCheck,
     HttpCheck,
     RtspCheck,
     ServiceSettings,
     TcpCheck,
+    ThroughputCheck,
     TlsCheck,
-    http_url_problem,
-    split_server,
 )
 from netmon.api import (
     BlockContext,
@@ -100,7 +100,22 @@ class RtspProbe:
     timeout: float
 
 
-Probe = TcpProbe | HttpProbe | TlsProbe | DnsProbe | RtspProbe
+@dataclass(frozen=True, slots=True)
+class ThroughputProbe:
+    """A download of at most ``max_bytes`` from ``url``, once per ``every`` seconds."""
+
+    kind: ClassVar[str] = "throughput"
+    name: str
+    #: a Secret when it came from one (it may carry user:password or a token)
+    url: str | Secret
+    max_bytes: int
+    every: float
+    ca: str | None
+    verify: bool
+    timeout: float
+
+
+Probe = TcpProbe | HttpProbe | TlsProbe | DnsProbe | RtspProbe | ThroughputProbe
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +129,7 @@ class ServiceParams:
         collector (defence in depth: no detail is built from a secret to begin with)."""
         out: list[str] = []
         for check in self.checks:
-            if isinstance(check, HttpProbe) and isinstance(check.url, Secret):
+            if isinstance(check, HttpProbe | ThroughputProbe) and isinstance(check.url, Secret):
                 out.append(check.url.reveal())
                 out.extend(_url_secrets(check.url.reveal()))
             if isinstance(check, HttpProbe | RtspProbe) and check.auth is not None:
@@ -168,6 +183,19 @@ def build_params(settings: ServiceSettings, context: BlockContext) -> ServicePar
             checks.append(TlsProbe(check.name, host, check.port, server_name, ca, timeout))
         elif isinstance(check, DnsCheck):
             checks.append(_dns(check, address, where, timeout))
+        elif isinstance(check, ThroughputCheck):
+            url = _secret_url(check.url, resolver, where, with_user=False)
+            checks.append(
+                ThroughputProbe(
+                    check.name,
+                    url,
+                    check.max_bytes,
+                    check.every,
+                    _path(check.ca, base),
+                    check.verify,
+                    timeout,
+                )
+            )
         else:
             checks.append(_rtsp(check, host, resolver, where, timeout))
     return ServiceParams(tuple(checks))
@@ -182,20 +210,8 @@ def _http(
     timeout: float,
 ) -> HttpProbe:
     url: str | Secret
-    if isinstance(check.url, SecretRef):
-        url = resolve(check.url, (*where, "url"))
-        problem = ""
-        try:
-            if url.reveal():  # empty: the loader's placeholder
-                http_url_problem(url.reveal(), literal=False)
-        except ValueError as exc:
-            problem = str(exc)
-        if not problem and check.username is not None and urlsplit(url.reveal()).username:
-            problem = "it carries a user already: drop username and password, or the user"
-        if problem:
-            raise BlockError((*where, "url"), f"the secret from {check.url.describe()}: {problem}")
-    elif check.url is not None:
-        url = check.url
+    if check.url is not None:
+        url = _secret_url(check.url, resolve, where, with_user=check.username is not None)
     else:
         port = check.port or (443 if check.scheme == "https" else 80)
         url = f"{check.scheme}://{_bracketed(address)}:{port}{check.path}"
@@ -214,6 +230,27 @@ def _http(
         verify=check.verify,
         timeout=timeout,
     )
+
+
+def _secret_url(
+    given: str | SecretRef, resolve: SecretResolver, where: BlockPath, *, with_user: bool
+) -> str | Secret:
+    """A check's URL: a literal as is; a secret resolved and checked to be an http(s) URL
+    (``with_user``: the check has a username of its own, so the URL must not carry one)."""
+    if not isinstance(given, SecretRef):
+        return given
+    url = resolve(given, (*where, "url"))
+    problem = ""
+    try:
+        if url.reveal():  # empty: the loader's placeholder
+            http_url_problem(url.reveal(), literal=False)
+    except ValueError as exc:
+        problem = str(exc)
+    if not problem and with_user and urlsplit(url.reveal()).username:
+        problem = "it carries a user already: drop username and password, or the user"
+    if problem:
+        raise BlockError((*where, "url"), f"the secret from {given.describe()}: {problem}")
+    return url
 
 
 def _dns(check: DnsCheck, address: str, where: BlockPath, timeout: float) -> DnsProbe:

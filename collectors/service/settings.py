@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     ConfigDict,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from collectors.service.addresses import http_url_value, split_server
 from netmon.api import Duration, SecretRef, Strict
 
 #: a check's name is a label value: short, lower case, no spaces
@@ -30,6 +30,10 @@ CHECK_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 MAX_BODY_LIMIT = 16 * 1024 * 1024
 #: checks per device: each is a connection per poll from the netmon host
 MAX_CHECKS = 32
+#: the most a throughput check may download per run (VSAT pays per byte)
+MAX_THROUGHPUT_BYTES = 1024 * 1024 * 1024
+#: a throughput check runs at most this often
+MIN_EVERY = 10.0
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Name = Annotated[str, Field(pattern=CHECK_NAME)]
@@ -94,23 +98,7 @@ class HttpCheck(_Check):
     @field_validator("url", mode="plain", json_schema_input_type=str | SecretRef | None)
     @classmethod
     def _url(cls, value: object) -> str | SecretRef | None:
-        # by hand: as a plain union, pydantic would report the failure of each side
-        if value is None or isinstance(value, SecretRef):
-            return value
-        if isinstance(value, str):
-            http_url_problem(value, literal=True)
-            return value
-        if isinstance(value, dict):
-            try:
-                return SecretRef.model_validate(value)
-            except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                msg = first["msg"].removeprefix("Value error, ")
-                if first["type"] == "extra_forbidden":
-                    msg = f"unknown key {first['loc'][-1]!r} in the secret reference"
-                raise ValueError(msg) from None
-        msg = "url is a URL, or a secret holding one: {env: NAME} or {file: PATH}"
-        raise ValueError(msg)
+        return None if value is None else http_url_value(value)
 
     @field_validator("body_match")
     @classmethod
@@ -234,8 +222,57 @@ class RtspCheck(_Check):
         return self
 
 
+class ThroughputCheck(_Check):
+    """Delivered throughput: an HTTP(S) GET of a file of known size, on a schedule of its
+    own (``every``), timed from the response's headers to the last byte counted. A
+    measurement, not a liveness check: the device's up or down comes from its other
+    checks, so a device with a throughput check needs at least one other check."""
+
+    kind: Literal["throughput"]
+    """the kind of check: throughput"""
+    url: str | SecretRef
+    """the file to download: a literal URL without credentials, or a secret ({env:}/{file:})
+    when it carries user:password or a token
+    """
+    max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=MAX_THROUGHPUT_BYTES)
+    """the most bytes one run downloads (the file's size, or less); the run ends at this many
+    bytes, at the end of the body, or at the check's timeout, whichever comes first
+    """
+    every: Duration = 3600.0
+    """how often the check runs (each check at its own moment within the period, from a hash
+    of site, device and check: a province's checks do not all download at once)
+    """
+    ca: str | None = Field(default=None, min_length=1)
+    """CA bundle (PEM) the server's certificate is checked against; unset: the system's. A
+    relative path is relative to the folder of netmon.yaml
+    """
+    verify: bool = True
+    """false: do not check the certificate at all"""
+
+    @field_validator("url", mode="plain", json_schema_input_type=str | SecretRef)
+    @classmethod
+    def _url(cls, value: object) -> str | SecretRef:
+        return http_url_value(value)
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: float) -> float:
+        if value < MIN_EVERY:
+            msg = f"every is at least {MIN_EVERY:g}s (each run downloads up to max_bytes)"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ThroughputCheck:
+        if self.ca is not None and not self.verify:
+            msg = "ca has no effect with verify: false"
+            raise ValueError(msg)
+        return self
+
+
 Check = Annotated[
-    TcpCheck | HttpCheck | TlsCheck | DnsCheck | RtspCheck, Field(discriminator="kind")
+    TcpCheck | HttpCheck | TlsCheck | DnsCheck | RtspCheck | ThroughputCheck,
+    Field(discriminator="kind"),
 ]
 
 
@@ -269,10 +306,16 @@ class ServiceSettings(Strict):
                 msg = f"two checks are named {check.name!r}: names must be unique per device"
                 raise ValueError(msg)
             seen.add(check.name)
+        if all(isinstance(c, ThroughputCheck) for c in checks):
+            msg = (
+                "a throughput check measures, it does not say whether the device is up: "
+                "give the device another check too (e.g. tcp to the file server's port)"
+            )
+            raise ValueError(msg)
         return checks
 
 
-KINDS = frozenset({"tcp", "http", "tls", "dns", "rtsp"})
+KINDS = frozenset({"tcp", "http", "tls", "dns", "rtsp", "throughput"})
 
 
 def _untagged(exc: ValidationError) -> ValidationError:
@@ -288,52 +331,3 @@ def _untagged(exc: ValidationError) -> ValidationError:
             detail["ctx"] = error["ctx"]
         details.append(detail)
     return ValidationError.from_exception_data(exc.title, details, hide_input=True)
-
-
-def http_url_problem(url: str, *, literal: bool) -> None:
-    """Raise ValueError unless ``url`` is an absolute http(s) URL. A literal URL must not
-    carry credentials. The message never quotes the URL (it may hold a password)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError:
-        msg = "not a URL"
-        raise ValueError(msg) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = "not an http:// or https:// URL with a host"
-        raise ValueError(msg)
-    if literal and (parts.username is not None or parts.password is not None):
-        msg = (
-            "a URL with user:password is a secret: write url: {env: NAME} or "
-            "url: {file: PATH} (a literal here would end up in git and in backups)"
-        )
-        raise ValueError(msg)
-
-
-def split_server(server: str, default_port: int = 53) -> tuple[str, int]:
-    """``addr``, ``addr:port`` or ``[v6]:port`` -> (address, port); the address must be
-    an IP address (resolving the resolver by name would test the wrong server)."""
-    host, port = server, default_port
-    if server.startswith("["):
-        host, sep, rest = server[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            msg = f"not an address or [address]:port: {server!r}"
-            raise ValueError(msg)
-        if rest:
-            port = _port(rest[1:], server)
-    elif server.count(":") == 1:
-        host, text = server.split(":")
-        port = _port(text, server)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        msg = f"the DNS server must be an IP address (optionally :port), not {server!r}"
-        raise ValueError(msg) from None
-    return host, port
-
-
-def _port(text: str, server: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        msg = f"bad port in {server!r}"
-        raise ValueError(msg)
-    return int(text)

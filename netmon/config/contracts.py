@@ -43,7 +43,9 @@ class Targets(Strict):
     loss_ratio: float | None = Field(default=None, ge=0, le=1)
     """the month's packet loss must stay below this ratio, 0..1 (0.01: 1 %)"""
     throughput_ratio: float | None = Field(default=None, ge=0, le=1)
-    """delivered throughput at peak hour over the contracted bandwidth must reach this"""
+    """the month's mean delivered throughput over the contracted bandwidth must reach this,
+    0..1 (0.8: 80 %); measured by the sites' throughput checks (service kind, a scheduled
+    download), not judged where a site has none"""
 
 
 class Penalty(Strict):

@@ -2,10 +2,10 @@
 report` computes, as JSON, from the running daemon's config, its outage journal and the
 live status (outages still open end, for the answer, at the time of the request).
 
-Journal figures only: the quality figures (RTT, loss, utilisation, the recording rules'
-availability) need Prometheus and come from `netmon report --prometheus`; here they are
-null. The journal is read in a worker thread (it is kept for years and may be large),
-never on the event loop.
+Journal figures only: the quality figures (RTT, loss, utilisation, throughput, the
+recording rules' availability) need Prometheus and come from `netmon report
+--prometheus`; here they are null. The journal is read in a worker thread (it is kept
+for years and may be large), never on the event loop.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from netmon.status.journal import journal_file
 from netmon.status.journal import read as read_journal
 
 QUALITY_NOTE = (
-    "journal figures only: RTT p95, loss and utilisation need Prometheus "
+    "journal figures only: RTT p95, loss, utilisation and throughput need Prometheus "
     "(netmon report --prometheus URL)"
 )
 
@@ -116,6 +116,8 @@ def _row(r: assemble.Row) -> dict[str, Any]:
         "loss_ratio": None,
         "utilisation_p95": None,
         "hours_above_80": None,
+        "throughput_mbps": None,
+        "throughput_ratio": None,
         "outages_counted": [_outage(c, zone) for c in f.counted],
         "outages_excluded": [_outage(c, zone) for c in f.excluded],
     }

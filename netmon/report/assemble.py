@@ -66,6 +66,21 @@ class Row:
     figures: fig.SiteFigures
     quality: prom.Quality | None = None
 
+    @property
+    def throughput_ratio(self) -> float | None:
+        """Delivered throughput over the contracted bandwidth (Prometheus and a contract
+        needed, and a throughput check at the site)."""
+        q, c = self.quality, self.contract
+        if q is None or q.throughput is None or c is None:
+            return None
+        return q.throughput * 8 / (c.bandwidth_mbps * 1_000_000)
+
+    @property
+    def throughput_met(self) -> bool | None:
+        ratio = self.throughput_ratio
+        target = self.contract.targets.throughput_ratio if self.contract is not None else None
+        return None if ratio is None or target is None else ratio >= target
+
     def differs(self, scrape_interval: float) -> bool:
         """The recording rules' availability is further from the journal's than one
         scrape interval per transition (only known with Prometheus)."""

@@ -6,9 +6,11 @@ contract that overlaps the month and the contract period and is not excluded. An
 excluded as ``power`` (its cause is power: a flat village battery), ``power_cut`` (a
 declared PLN cut overlapped it), ``maintenance`` (the site was in maintenance) or
 ``monitoring_stale`` (netmon itself was blind), each only when the contract lists that
-reason in ``excludes``. Month and contract boundaries are local midnights in the SITE's
-zone (WITA UTC+8, WIB UTC+7), so an outage across the month's last midnight counts only
-its part inside the month. Availability = 1 - counted seconds / seconds of the month.
+reason in ``excludes``. A site unreachable behind another takes the reasons of its
+root's outage too (the sites behind a flat village battery). Month and contract
+boundaries are local midnights in the SITE's zone (WITA UTC+8, WIB UTC+7), so an outage
+across the month's last midnight counts only its part inside the month. Availability =
+1 - counted seconds / seconds of the month.
 """
 
 from __future__ import annotations
@@ -119,16 +121,39 @@ def month_bounds(month: str, zone: str) -> tuple[float, float]:
     return local_midnight(first, zone), local_midnight(after, zone)
 
 
-def exclusion_reasons(outage: OutageLike, excludes: Iterable[str]) -> tuple[str, ...]:
-    """The contract's reasons that exclude this outage ("" tuple: it counts)."""
-    applies = {
+def _applies(outage: OutageLike) -> dict[str, bool]:
+    return {
         "power": outage.cause == "power",
         "power_cut": outage.power_cut,
         "maintenance": outage.maintenance,
         "monitoring_stale": outage.stale,
     }
+
+
+def exclusion_reasons(
+    outage: OutageLike, excludes: Iterable[str], root: OutageLike | None = None
+) -> tuple[str, ...]:
+    """The contract's reasons that exclude this outage ("" tuple: it counts). A site
+    unreachable behind another takes the reasons of its root's outage too: the villages
+    that share a village office's connection were cut off by its flat battery, not by
+    the ISP; behind a cut ISP link they count, as the root's outage does."""
+    applies = _applies(outage)
+    inherited = _applies(root) if root is not None else {}
     allowed = set(excludes)
-    return tuple(r for r in REASONS if applies[r] and r in allowed)
+    return tuple(r for r in REASONS if (applies[r] or inherited.get(r, False)) and r in allowed)
+
+
+def root_outage(outage: OutageLike, outages: Iterable[OutageLike]) -> OutageLike | None:
+    """The outage of ``outage``'s root site that overlaps it most (None: the site is its
+    own root, or the root's outage is not known)."""
+    if outage.root == outage.site:
+        return None
+
+    def overlap(o: OutageLike) -> float:
+        return min(o.end, outage.end) - max(o.start, outage.start)
+
+    found = [o for o in outages if o.site == outage.root and overlap(o) > 0]
+    return max(found, key=overlap, default=None)
 
 
 def penalty_percent(availability: float, penalties: Sequence[tuple[float, float]]) -> float:
@@ -188,12 +213,15 @@ class SiteFigures:
 
 
 def clip(
-    outages: Iterable[OutageLike], window: tuple[float, float], excludes: Iterable[str]
+    outages: Iterable[OutageLike],
+    window: tuple[float, float],
+    excludes: Iterable[str],
+    everyone: Sequence[OutageLike] = (),
 ) -> list[Clipped]:
     """The outages' parts inside ``window`` ([start, end)), each with its exclusion
-    reasons. Where one site's outages overlap (a record written twice), the overlapped
-    time is taken once, by the earlier one. An outage still open (``open`` true, its
-    ``end`` the time of the report) is marked so."""
+    reasons (and its root's, found among ``everyone``). Where one site's outages overlap
+    (a record written twice), the overlapped time is taken once, by the earlier one. An
+    outage still open (``open`` true, its ``end`` the time of the report) is marked so."""
     lo, hi = window
     excludes = frozenset(excludes)
     parts: list[Clipped] = []
@@ -203,7 +231,7 @@ def clip(
             start = max(start, parts[-1].end)
         if stop <= start:
             continue
-        reasons = exclusion_reasons(o, excludes)
+        reasons = exclusion_reasons(o, excludes, root_outage(o, everyone))
         is_open = bool(getattr(o, "open", False))
         parts.append(Clipped(o, start, stop, reasons, is_open))
     return parts
@@ -226,8 +254,9 @@ def site_figures(
         c_hi = local_midnight(contract.end + timedelta(days=1), zone)
         window = (max(lo, c_lo), min(hi, c_hi))
     excludes = contract.excludes if contract is not None else frozenset(REASONS)
-    mine = [o for o in outages if o.site == site]
-    parts = clip(mine, window, excludes) if window[0] < window[1] else []
+    everyone = list(outages)
+    mine = [o for o in everyone if o.site == site]
+    parts = clip(mine, window, excludes, everyone) if window[0] < window[1] else []
     counted = tuple(p for p in parts if p.counts)
     excluded = tuple(p for p in parts if not p.counts)
     availability = 1.0 - sum(p.seconds for p in counted) / (hi - lo)

@@ -10,6 +10,10 @@ Per site:
 - utilisation_p95 and hours_above_80: the busiest interface's byte rate (either
   direction, 5m30s rate as the recording rules) against the CONTRACTED bandwidth
   ``netmon_contract_bandwidth_bytes{contract, site}``, sampled every 5 minutes;
+- throughput: the mean over the month of the site's throughput checks' delivered rate
+  ``netmon_service_throughput_bytes_per_second`` (the best check of the site; the
+  gauge holds each run's rate until the next run, so the mean weighs runs by how long
+  each stood: with a regular schedule, the runs' mean);
 - availability: the recording rules' ``site:netmon_site_available:ratio5m`` averaged
   over the month (deploy/prometheus/rules/netmon-recording.yml).
 A figure Prometheus has no samples for is None: the report prints "no data".
@@ -40,6 +44,8 @@ class Quality:
     utilisation_p95: float | None = None
     hours_above_80: float | None = None
     availability: float | None = None
+    #: delivered throughput, bytes per second (the month's mean of the throughput checks)
+    throughput: float | None = None
 
 
 def _safe(url: str) -> str:
@@ -131,6 +137,13 @@ def quality(
         end,
         timeout,
     )
+    throughput = query(
+        base,
+        "max by (site) (avg_over_time("
+        f"netmon_service_throughput_bytes_per_second{{{sel}}}[{whole}] {before}))",
+        end,
+        timeout,
+    )
     util_p95: dict[str, float] = {}
     above: dict[str, float] = {}
     if contract:
@@ -161,6 +174,7 @@ def quality(
             utilisation_p95=util_p95.get(s),
             hours_above_80=above.get(s),
             availability=avail.get(s),
+            throughput=throughput.get(s),
         )
         for s in sites
     }

@@ -47,6 +47,9 @@ CSV_COLUMNS = (
     "loss_target",
     "utilisation_p95",
     "hours_above_80",
+    "throughput_mbps",
+    "throughput_ratio",
+    "throughput_target",
     "penalty_percent",
 )
 
@@ -118,6 +121,11 @@ def _csv_number(value: float | None, digits: int, none: str) -> str:
     return none if value is None else f"{value:.{digits}f}"
 
 
+def _mbps(bytes_per_second: float | None) -> float | None:
+    """Bytes per second as Mbit/s, the unit contracts are written in."""
+    return None if bytes_per_second is None else bytes_per_second * 8 / 1_000_000
+
+
 def csv_text(report: Report, w: Words) -> str:
     """One row per site and contract; dot decimals for spreadsheets and scripts, times in
     ISO 8601 with the site's offset; an unknown figure is the language's "no data"."""
@@ -158,6 +166,9 @@ def csv_text(report: Report, w: Words) -> str:
                 _csv_number(targets.loss_ratio if targets else None, 4, ""),
                 _csv_number(q.utilisation_p95 if q else None, 3, nd),
                 _csv_number(q.hours_above_80 if q else None, 2, nd),
+                _csv_number(_mbps(q.throughput) if q else None, 2, nd),
+                _csv_number(r.throughput_ratio, 3, nd),
+                _csv_number(targets.throughput_ratio if targets else None, 4, ""),
                 f"{f.penalty:g}",
             ]
         )
@@ -237,6 +248,14 @@ def _view(report: Report, w: Words, generated: float, example: bool) -> dict[str
                 "loss_target": w.pct(t.loss_ratio, 2) if t and t.loss_ratio is not None else "",
                 "util": w.pct(q.utilisation_p95 if q else None, 1),
                 "hours80": w.num(q.hours_above_80 if q else None, 1),
+                "throughput": w.num(_mbps(q.throughput) if q else None, 1, " Mbps"),
+                "throughput_ratio": w.pct(r.throughput_ratio, 1) if r.throughput_ratio else "",
+                "throughput_target": (
+                    w.pct(t.throughput_ratio, 0) if t and t.throughput_ratio is not None else ""
+                ),
+                "throughput_cls": (
+                    "" if r.throughput_met is None else ("met" if r.throughput_met else "missed")
+                ),
                 "penalty": f"{f.penalty:g} %" if f.penalty else "0 %",
             }
         )
@@ -268,6 +287,9 @@ def _view(report: Report, w: Words, generated: float, example: bool) -> dict[str
             f"{w.t['col.availability']}: {w.pct(t.availability, 2)}" if t.availability else "",
             f"RTT p95 ≤ {w.num(t.rtt_p95_ms, 0, ' ms')}" if t.rtt_p95_ms else "",
             f"{w.t['col.loss']} ≤ {w.pct(t.loss_ratio, 2)}" if t.loss_ratio is not None else "",
+            w("throughput_target", pct=w.pct(t.throughput_ratio, 0))
+            if t.throughput_ratio is not None
+            else "",
         ]
         contracts.append(
             {

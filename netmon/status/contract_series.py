@@ -1,6 +1,7 @@
 """The ISP contracts as series: which contract covers which site, and its contracted
-bandwidth, so recording rules and dashboards can judge a site against its contract
-(utilisation over the contracted bandwidth, a contract's availability)."""
+bandwidth and throughput target, so recording rules and dashboards can judge a site
+against its contract (utilisation over the contracted bandwidth, delivered throughput
+against its target, a contract's availability)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ META = {
             "netmon_contract_bandwidth_bytes",
             MetricType.GAUGE,
             "Bandwidth a contract promises a site, in bytes per second.",
+        ),
+        MetricMeta(
+            "netmon_contract_throughput_target_ratio",
+            MetricType.GAUGE,
+            "A contract's throughput target: the share of its bandwidth the site's throughput "
+            "checks must deliver on average over a month, 0..1 (only where the contract sets "
+            "one).",
         ),
     )
 }
@@ -55,4 +63,12 @@ def samples(contracts: Mapping[str, Contract], inventory: Inventory) -> list[Sam
                     contract.bandwidth_bytes,
                 )
             )
+            if contract.targets.throughput_ratio is not None:
+                out.append(
+                    Sample(
+                        "netmon_contract_throughput_target_ratio",
+                        (("contract", cid), ("site", sid)),
+                        contract.targets.throughput_ratio,
+                    )
+                )
     return out

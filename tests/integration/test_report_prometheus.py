@@ -2,13 +2,13 @@
 
 An outage script (below, in local wall-clock times) drives everything: the journal the
 report reads, and a month of the series netmon would have exported (site status, the
-power-cut and silence flags, ICMP RTT and loss, interface byte counters, the contracted
-bandwidth), written as OpenMetrics at a 60 s step. promtool turns them into TSDB blocks,
-the project's availability recording rule is backfilled over them (promtool
-create-blocks-from rules), and Debian's Prometheus serves the lot. The expected figures are
-worked out here from the generated samples and the definitions (p95 by linear
-interpolation between ranks, mean loss, 5-minute utilisation steps), not by the code
-under test."""
+power-cut and silence flags, ICMP RTT and loss, interface byte counters, the throughput
+checks' delivered rate, the contracted bandwidth), written as OpenMetrics at a 60 s
+step. promtool turns them into TSDB blocks, the project's availability recording rule is
+backfilled over them (promtool create-blocks-from rules), and Debian's Prometheus serves
+the lot. The expected figures are worked out here from the generated samples and the
+definitions (p95 by linear interpolation between ranks, mean loss, 5-minute utilisation
+steps, mean throughput), not by the code under test."""
 
 from __future__ import annotations
 
@@ -116,8 +116,12 @@ contracts:
     measured_at: router
     bandwidth_mbps: 20
     sites: [desa-a, desa-b, desa-w]
-    targets: {{availability: 0.999, rtt_p95_ms: 150, loss_ratio: 0.01}}
+    targets: {{availability: 0.999, rtt_p95_ms: 150, loss_ratio: 0.01, throughput_ratio: 0.8}}
 """
+#: the throughput checks' delivered share of the contract per run (one run an hour, its
+#: rate standing until the next): desa-a below the 0.8 target, desa-b above it; desa-w
+#: has no throughput check (its figure is "no data")
+DELIVERED = {"desa-a": (0.5, 0.9), "desa-b": (0.8, 1.0)}
 
 
 def down(site: str, ts: float) -> Scripted | None:
@@ -142,6 +146,7 @@ class Generated:
     loss: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     rx: dict[str, dict[int, int]] = field(default_factory=dict)
     tx: dict[str, dict[int, int]] = field(default_factory=dict)
+    throughput: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 def generate(path: Path) -> Generated:
@@ -164,6 +169,19 @@ def generate(path: Path) -> Generated:
             else:
                 gen.loss[site].append((ts, 1.0))
             gen.rx[site][ts], gen.tx[site][ts] = rx, tx
+    for site, (low, high) in DELIVERED.items():
+        gen.throughput[site] = []
+        run = 0.0
+        for ts in times:
+            if ts % 3600 == 0:  # an hourly run: its rate stands until the next
+                run = round(BANDWIDTH * rng.uniform(low, high), 1)
+            if down(site, ts) is None:  # a run during an outage fails: no rate
+                gen.throughput[site].append((ts, run))
+        labels = f'site="{site}",device="{site}-fs",check="speed"'
+        lines.extend(
+            f"netmon_service_throughput_bytes_per_second{{{labels}}} {v} {ts}"
+            for ts, v in gen.throughput[site]
+        )
     for site in ZONE:
         for status in ("up", "degraded", "down", "unreachable", "unknown"):
             for ts in times:
@@ -213,6 +231,7 @@ class Expected:
     loss: float
     utilisation_p95: float
     hours_above_80: float
+    throughput: float | None  # bytes/s, the mean of the month's samples
 
 
 def expected(gen: Generated, site: str) -> Expected:
@@ -226,11 +245,13 @@ def expected(gen: Generated, site: str) -> Expected:
         tx = (gen.tx[site][ts] - gen.tx[site][ts - 300]) / 300
         util.append(max(rx, tx) / BANDWIDTH)
     assert len(util) == 8640
+    delivered = [v for ts, v in gen.throughput.get(site, []) if lo <= ts < hi]
     return Expected(
         rtt_p95_ms=p95(rtt) * 1000,
         loss=sum(loss) / len(loss),
         utilisation_p95=p95(util),
         hours_above_80=sum(1 for u in util if u > 0.8) * 300 / 3600,
+        throughput=sum(delivered) / len(delivered) if delivered else None,
     )
 
 
@@ -334,6 +355,10 @@ def test_quality_figures_equal_the_generated_series(prometheus: Loaded) -> None:
             assert got.loss == pytest.approx(want.loss, rel=1e-9), site
             assert got.utilisation_p95 == pytest.approx(want.utilisation_p95, rel=1e-9), site
             assert got.hours_above_80 == pytest.approx(want.hours_above_80, abs=1e-9), site
+            if want.throughput is None:
+                assert got.throughput is None, site
+            else:
+                assert got.throughput == pytest.approx(want.throughput, rel=1e-9), site
             assert got.availability is not None, site
             assert got.availability == pytest.approx(
                 rules_expected(site), abs=rules_tolerance(site)
@@ -358,7 +383,7 @@ CSV_COLUMNS = [
     "excluded_seconds", "outages_counted", "outages_excluded", "availability",
     "availability_target", "availability_met", "availability_prometheus", "rtt_p95_ms",
     "rtt_p95_target_ms", "loss_ratio", "loss_target", "utilisation_p95", "hours_above_80",
-    "penalty_percent",
+    "throughput_mbps", "throughput_ratio", "throughput_target", "penalty_percent",
 ]  # fmt: skip
 
 
@@ -394,12 +419,24 @@ def test_report_with_prometheus(prometheus: Loaded, tmp_path: Path) -> None:
         assert float(row["loss_ratio"]) == pytest.approx(want.loss, abs=5.1e-5), site
         assert float(row["utilisation_p95"]) == pytest.approx(want.utilisation_p95, abs=5.1e-4)
         assert float(row["hours_above_80"]) == pytest.approx(want.hours_above_80, abs=0.0051)
+        assert row["throughput_target"] == "0.8000"
+        if want.throughput is None:
+            assert row["throughput_mbps"] == row["throughput_ratio"] == "tidak ada data", site
+        else:
+            mbps = want.throughput * 8 / 1e6
+            assert float(row["throughput_mbps"]) == pytest.approx(mbps, abs=0.0051), site
+            ratio = want.throughput / BANDWIDTH
+            assert float(row["throughput_ratio"]) == pytest.approx(ratio, abs=5.1e-4), site
         rules = float(row["availability_prometheus"])
         assert rules == pytest.approx(rules_expected(site), abs=rules_tolerance(site)), site
     assert rows["desa-a"]["month_start"] == "2026-11-01T00:00:00+08:00"
     assert rows["desa-w"]["month_start"] == "2026-11-01T00:00:00+07:00"
     assert rows["desa-w"]["month_end"] == "2026-12-01T00:00:00+07:00"
     assert (rows["desa-b"]["outages_counted"], rows["desa-b"]["outages_excluded"]) == ("0", "2")
+    # the script's throughput: desa-a under its target, desa-b over it
+    assert (
+        float(rows["desa-a"]["throughput_ratio"]) < 0.8 < float(rows["desa-b"]["throughput_ratio"])
+    )
 
     html = stem.with_suffix(".html").read_text()
     # exact durations, local times, the month's edges in each site's zone
@@ -419,6 +456,10 @@ def test_report_with_prometheus(prometheus: Loaded, tmp_path: Path) -> None:
     # the rules count the flat battery, the journal does not: both shown, marked
     assert 'class="num differs"' in html
     assert html.count('class="num differs"') == 1
+    # throughput against the target: one site missed it, one met it, one has no check
+    assert html.count('class="num missed"') == 1
+    assert html.count('class="num met"') == 1
+    assert "Throughput ≥ 80 % dari bandwidth kontrak" in html
 
     pdf = stem.with_suffix(".pdf")
     pdftoppm = shutil.which("pdftoppm")

@@ -10,6 +10,7 @@ import pytest
 
 from collectors import REGISTRY
 from netmon.config import ConfigErrors, load
+from netmon.status import contract_series
 
 MAIN = """\
 inventory: ["sites/*.yaml"]
@@ -244,3 +245,20 @@ def test_the_example_contracts_cover_example_sites(monkeypatch: pytest.MonkeyPat
         "desa-teluk-harapan",  # circuit BAKTI-VSAT-BR-0091 in config/sites/berau.yaml
         "desa-tabang-lama",  # BAKTI-VSAT-KK-0233 in kutai-kartanegara.yaml
     )
+
+
+def test_the_series_carry_the_throughput_target_only_where_a_contract_sets_one(
+    tmp_path: Path,
+) -> None:
+    """What the recording rules compare delivered throughput with: the contract file's
+    throughput_ratio, per site it covers; a contract without that target exports none."""
+    without = GOOD.replace("tlk-kutim-2026", "tlk-kutim-2025").replace("2026-", "2025-")
+    without = without.replace(", throughput_ratio: 0.8", "")
+    loaded = load(write(tmp_path, GOOD, without), REGISTRY)
+    found = {
+        (s.name, dict(s.labels)["contract"], dict(s.labels)["site"]): s.value
+        for s in contract_series.samples(loaded.contracts, loaded.inventory)
+        if s.name == "netmon_contract_throughput_target_ratio"
+    }
+    name = "netmon_contract_throughput_target_ratio"
+    assert found == {(name, "tlk-kutim-2026", s): 0.8 for s in ("desa-a", "desa-b", "pop-sangatta")}

@@ -25,6 +25,8 @@ PROVISIONING = ROOT / "grafana" / "provisioning"
 PANEL_TYPES = {"geomap", "stat", "table", "timeseries", "state-timeline", "bargauge", "row"}
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 VARIABLES = ["datasource", "network", "kabupaten", "site"]
+#: pickers a dashboard has after the common ones: the Kontrak ISP dashboard's contract
+EXTRA_VARIABLES = {"netmon-contracts": ["contract"]}
 GRAFANA_BUILTINS = {
     "__rate_interval",
     "__interval",
@@ -210,7 +212,7 @@ def test_every_panel_reads_the_datasource_variable_and_has_queries() -> None:
 def test_every_dashboard_has_the_template_variables() -> None:
     for uid, model in models().items():
         variables = {v["name"]: v for v in model["templating"]["list"]}
-        assert list(variables) == VARIABLES, uid
+        assert list(variables) == VARIABLES + EXTRA_VARIABLES.get(uid, []), uid
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
         for name in VARIABLES[1:]:
@@ -229,10 +231,45 @@ def test_every_dashboard_has_the_template_variables() -> None:
 
 
 def test_queries_use_only_defined_variables() -> None:
-    defined = set(VARIABLES) | GRAFANA_BUILTINS
     for uid, where, expr in exprs():
+        defined = {*VARIABLES, *EXTRA_VARIABLES.get(uid, []), *GRAFANA_BUILTINS}
         used = set(re.findall(r"\$\{?([A-Za-z_]\w*)", expr))
         assert used <= defined, f"{uid} / {where}: unknown variables {used - defined}"
+
+
+def test_the_contract_picker_lists_contract_ids_and_every_contract_query_uses_it() -> None:
+    """Kontrak ISP: the picker takes the `contract` label the recorded contract series get
+    from netmon_contract_info (which has it whether or not a figure exists yet), at the
+    selected sites (multi, with All); every query that reads a series with a contract
+    label filters it by the picked contracts, so no panel shows another contract."""
+    model = models()["netmon-contracts"]
+    picker = model["templating"]["list"][-1]
+    assert (picker["name"], picker["type"], picker["multi"], picker["includeAll"]) == (
+        "contract",
+        "query",
+        True,
+        True,
+    )
+    assert picker["allValue"] == ".*"
+    assert picker["query"]["query"] == 'label_values(netmon_contract_info{site=~"$site"}, contract)'
+    # the recorded contract series carry that label: they join netmon_contract_info by it
+    rules = [
+        rule
+        for path in RULES.glob("*.yml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if rule.get("record", "").startswith("site:netmon_contract_")
+    ]
+    assert rules
+    for rule in rules:
+        assert re.search(r"by \(site, contract\)|site:netmon_contract_", rule["expr"]), rule
+    with_contract = re.compile(r"(netmon_contract_\w+|site:netmon_contract_\w+:\w+)\{([^}]*)\}")
+    for panel in panels(model):
+        for t in panel["targets"]:
+            found = with_contract.findall(t["expr"])
+            assert found, (panel["title"], t["expr"])  # every panel reads contract series
+            for name, matchers in found:
+                assert 'contract=~"$contract"' in matchers, (panel["title"], name)
 
 
 def test_every_metric_in_a_query_is_in_the_metric_contract() -> None:

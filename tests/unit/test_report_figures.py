@@ -165,3 +165,31 @@ def test_a_bad_month_is_refused() -> None:
     for bad in ("2026-13", "2026/11", "11-2026", "2026-1x"):
         with pytest.raises(ValueError, match="YYYY-MM"):
             fig.month_bounds(bad, "Asia/Makassar")
+
+
+def test_sites_behind_a_flat_battery_are_excluded_behind_a_cut_they_count() -> None:
+    """Two sites share the village office's connection: when its battery goes flat they
+    are unreachable (root: the office), and that is the battery's doing, not the ISP's;
+    when the ISP's link to the office is cut, their hour counts like the office's."""
+
+    def behind(start: float, end: float) -> Outage:
+        return Outage("desa-b", "desa-a", "uplink", "", start, end, "unreachable")
+
+    flat = outage("desa-a", t(WITA, 2026, 11, 3, 1), t(WITA, 2026, 11, 3, 4), cause="power")
+    cut = outage("desa-a", t(WITA, 2026, 11, 9, 10), t(WITA, 2026, 11, 9, 11))
+    # the children's outages start and end a poll after the office's
+    children = [
+        behind(t(WITA, 2026, 11, 3, 1, 0, 30), t(WITA, 2026, 11, 3, 4, 0, 20)),
+        behind(t(WITA, 2026, 11, 9, 10, 0, 30), t(WITA, 2026, 11, 9, 11, 0, 30)),
+    ]
+    f = fig.site_figures(
+        "desa-b", "Asia/Makassar", "2026-11", [flat, cut, *children], contract(("desa-a", "desa-b"))
+    )
+    assert [c.reasons for c in f.excluded] == [("power",)]
+    assert f.excluded_seconds == 3 * 3600 - 10
+    assert f.counted_seconds == 3600
+    # the same child alone in the journal (its root's record unknown) counts
+    alone = fig.site_figures(
+        "desa-b", "Asia/Makassar", "2026-11", children[:1], contract(("desa-b",))
+    )
+    assert alone.counted_seconds == 3 * 3600 - 10

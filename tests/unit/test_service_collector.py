@@ -22,6 +22,9 @@ def test_it_is_a_polling_collector_of_kind_service() -> None:
         "netmon_service_duration_seconds",
         "netmon_service_failures_total",
         "netmon_tls_certificate_expiry_timestamp_seconds",
+        "netmon_service_throughput_bytes_per_second",
+        "netmon_service_throughput_received_bytes",
+        "netmon_service_throughput_timestamp_seconds",
     }
     counters = {m.name for m in collector.metadata() if m.type == "counter"}
     assert counters == {"netmon_service_failures_total"}

@@ -17,8 +17,10 @@ from collectors.service.params import (
     HttpProbe,
     RtspProbe,
     TcpProbe,
+    ThroughputProbe,
     TlsProbe,
 )
+from collectors.service.settings import ThroughputCheck
 from netmon.api import BlockContext, BlockError, BlockPath, Secret, SecretRef, SecretResolver
 from tests.helpers import ROOT
 
@@ -61,7 +63,7 @@ def test_the_sample_validates_and_builds() -> None:
         for d in site["devices"]
         if "service" in d
     ]
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     secrets = {
         "CAM_PASAR_2_RTSP": "rtsp://viewer:pw@10.30.1.12/Streaming/Channels/101",
         "/etc/netmon/secrets/nvr-pasar-password": "pw",
@@ -71,7 +73,7 @@ def test_the_sample_validates_and_builds() -> None:
         context = BlockContext(address, SAMPLE.parent, fake_secrets(secrets))
         params = build_params(ServiceSettings.model_validate(block), context)
         kinds |= {check.kind for check in params.checks}
-    assert kinds == {"tcp", "http", "tls", "dns", "rtsp"}
+    assert kinds == {"tcp", "http", "tls", "dns", "rtsp", "throughput"}
 
 
 def test_defaults_come_from_the_device_and_the_block(tmp_path: Path) -> None:
@@ -111,6 +113,7 @@ def test_secret_urls_and_passwords_are_resolved_where_they_stand() -> None:
             {"name": "cam", "kind": "rtsp", "url": {"env": "CAM"}},
             {"name": "web", "kind": "http", "url": {"env": "WEB"}},
             {"name": "nvr", "kind": "rtsp", "username": "op", "password": {"env": "NVR"}},
+            {"name": "speed", "kind": "throughput", "url": {"env": "SPEED"}, "every": "30m"},
         ]
     }
     resolve = fake_secrets(
@@ -118,10 +121,11 @@ def test_secret_urls_and_passwords_are_resolved_where_they_stand() -> None:
             "CAM": "rtsp://admin:p%40ss@10.0.0.9:8554/Streaming/101?transport=tcp",
             "WEB": "https://op:pw@10.0.0.9/?token=abc",
             "NVR": "nvr-pw",
+            "SPEED": "https://dl:Kunci7@10.0.0.9/10M.bin?key=k3y",
         }
     )
     params = build_params(ServiceSettings.model_validate(block), ctx("10.0.0.1", Path(), resolve))
-    cam, web, nvr = params.checks
+    cam, web, nvr, speed = params.checks
     assert cam == RtspProbe(
         "cam",
         "10.0.0.9",
@@ -135,10 +139,19 @@ def test_secret_urls_and_passwords_are_resolved_where_they_stand() -> None:
     assert nvr == RtspProbe(
         "nvr", "10.0.0.1", 554, "/", Credentials(Secret("op"), Secret("nvr-pw")), 5.0
     )
-    assert resolve.asked == [("checks", 0, "url"), ("checks", 1, "url"), ("checks", 2, "password")]
-    for text in ("p@ss", "p%40ss", "pw", "token=abc", "admin"):
+    assert speed == ThroughputProbe(
+        "speed", Secret("https://dl:Kunci7@10.0.0.9/10M.bin?key=k3y"), 4 * 1024**2, 1800.0,
+        None, True, 5.0,
+    )  # fmt: skip
+    assert resolve.asked == [
+        ("checks", 0, "url"),
+        ("checks", 1, "url"),
+        ("checks", 2, "password"),
+        ("checks", 3, "url"),
+    ]
+    for text in ("p@ss", "p%40ss", "pw", "token=abc", "admin", "Kunci7", "k3y"):
         assert text not in repr(params)
-    assert set(params.secrets()) >= {"p@ss", "pw", "nvr-pw", "token=abc", "op"}
+    assert set(params.secrets()) >= {"p@ss", "pw", "nvr-pw", "token=abc", "op", "Kunci7", "key=k3y"}
 
 
 def test_unreadable_secrets_and_bad_secret_urls_name_the_place_not_the_value(
@@ -193,7 +206,7 @@ def test_a_dns_check_without_server_needs_an_address_not_a_name() -> None:
             {"name": "x", "kind": "ftp", "port": 21},
             ("checks", 0),
             "Input tag 'ftp' found using 'kind' does not match any of the expected tags: "
-            "'tcp', 'http', 'tls', 'dns', 'rtsp'",
+            "'tcp', 'http', 'tls', 'dns', 'rtsp', 'throughput'",
         ),
         ({"name": "x", "kind": "tcp"}, ("checks", 0, "port"), "Field required"),
         (
@@ -311,6 +324,35 @@ def test_a_dns_check_without_server_needs_an_address_not_a_name() -> None:
             ("checks", 0, "record"),
             "Input should be 'A' or 'AAAA'",
         ),
+        ({"name": "x", "kind": "throughput"}, ("checks", 0, "url"), "Field required"),
+        (
+            {"name": "x", "kind": "throughput", "url": "http://op:Rahasia99@10.0.0.5/f.bin"},
+            ("checks", 0, "url"),
+            "Value error, a URL with user:password is a secret: write url: {env: NAME} or "
+            "url: {file: PATH} (a literal here would end up in git and in backups)",
+        ),
+        (
+            {"name": "x", "kind": "throughput", "url": "http://10.0.0.5/f", "every": "5s"},
+            ("checks", 0, "every"),
+            "Value error, every is at least 10s (each run downloads up to max_bytes)",
+        ),
+        (
+            {"name": "x", "kind": "throughput", "url": "http://10.0.0.5/f",
+             "max_bytes": 2 * 1024 ** 3},
+            ("checks", 0, "max_bytes"),
+            "Input should be less than or equal to 1073741824",
+        ),
+        (
+            {"name": "x", "kind": "throughput", "url": "https://10.0.0.5/f", "ca": "ca.pem",
+             "verify": False},
+            ("checks", 0),
+            "Value error, ca has no effect with verify: false",
+        ),
+        (
+            {"name": "x", "kind": "throughput", "url": "http://10.0.0.5/f", "path": "/f"},
+            ("checks", 0, "path"),
+            "Extra inputs are not permitted",
+        ),
     ],
 )  # fmt: skip
 def test_bad_checks_are_refused_with_a_clear_message(
@@ -346,6 +388,25 @@ def test_the_block_needs_unique_checks_and_at_least_one() -> None:
     assert errors({"checks": [twice], "interval": "1m"}) == [
         (("interval",), "Extra inputs are not permitted")
     ]
+
+
+def test_a_throughput_check_needs_another_check_for_the_devices_liveness() -> None:
+    """A throughput check runs once per `every` and measures: it cannot say whether the
+    device is up between its runs, so it never stands alone."""
+    speed = {"name": "speed", "kind": "throughput", "url": "http://10.0.0.5/10M.bin"}
+    assert errors({"checks": [speed]}) == [
+        (
+            ("checks",),
+            "Value error, a throughput check measures, it does not say whether the device is "
+            "up: give the device another check too (e.g. tcp to the file server's port)",
+        )
+    ]
+    settings = ServiceSettings.model_validate(
+        {"checks": [speed, {"name": "web", "kind": "tcp", "port": 80}]}
+    )
+    (check, _) = settings.checks
+    assert isinstance(check, ThroughputCheck)
+    assert (check.every, check.max_bytes) == (3600.0, 4 * 1024 * 1024)
 
 
 def test_placeholder_secrets_of_a_check_without_secrets_pass(tmp_path: Path) -> None:

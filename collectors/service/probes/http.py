@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import ssl
 from base64 import b64encode
+from dataclasses import dataclass
 
 import aiohttp
 from yarl import URL
 
-from collectors.service.params import HttpProbe
+from collectors.service.params import Credentials, HttpProbe
 from collectors.service.probes.outcome import PASSED, Outcome, failed, from_exception
 from collectors.service.probes.sockets import client_context
 from netmon.api import Secret
@@ -17,26 +18,47 @@ from netmon.api import Secret
 HEADERS = {"User-Agent": "netmon-service-probe"}
 
 
-async def http(probe: HttpProbe) -> Outcome:
-    """One GET on a fresh connection (closed afterwards: no keep-alive between polls, so
-    every poll proves the connect). The body is read only for ``body_match``, and then
-    only its first ``max_body`` bytes: the connection is closed on the rest."""
-    url = URL(probe.url.reveal() if isinstance(probe.url, Secret) else probe.url)
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Where a GET goes and with what: the URL without its user, the headers (basic auth
+    from the probe's credentials or from user:password in a secret URL), the TLS check."""
+
+    url: URL
+    headers: dict[str, str]
+    verify: ssl.SSLContext | bool
+
+
+def request(
+    given: str | Secret, auth: Credentials | None, verify: bool, ca: str | None
+) -> Request | Outcome:
+    """The request of an http or throughput check, or the outcome when it cannot be made
+    (an unreadable CA bundle)."""
+    url = URL(given.reveal() if isinstance(given, Secret) else given)
     headers = dict(HEADERS)
     login = None
-    if probe.auth is not None:
-        login = (probe.auth.username.reveal(), probe.auth.password.reveal())
+    if auth is not None:
+        login = (auth.username.reveal(), auth.password.reveal())
     elif url.user is not None:  # user:password in a secret URL: sent as basic auth
         login = (url.user, url.password or "")
     if login is not None:
         headers["Authorization"] = "Basic " + b64encode(":".join(login).encode()).decode()
-    url = url.with_user(None)
-    verify: ssl.SSLContext | bool = False
-    if probe.verify:
+    context: ssl.SSLContext | bool = False
+    if verify:
         try:
-            verify = client_context(probe.ca)
+            context = client_context(ca)
         except (OSError, ssl.SSLError) as exc:
             return failed("error", f"cannot load the CA bundle: {exc.strerror or exc}")
+    return Request(url.with_user(None), headers, context)
+
+
+async def http(probe: HttpProbe) -> Outcome:
+    """One GET on a fresh connection (closed afterwards: no keep-alive between polls, so
+    every poll proves the connect). The body is read only for ``body_match``, and then
+    only its first ``max_body`` bytes: the connection is closed on the rest."""
+    made = request(probe.url, probe.auth, probe.verify, probe.ca)
+    if isinstance(made, Outcome):
+        return made
+    url, headers, verify = made.url, made.headers, made.verify
     connector = aiohttp.TCPConnector(force_close=True, limit=1)
     try:
         async with (
@@ -49,7 +71,7 @@ async def http(probe: HttpProbe) -> Outcome:
                 return PASSED
             body = await read_capped(response.content, probe.max_body)
     except aiohttp.ClientError as exc:
-        return _classify(exc)
+        return classify(exc)
     except (OSError, ValueError) as exc:
         return from_exception(exc) if isinstance(exc, OSError) else failed("error", "bad URL")
     if re.search(probe.body_match, body.decode("utf-8", "replace")) is None:
@@ -70,7 +92,7 @@ async def read_capped(stream: aiohttp.StreamReader, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _classify(exc: aiohttp.ClientError) -> Outcome:
+def classify(exc: aiohttp.ClientError) -> Outcome:
     """aiohttp's errors as reasons. Their text can hold the URL: it is never used."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return from_exception(exc.certificate_error)

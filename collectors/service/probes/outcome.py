@@ -20,10 +20,20 @@ class Outcome:
     detail: str = ""
     #: a TLS certificate's not-after as Unix time, when one was seen (even an invalid one)
     not_after: float | None = None
+    #: a throughput check's measurement: body bytes counted, over ``window`` seconds
+    received: int = 0
+    window: float = 0.0
 
     @property
     def up(self) -> bool:
         return self.reason is None
+
+    @property
+    def bytes_per_second(self) -> float | None:
+        """The delivered rate a throughput check measured (None: nothing measured)."""
+        if self.received <= 0 or self.window <= 0:
+            return None
+        return self.received / self.window
 
 
 PASSED = Outcome()

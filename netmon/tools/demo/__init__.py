@@ -28,10 +28,12 @@ from typing import Any
 
 from netmon.tools import stack
 from netmon.tools.demo import cctv_sites, recordings, script
+from netmon.tools.demo import contracts as demo_contracts
 from netmon.tools.demo import province as prov
 from netmon.tools.demo.cctv import Cctv
 from netmon.tools.demo.embedded_broker import embedded_broker
 from netmon.tools.demo.pager import serve_pager
+from netmon.tools.demo.speedtest import FileServer
 from netmon.tools.simulate import free_tcp_port, free_udp_port, relay, start_snmpsim
 
 TOUR = """
@@ -51,7 +53,10 @@ The script of the day (polls every {interval:g} s; alert timings: {step:g} s = 1
   +{cut:>4.0f}s  fibre {plan.cut_link} to {plan.cut} cut: the NOC's end of it goes dark,
           every site behind it becomes unreachable{cut_cctv}
   +{repair:>4.0f}s  the fibre is spliced again
-  (and cpe-kutai-timur-002 never answers: a dead device from the start;
+  (ISP contracts in contracts/demo.yaml: {contracts};
+   some of their village offices' links are measured by a download a minute, some
+   below their contract's throughput target (netmon report: docs/report.md);
+   cpe-kutai-timur-002 never answers: a dead device from the start;
    {plan.dead_camera[1]} at {plan.dead_camera[0]} refuses RTSP: a dead camera (ServiceDown);
    PLN's announced cut in Paser / Tanah Grogot is declared in sites/paser.yaml,
    so its hours stay out of the SLA: see the status page's marks)
@@ -158,6 +163,8 @@ def _run(options: Options) -> int:
             tmp / "certs" / "nvr.key",
         )
         stack_.callback(cctv.close)
+        files = FileServer()  # the contracted village offices' test files
+        stack_.callback(files.close)
         origin = time.time()  # snmpsim's variations count from (about) now
         agents = recordings.demo_recordings(
             reboot_at=plan.at(script.REBOOT_AT),
@@ -206,6 +213,7 @@ def _run(options: Options) -> int:
             probed,
             power_cut_at=origin - 3600,  # PLN's announced cut began an hour ago
             endpoints=cctv.endpoints,
+            file_server=files.port,
         )
         why_not = stack.available() if options.alerting else "--no-alerting"
         am_port = _port(options.alertmanager_port, options.listen)
@@ -248,6 +256,7 @@ def _run(options: Options) -> int:
             say(f"Prometheus and Alertmanager not started: {why_not}")
 
         background.append(cctv.run)
+        background.append(files.run)
         holder: dict[str, script.Relays] = {}
         telemetry: TelemetrySimulator | None = None
 
@@ -309,6 +318,9 @@ def _run(options: Options) -> int:
                     for site, device in plan.cut_services
                 ),
                 log=log_path,
+                contracts=", ".join(
+                    c["id"] for c in demo_contracts.contract_file(content)["contracts"]
+                ),
                 **urls,
             ),
             flush=True,

@@ -83,6 +83,7 @@ def province(
     probed: set[str] | None = None,
     power_cut_at: float | None = None,
     endpoints: Mapping[tuple[str, str], int] | None = None,
+    file_server: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """kabupaten slug -> site file content, ``sites`` sites in all (the CCTV points
     among them).
@@ -94,7 +95,9 @@ def province(
     announced cut in Paser's first kecamatan began (it lasts 8 hours; the sites ride
     through on batteries and gensets, and the SLA leaves the hours out);
     ``endpoints``: (device, server) -> the port of a camera's or NVR's server
-    (netmon.tools.demo.cctv), 0 until they are bound."""
+    (netmon.tools.demo.cctv), 0 until they are bound; ``file_server``: the port of the
+    test-file server (netmon.tools.demo.speedtest): the contracted village offices the
+    script leaves alone get a file server device with a throughput check on it."""
     files: dict[str, dict[str, Any]] = {
         "provinsi": {
             "kabupaten": "Samarinda",
@@ -187,6 +190,15 @@ def province(
                     device["snmp"]["community"]["file"] = f"secrets/{community}"
             if site["id"] in (probed or set()):
                 site["devices"][0]["icmp"] = True
+    if file_server is not None:
+        paced = dict(demo_contracts.paced_offices(files))
+        for content in files.values():
+            for site in content["sites"]:
+                if site["id"] in paced:
+                    device = demo_contracts.file_server_device(
+                        site["id"], file_server, paced[site["id"]]
+                    )
+                    site["devices"].append(device)
     return files
 
 
