@@ -38,6 +38,9 @@ LOCAL_RECORDINGS = {
     "jetstream_excerpt": ["system", "if_mib", "tplink"],
     "airos5_nanostation_m5_excerpt": ["system", "if_mib", "airos"],
     "dlink_des3200_ddm_excerpt": ["system", "if_mib", "dlink"],
+    # Ubiquiti airFiber 5XHD on LTU firmware: UBNT-AFLTU-MIB, and Net-SNMP's host tables
+    "airos-af-ltu": ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"],
+    "airos-af-ltu_1.4.0": ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"],
 }
 PROFILES = RECORDINGS | LOCAL_RECORDINGS
 VOLATILE = re.compile(

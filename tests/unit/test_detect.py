@@ -78,6 +78,12 @@ EXPECTED: dict[str, list[str]] = {
 EXPECTED["linux"] = ["system", "if_mib", "host_resources", "ucd_snmp"]
 EXPECTED["openwrt"] = ["system", "if_mib", "host_resources", "ucd_snmp"]
 EXPECTED["riello"] = ["system", "if_mib", "ups_mib"]
+# Ubiquiti LTU (issue 14): an airFiber 5XHD on LTU firmware 1.1.1-BETA2 and 1.4.0 answers
+# with Net-SNMP's Linux OID (8072.3.2.10), like any Linux host, but its kernel is a
+# real-time ARM one ("SMP PREEMPT RT ... armv7l"); LibreNMS tells it apart by a GET of
+# UBNT-AFLTU-MIB afLTUFirmwareVersion.0. Net-SNMP also serves HOST-RESOURCES and UCD there
+EXPECTED["airos-af-ltu"] = ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"]
+EXPECTED["airos-af-ltu_1.4.0"] = ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"]
 FOLDERS = (recordings_dir(), ROOT / "tests" / "recordings")
 
 
@@ -115,6 +121,20 @@ def test_a_bare_linux_on_another_enterprise_is_not_an_airos_radio() -> None:
     assert choose(Identity("1.3.6.1.4.1.99999.1", "Linux 5.10"), pick, [])[0] == ()
     # under 14988 arc by arc: 1.3.6.1.4.1.149880 is someone else
     assert choose(Identity("1.3.6.1.4.1.149880.1", "router"), pick, [])[0] == ()
+
+
+def test_a_linux_host_on_arm_is_not_an_ltu_radio() -> None:
+    """Net-SNMP on ARM without the real-time kernel (a Raspberry Pi, an OpenWrt router) and
+    a real-time kernel on a PC are hosts: host_resources and ucd_snmp, no ltu."""
+    builtin = builtin_profiles()
+    pick = candidates(builtin.values())
+    net_snmp = "1.3.6.1.4.1.8072.3.2.10"
+    for descr in (
+        "Linux pi 5.10.17-v7+ #1403 SMP Mon Feb 22 11:29:51 GMT 2021 armv7l",
+        "Linux rt-box 3.14.65-rt #1 SMP PREEMPT RT Wed Jan 11 10:00:00 UTC 2023 x86_64",
+    ):
+        chosen = [p.name for p in choose(Identity(net_snmp, descr), pick, [])[0]]
+        assert chosen == ["host_resources", "ucd_snmp"], descr
 
 
 # -- the config: omitted detects, [] probes, a list stays ----------------------------------
