@@ -32,6 +32,7 @@ from netmon.config import ConfigErrors, LoadedConfig, load
 from netmon.config.identity import ConfigIdentity, identify
 from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
+from netmon.gc_tuning import GcTuning
 from netmon.inventory import Device
 from netmon.jobs import Poll, log_change, make_job, polls_of
 from netmon.loop_lag import LoopLag
@@ -71,6 +72,7 @@ class Daemon:
         self.status_loop = StatusLoop(self.store, self.silences, self.scheduler.poll_now, registry)
         self.render_loop = RenderLoop(self.store)
         self.loop_lag = LoopLag(self.metrics.registry)
+        self.gc = GcTuning(self.metrics.registry)
         self.scheduler.on_timer_late = self.loop_lag.observe
         #: the /metrics answer, kept ready (netmon.metrics_answer)
         self.answers = Answers(
@@ -144,6 +146,7 @@ class Daemon:
                 return self._reload_failed(f"{self.config_path}: cannot apply: {exc!r}"[:500])
             # polls the reload cancelled have ended (or were logged as stuck) on return
             await self.scheduler.settle()
+            self.gc.settle()  # the old config's cycles go; the new one out of the GC's sight
             return True, []
 
     def _reload_failed(self, line: str) -> tuple[bool, list[str]]:
@@ -223,6 +226,8 @@ class Daemon:
         devices = self.config.inventory.devices.values()
         self.scheduler.sync(self._job(p) for d in devices for p in polls_of(d))
         self.ready = True
+        self.gc.install()
+        self.gc.settle()
         self.silences.start()
         self._tasks = [
             asyncio.create_task(self._expire_loop()),
@@ -245,6 +250,7 @@ class Daemon:
             await stream.stop()
         await self.scheduler.stop()
         self.answers.close()
+        self.gc.uninstall()
 
     def _generation(self) -> object:
         return (self.store.generation, self.status_loop.generation)

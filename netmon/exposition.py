@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from netmon.api import Labels, MetricMeta, Sample
+from netmon.api import Labels, MetricMeta
 
 _ESCAPES = str.maketrans({"\\": r"\\", '"': r"\"", "\n": r"\n"})
 
@@ -43,7 +43,7 @@ def format_labels(labels: Labels) -> str:
 
 
 def render_samples(
-    samples: Iterable[Sample],
+    samples: Iterable[tuple[str, Labels, float]],
     dropped: Counter[str] | None = None,
     known: Mapping[Labels, str] | None = None,
     used: dict[Labels, str] | None = None,

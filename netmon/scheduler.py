@@ -304,6 +304,9 @@ class Scheduler:
                 return  # removed or changed while polling: the result belongs to no one
             self._learn(job, self._clock() - begun, snapshot.error is not None)
             job.deliver(snapshot)
+            # not held by this frame until the next poll: the store has what it needs
+            # (as plain tuples); the snapshot's Samples would stay tracked by the GC
+            del snapshot
             if woken:
                 # an extra poll on request: the regular rhythm goes on from now
                 due = self._clock() + job.interval

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netmon.api import Labels, MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
+from netmon.api import Labels, MetricMeta, MetricType, Sample, Snapshot, TargetRef
 from netmon.exposition import join_families, render_samples
 
 RETAIN_INTERVALS = 3
@@ -53,8 +53,26 @@ HEALTH_META = (
 
 @dataclass(slots=True)
 class _Kept:
-    part: Part
+    """A part's samples, column-wise, and when they arrived.
+
+    Three lists, not a list of samples: the garbage collector walks every tracked
+    object of the oldest generation at each full collection, and starts one whenever a
+    quarter of it is new. 10,000 devices keep ~1.7 M samples; as NamedTuples (or
+    tuples holding a still-tracked label tuple) they made a full collection of ~0.5-1 s,
+    a stall of the event loop, every few seconds. Names and values are not tracked at
+    all, and a row's label tuple is shared by its samples."""
+
+    names: list[str]
+    labels: list[Labels]
+    values: list[float]
     at: float
+
+    @classmethod
+    def of(cls, samples: list[Sample], at: float) -> _Kept:
+        return cls([s[0] for s in samples], [s[1] for s in samples], [s[2] for s in samples], at)
+
+    def samples(self) -> Iterable[tuple[str, Labels, float]]:
+        return zip(self.names, self.labels, self.values, strict=True)
 
 
 @dataclass(slots=True)
@@ -171,9 +189,9 @@ class Store:
             return None
         want = tuple(labels.items())
         for kept in entry.parts.values():
-            for sample in kept.part.samples:
-                if sample.name == name and all(pair in sample.labels for pair in want):
-                    return sample
+            for found, labels_of, value in kept.samples():
+                if found == name and all(pair in labels_of for pair in want):
+                    return Sample(found, labels_of, value)
         return None
 
     def value(self, key: str, name: str, **labels: str) -> float | None:
@@ -218,7 +236,7 @@ class Store:
             entry.parts.clear()
         for part in snapshot.parts:
             if part.ok:
-                entry.parts[part.name] = _Kept(part, now)
+                entry.parts[part.name] = _Kept.of(part.samples, now)
         entry.version += 1
         self._changes.add(snapshot.target.key)
         self._mark(snapshot.target.key)
@@ -233,13 +251,13 @@ class Store:
         entry.labels = used
         self.finish(entry, entry.version, rendered)
 
-    def prepare(self, entry: TargetEntry, now: float) -> list[Sample]:
+    def prepare(self, entry: TargetEntry, now: float) -> list[tuple[str, Labels, float]]:
         """The samples a render of ``entry`` writes (expired parts dropped first)."""
         horizon = now - RETAIN_INTERVALS * entry.interval
         for name in [n for n, kept in entry.parts.items() if kept.at < horizon]:
             del entry.parts[name]
-        samples: list[Sample] = [s for kept in entry.parts.values() for s in kept.part.samples]
-        samples.extend(self._health(entry))
+        samples = [s for kept in entry.parts.values() for s in kept.samples()]
+        samples.extend(self._health(entry))  # Samples are tuples too
         entry.rendered_at = now
         self._dirty.discard(entry.target.key)
         return samples
@@ -258,7 +276,7 @@ class Store:
     def size(self, key: str) -> int:
         """Samples a render of this target writes, about."""
         entry = self._entries.get(key)
-        return 0 if entry is None else sum(len(k.part.samples) for k in entry.parts.values())
+        return 0 if entry is None else sum(len(k.names) for k in entry.parts.values())
 
     def pending(self, now: float, min_gap: float) -> tuple[list[str], float | None]:
         """Targets to render now (none rendered within ``min_gap`` seconds), and in how

@@ -1,0 +1,65 @@
+"""The garbage collector, kept from stalling the event loop.
+
+CPython's collector walks every tracked object of the oldest generation at each full
+collection, and starts one whenever objects that survived into it since the last one
+reach a quarter of it. What netmon keeps for long (the config, the inventory, the
+modules: hundreds of thousands of objects for a province) would be walked again and
+again while polls churn. So after start-up and after each reload whatever is alive is
+moved out of the collector's sight (``gc.freeze``): those objects are freed by reference
+counting as usual; only cycles among them would wait for the next unfreeze, which every
+reload does first (the old config's cycles are collected then). The store keeps its
+samples as plain tuples for the same reason (see netmon.store).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+
+from prometheus_client import CollectorRegistry, Histogram
+
+#: young objects between collections of the youngest generation (CPython's default: 700);
+#: a poll of a village router allocates thousands
+GEN0 = 10_000
+
+
+class GcTuning:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.pauses = Histogram(
+            "netmon_gc_pause_seconds",
+            "Garbage collections by generation: how long each held the event loop.",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
+        self._started = 0.0
+        self._installed = False
+
+    def install(self) -> None:
+        """Time every collection from now on, and raise the youngest threshold."""
+        if self._installed:
+            return
+        self._installed = True
+        _, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(GEN0, gen1, gen2)
+        gc.callbacks.append(self._callback)
+
+    def uninstall(self) -> None:
+        if self._installed:
+            gc.callbacks.remove(self._callback)
+            self._installed = False
+
+    def settle(self) -> None:
+        """After a start or a reload: collect what the old state left, then keep what is
+        alive now out of later collections."""
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.labels(str(info.get("generation", ""))).observe(
+                time.perf_counter() - self._started
+            )
