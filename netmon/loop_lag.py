@@ -33,6 +33,12 @@ class LoopLag:
             "The longest event-loop lag seen since the start.",
             registry=registry,
         )
+        self.tasks = Gauge(
+            "netmon_event_loop_tasks",
+            "asyncio tasks alive (one poll loop per target, the collectors' own, the HTTP"
+            " handlers'), counted every 10 s: a number that only grows is a leak.",
+            registry=registry,
+        )
         self._worst = 0.0
 
     def observe(self, late: float) -> None:
@@ -43,7 +49,11 @@ class LoopLag:
             self.worst.set(late)
 
     async def run(self) -> None:
+        ticks = 0
         while True:
             due = time.monotonic() + self.period
             await asyncio.sleep(self.period)
             self.observe(time.monotonic() - due)
+            if ticks % max(1, round(10 / self.period)) == 0:
+                self.tasks.set(len(asyncio.all_tasks()))
+            ticks += 1
