@@ -32,7 +32,7 @@ from netmon.config import ConfigErrors, LoadedConfig, load
 from netmon.config.identity import ConfigIdentity, identify
 from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
-from netmon.gc_tuning import GcTuning
+from netmon.gc_tuning import GcTuning, raise_gen0_threshold
 from netmon.inventory import Device
 from netmon.jobs import Poll, log_change, make_job, polls_of
 from netmon.loop_lag import LoopLag
@@ -111,6 +111,7 @@ class Daemon:
 
         Builds the in-memory state only: no port is claimed and nothing connects or
         polls before start()."""
+        raise_gen0_threshold()  # a province's config is ~200k YAML nodes: 4.6 s -> 2.6 s
         config = self._load()
         self._swap(config)
         return config

@@ -197,6 +197,9 @@ class _BoundedComposer(Composer, Resolver, _Parser):
             self.depth -= 1
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 class _Builder:
     def __init__(self, file: str, most: int, over: str) -> None:
         self.file = file
@@ -253,6 +256,8 @@ class _Builder:
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
         """A scalar's value; a tag that cannot build one (``!!python/name``, ``!!int x``,
         an integer of 5,000 digits) is an error at the scalar."""
+        if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+            return node.value  # most of a province's scalars: what construct_yaml_str does
         try:
             return self._constructor.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
