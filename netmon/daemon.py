@@ -23,9 +23,6 @@ import asyncio
 import time
 from pathlib import Path
 
-from prometheus_client import generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
-
 from netmon import logging as nlog
 from netmon.api import PollingCollector, Registry, Snapshot, StreamingCollector
 from netmon.config import ConfigErrors, LoadedConfig, load
@@ -37,6 +34,7 @@ from netmon.inventory import Device
 from netmon.jobs import Poll, log_change, make_job, polls_of
 from netmon.loop_lag import LoopLag
 from netmon.metrics_answer import Answers, Format, Sources
+from netmon.registry_text import render_registry
 from netmon.render_loop import RenderLoop
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
@@ -264,21 +262,18 @@ class Daemon:
 
     def tail(self, fmt: Format) -> bytes:
         """The daemon's own metrics, rendered per scrape (OpenMetrics: with the # EOF)."""
-        if fmt is Format.OPENMETRICS:
-            text: bytes = generate_openmetrics(self.metrics.registry)  # type: ignore[no-untyped-call]
-            return text
-        return generate_latest(self.metrics.registry)
+        return render_registry(self.metrics.registry, fmt is Format.OPENMETRICS)
 
     def exposition(self) -> bytes:
         return b"".join(self.exposition_parts())
 
     def exposition_parts(self) -> list[bytes]:
-        """/metrics in parts: the store's (one cached copy shared by concurrent scrapes),
-        the site series, the daemon's own metrics."""
+        """/metrics in the text format, in parts, built here and now (tools and tests; the
+        HTTP handler serves the ready answer): the targets, the sites, the daemon's own."""
         parts = [
             self.store.render_bytes(),
             self.status_loop.text.encode(),
-            generate_latest(self.metrics.registry),
+            self.tail(Format.TEXT),
         ]
         self.metrics.scrape_bytes.set(sum(len(p) for p in parts))
         return parts

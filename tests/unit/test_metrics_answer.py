@@ -163,3 +163,38 @@ def test_a_scrapers_rhythm_is_learnt_and_each_scrape_prepared_once() -> None:
         assert answers.next_scrape(181.0) == 175.0  # a's missed scrapes skipped
     finally:
         answers.close()
+
+
+def test_the_daemons_own_metrics_in_both_formats_say_what_prometheus_client_says() -> None:
+    """netmon/registry_text.py against prometheus_client's own writers (parsed), every
+    family type the daemon uses: counter with labels, gauge, info, histogram."""
+    from prometheus_client import Gauge, Histogram, Info
+    from prometheus_client import generate_latest as text_latest
+    from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+    from netmon.registry_text import render_registry
+
+    registry = CollectorRegistry()
+    Counter("netmon_x_total", 'Xs by "reason".\nline 2', ["reason"], registry=registry).labels(
+        'a"b\\c'
+    ).inc(3)
+    Gauge("netmon_y", "A gauge.", registry=registry).set(2.5)
+    Info("netmon_build", "Build.", registry=registry).info({"version": "1.0"})
+    Histogram("netmon_lag_seconds", "Lag.", buckets=(0.1, 1), registry=registry).observe(0.5)
+
+    def samples(families: object) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in families  # type: ignore[attr-defined]
+            for s in f.samples
+            if not s.name.endswith("_created")
+        }
+
+    want_text = samples(parse_text(text_latest(registry).decode()))
+    got_text = samples(parse_text(render_registry(registry, False).decode()))
+    assert got_text == want_text
+    assert want_text[("netmon_x_total", (("reason", 'a"b\\c'),))] == 3.0
+    want_om = samples(text_string_to_metric_families(openmetrics_latest(registry).decode()))  # type: ignore[no-untyped-call]
+    got_om = samples(text_string_to_metric_families(render_registry(registry, True).decode()))  # type: ignore[no-untyped-call]
+    assert got_om == want_om
+    assert ("netmon_build_info", (("version", "1.0"),)) in got_om
