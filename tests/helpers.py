@@ -194,3 +194,23 @@ def snmp_of(device: Device) -> SnmpParams:
     params = device.settings("snmp")
     assert isinstance(params, SnmpParams), f"{device.id} is not polled by SNMP"
     return params
+
+
+def power_mqtt(port: int, client_id: str) -> dict[str, Any]:
+    """An mqtt: section on a test broker with one subscription: each site's solar
+    charger's battery voltage on prov/{kabupaten}/{site}/power (shards, replicas)."""
+    return {
+        "url": f"mqtt://127.0.0.1:{port}",
+        "client_id": client_id,
+        "reconnect_min": 0.05,
+        "subscriptions": [
+            {
+                "name": "power",
+                "topic": "prov/{kabupaten}/{site}/power",
+                "device": "{site}-mppt",
+                "metrics": [
+                    {"field": "v", "name": "netmon_power_battery_voltage_volts", "help": "V."}
+                ],
+            }
+        ],
+    }

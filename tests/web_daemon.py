@@ -46,14 +46,21 @@ def empty_config(root: Path) -> Path:
 @contextlib.contextmanager
 def netmon_run(root: Path, *flags: str) -> Iterator[Daemon]:
     """`netmon run` with ``flags`` on a free loopback port, until it says it listens."""
+    config = empty_config(root / "config")
+    with netmon_process(config, *flags, log_file=root / "netmon.log") as daemon:
+        yield daemon
+
+
+@contextlib.contextmanager
+def netmon_process(config: Path, *flags: str, log_file: Path) -> Iterator[Daemon]:
+    """`netmon run -c config` with ``flags`` on a free loopback port, its output in
+    ``log_file``, until it says it listens; stopped afterwards."""
     port = free_tcp_port()
-    log_file = root / "netmon.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "netmon", "--log-format", "json", "run"),
-                *("-c", str(empty_config(root / "config")), "--listen", f"127.0.0.1:{port}"),
-                *flags,
+                *("-c", str(config), "--listen", f"127.0.0.1:{port}", *flags),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

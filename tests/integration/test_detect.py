@@ -8,6 +8,7 @@ written from vendor knowledge, not from the rules.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def every_recording() -> Iterator[SnmpSim]:
 
 
 def device_id(recording: str) -> str:
-    return recording.replace("_", "-").lower()
+    """A valid device id from a recording's name (airos-af-ltu_1.4.0 -> airos-af-ltu-1-4-0)."""
+    return re.sub(r"[^a-z0-9-]", "-", recording.lower())
 
 
 def config_without_profiles(root: Path, port: int) -> Path:

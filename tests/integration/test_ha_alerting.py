@@ -42,7 +42,7 @@ from tests.ha_stack import (
     start_clustered_alertmanager,
 )
 from tests.harness import Running, start
-from tests.helpers import async_wait_for, parse_exposition, values
+from tests.helpers import async_wait_for, parse_exposition, power_mqtt, values
 
 pytestmark = pytest.mark.integration
 
@@ -106,21 +106,7 @@ def write_replica(root: Path, side: str, agents: int, direct: int, broker: int) 
             {"name": SHARD, "kabupaten": ["Berau"]},
             {"name": "paser", "kabupaten": ["Paser"]},
         ],
-        "mqtt": {
-            "url": f"mqtt://127.0.0.1:{broker}",
-            "client_id": f"netmon-{side}",
-            "reconnect_min": 0.05,
-            "subscriptions": [
-                {
-                    "name": "power",
-                    "topic": "prov/{kabupaten}/{site}/power",
-                    "device": "{site}-mppt",
-                    "metrics": [
-                        {"field": "v", "name": "netmon_power_battery_voltage_volts", "help": "V."}
-                    ],
-                }
-            ],
-        },
+        "mqtt": power_mqtt(broker, f"netmon-{side}"),
     }
     (root / "sites" / "berau.yaml").write_text(yaml.safe_dump(berau))
     (root / "sites" / "paser.yaml").write_text(yaml.safe_dump(paser))

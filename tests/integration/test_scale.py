@@ -15,7 +15,6 @@ import dataclasses
 import gzip
 import json
 import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -27,13 +26,13 @@ from typing import Any
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 
-from netmon.tools.simulate import free_tcp_port, recordings_dir, stop_process
+from netmon.tools.simulate import recordings_dir, stop_process
 from tests.deploy_checks import need
 from tests.helpers import ROOT, parse_exposition, promtool_check, wait_for
 from tests.replay_agent import Manifest, command, read_manifest
 from tests.scale_inventory import Province, Settings, write_province
 from tests.snmprec_reader import Recording
-from tests.web_daemon import Daemon
+from tests.web_daemon import Daemon, netmon_process
 
 pytestmark = pytest.mark.integration
 
@@ -127,26 +126,9 @@ def province(root: Path, agent: Manifest, shards: int = 0) -> Province:
     return write_province(root, agent.live, agent.dead, COMMUNITY, settings)
 
 
-@contextlib.contextmanager
-def netmon(config: Path, *flags: str) -> Iterator[Daemon]:
-    port = free_tcp_port()
+def netmon(config: Path, *flags: str) -> contextlib.AbstractContextManager[Daemon]:
     log_file = config.parent / f"netmon{'-'.join(flags)}.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "netmon", "--log-format", "json", "run"),
-                *("-c", str(config), "--listen", f"127.0.0.1:{port}", *flags),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    daemon = Daemon(process, port, log_file)
-    try:
-        wait_for(daemon.listening, 30, "netmon listening")
-        yield daemon
-    finally:
-        stop_process(process)
+    return netmon_process(config, *flags, log_file=log_file)
 
 
 def get(daemon: Daemon, path: str, **headers: str) -> tuple[float, dict[str, str], bytes]:

@@ -14,7 +14,7 @@ import yaml
 from collectors.mqtt.broker import start_mosquitto
 from netmon.tools.simulate import SnmpSim, free_udp_port
 from tests.harness import Running, start
-from tests.helpers import async_wait_for, values
+from tests.helpers import async_wait_for, power_mqtt, values
 
 pytestmark = pytest.mark.integration
 
@@ -114,21 +114,7 @@ async def test_mqtt_shards_each_hear_their_own_sites(tmp_path: Path, snmpsim: Sn
         config = province(tmp_path / "cfg", free_udp_port(), snmpsim.port)
         main = yaml.safe_load(config.read_text())
         main["shards"][1]["mqtt_topics"] = {"kabupaten": ["desa"]}
-        main["mqtt"] = {
-            "url": f"mqtt://127.0.0.1:{broker.port}",
-            "client_id": "netmon",
-            "reconnect_min": 0.05,
-            "subscriptions": [
-                {
-                    "name": "power",
-                    "topic": "prov/{kabupaten}/{site}/power",
-                    "device": "{site}-mppt",
-                    "metrics": [
-                        {"field": "v", "name": "netmon_power_battery_voltage_volts", "help": "V."}
-                    ],
-                }
-            ],
-        }
+        main["mqtt"] = power_mqtt(broker.port, "netmon")
         config.write_text(yaml.safe_dump(main))
         async with contextlib.AsyncExitStack() as stack:
             shards: dict[str, Running] = {}
