@@ -111,15 +111,27 @@ def openmetrics_header(name: str, meta: MetricMeta | None) -> str:
     return f"# HELP {family} {help_text}\n# TYPE {family} {kind}\n"
 
 
-def join_families(meta: Mapping[str, MetricMeta], rendered: Iterable[Mapping[str, str]]) -> str:
-    """One exposition text from many targets' pre-rendered families."""
-    by_family: dict[str, list[str]] = {}
+def family_header(name: str, meta: MetricMeta | None, openmetrics: bool = False) -> str:
+    """HELP and TYPE of a family in the text format or OpenMetrics."""
+    if openmetrics:
+        return openmetrics_header(name, meta)
+    return header(meta) if meta is not None else untyped_header(name)
+
+
+def by_family(rendered: Iterable[Mapping[str, str]]) -> dict[str, list[str]]:
+    """Many targets' pre-rendered families, grouped: family name -> their texts."""
+    grouped: dict[str, list[str]] = {}
     for chunk in rendered:
         for name, text in chunk.items():
-            by_family.setdefault(name, []).append(text)
+            grouped.setdefault(name, []).append(text)
+    return grouped
+
+
+def join_families(meta: Mapping[str, MetricMeta], rendered: Iterable[Mapping[str, str]]) -> str:
+    """One exposition text from many targets' pre-rendered families."""
+    grouped = by_family(rendered)
     out: list[str] = []
-    for name in sorted(by_family):
-        info = meta.get(name)
-        out.append(header(info) if info is not None else untyped_header(name))
-        out.extend(by_family[name])
+    for name in sorted(grouped):
+        out.append(family_header(name, meta.get(name)))
+        out.extend(grouped[name])
     return "".join(out)

@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from netmon.api import MetricMeta
-from netmon.exposition import header, openmetrics_header, untyped_header
+from netmon.exposition import by_family, family_header
 
 GZIP_LEVEL = 1  # 360 MB/s here against 165 MB/s at 6, for a 20% bigger answer
 #: builds quicker than this (seconds) are done on the event loop, not in the thread
@@ -126,19 +126,12 @@ class Ready:
 
 def build(sources: Sources, fmt: Format, plain: bool, gzip: bool) -> Ready:
     """Join and encode (in a worker thread): one family at a time."""
-    by_family: dict[str, list[str]] = {}
-    for chunk in sources.rendered:
-        for name, text in chunk.items():
-            by_family.setdefault(name, []).append(text)
+    grouped = by_family(sources.rendered)
     pieces: list[bytes] = []
-    for name in sorted(by_family):
-        info = sources.meta.get(name)
-        if fmt is Format.OPENMETRICS:
-            head = openmetrics_header(name, info)
-        else:
-            head = header(info) if info is not None else untyped_header(name)
+    for name in sorted(grouped):
+        head = family_header(name, sources.meta.get(name), fmt is Format.OPENMETRICS)
         pieces.append(head.encode())
-        pieces.append("".join(by_family[name]).encode())
+        pieces.append("".join(grouped[name]).encode())
     ready = Ready(sources.generation, 0.0, pieces if plain else None)
     if gzip:
         state = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip member
