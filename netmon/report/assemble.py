@@ -83,12 +83,20 @@ class Row:
 
     def differs(self, scrape_interval: float) -> bool:
         """The recording rules' availability is further from the journal's than one
-        scrape interval per transition (only known with Prometheus)."""
-        q = self.quality
+        scrape interval per transition (only known with Prometheus). The rules leave out
+        what a contract leaves out by default (every reason); a contract that counts one
+        of them is judged by the journal alone, and without a contract the site's rule
+        counts a flat battery, so those outages are counted here too."""
+        q, f = self.quality, self.figures
         if q is None or q.availability is None:
             return False
-        gap = abs(q.availability - self.figures.availability)
-        return gap > fig.transitions_tolerance(self.figures, scrape_interval)
+        journal = f.availability
+        if self.contract is None:
+            power = sum(p.seconds for p in f.excluded if p.reasons == ("power",))
+            journal -= power / f.month_seconds
+        elif frozenset(self.contract.excludes) != frozenset(fig.REASONS):
+            return False
+        return abs(q.availability - journal) > fig.transitions_tolerance(f, scrape_interval)
 
 
 @dataclass(frozen=True, slots=True)

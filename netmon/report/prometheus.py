@@ -14,8 +14,11 @@ Per site:
   ``netmon_service_throughput_bytes_per_second`` (the best check of the site; the
   gauge holds each run's rate until the next run, so the mean weighs runs by how long
   each stood: with a regular schedule, the runs' mean);
-- availability: the recording rules' ``site:netmon_site_available:ratio5m`` averaged
-  over the month (deploy/prometheus/rules/netmon-recording.yml).
+- availability: the recording rules' availability averaged over the month
+  (deploy/prometheus/rules/netmon-recording.yml): for a contract, the contract's
+  ``site:netmon_contract_available:ratio5m`` (a flat battery, at the site or its root, left
+  out as the contract's default exclusions do); without one, the site's
+  ``site:netmon_site_available:ratio5m`` (a flat battery counts).
 A figure Prometheus has no samples for is None: the report prints "no data".
 """
 
@@ -30,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 AVAILABILITY_SERIES = "site:netmon_site_available:ratio5m"
+CONTRACT_AVAILABILITY_SERIES = "site:netmon_contract_available:ratio5m"
 STEP = 300  # seconds between the samples of the utilisation subqueries
 
 
@@ -131,9 +135,12 @@ def quality(
         end,
         timeout,
     )
+    series, of = AVAILABILITY_SERIES, sel
+    if contract:
+        series, of = CONTRACT_AVAILABILITY_SERIES, f'contract="{contract}",{sel}'
     avail = query(
         base,
-        f"avg by (site) (avg_over_time({AVAILABILITY_SERIES}{{{sel}}}[{short}] {at}))",
+        f"avg by (site) (avg_over_time({series}{{{of}}}[{short}] {at}))",
         end,
         timeout,
     )

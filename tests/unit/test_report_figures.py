@@ -10,6 +10,8 @@ import pytest
 
 from netmon.config.contracts import Contract, Targets
 from netmon.report import figures as fig
+from netmon.report.assemble import Row, SiteInfo
+from netmon.report.prometheus import Quality
 from netmon.status.journal import Outage
 
 WITA = timezone(timedelta(hours=8))
@@ -193,3 +195,25 @@ def test_sites_behind_a_flat_battery_are_excluded_behind_a_cut_they_count() -> N
         "desa-b", "Asia/Makassar", "2026-11", children[:1], contract(("desa-b",))
     )
     assert alone.counted_seconds == 3 * 3600 - 10
+
+
+def test_differs_compares_what_the_rules_leave_out() -> None:
+    """The contract's rule leaves out every default reason; the site's rule (no contract)
+    counts a flat battery; a contract that counts a reason is not compared at all.
+    desa-a's journal: 13,215 s counted, 4 h of flat battery (SCRIPT above)."""
+    info = SiteInfo("desa-a", "Desa A", "village_office", "Kutai Timur", "", "Asia/Makassar")
+    counted, power = 13215 / NOVEMBER, 4 * 3600 / NOVEMBER
+
+    def row(c: Contract | None, rules: float) -> Row:
+        f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", SCRIPT, c)
+        return Row(info, c, f, Quality(availability=rules))
+
+    full = contract(("desa-a",))
+    assert not row(full, 1 - counted).differs(60)
+    assert row(full, 1 - counted - power).differs(60)
+    # no contract: the site's rule counted the battery, and so does the comparison
+    assert not row(None, 1 - counted - power).differs(60)
+    assert row(None, 1 - counted).differs(60)
+    # a contract that counts the battery against the ISP: the rules cannot say
+    counts_power = contract(("desa-a",), excludes=frozenset(fig.REASONS) - {"power"})
+    assert not row(counts_power, 0.5).differs(60)
