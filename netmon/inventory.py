@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netmon.api import Labels
+if TYPE_CHECKING:  # an annotation only: netmon.api loads netmon.config on its last line,
+    # which imports this module back (importing it first would then fail)
+    from netmon.api import Labels
 
 
 @dataclass(frozen=True, slots=True)
