@@ -102,6 +102,18 @@ class Prepared:
 
 
 @dataclass(frozen=True, slots=True)
+class RadioPeer:
+    """The device at the other end of one of a device's radio links (``kind: radio``) in
+    the inventory: a backhaul peer, whose readings in the device's station table may be
+    series of their own (DESIGN: privacy and cardinality)."""
+
+    device: str
+    address: str
+    #: its ``radio_mac`` (lower-case aa:bb:cc:dd:ee:ff), None when not given
+    mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BlockContext:
     """What a kind's ``build`` may use besides its settings."""
 
@@ -128,6 +140,8 @@ class BlockContext:
     device: str = ""
     #: what the kind's ``prepare`` made for this load (None without one)
     prepared: Any = None
+    #: the devices at the other end of its radio links
+    peers: tuple[RadioPeer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,7 +225,7 @@ class SnmpCollector:
             for key, reason in list(raw.failed_tables.items()):
                 if reason == "pending":
                     raw.failed_tables[key] = error[0]
-        mapped = device.engine.map(raw, device.state, base, t0)
+        mapped = device.engine.map(raw, device.state, base, t0, dict(params.peers))
         for ifname in mapped.wrap_risks:
             _log.warning(
                 "interface can wrap its 32-bit counters between two polls",

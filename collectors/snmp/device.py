@@ -16,6 +16,7 @@ import structlog
 from collectors.snmp.catalogue import Catalogue, SnmpTop, catalogue_of_builtin, prepare
 from collectors.snmp.detect import BASE, candidates
 from collectors.snmp.params import SnmpParams, V3User
+from collectors.snmp.peers import keys
 from collectors.snmp.settings import SnmpDefaults, SnmpDevice, SnmpOverrides, V3UserConfig
 from netmon.api import (
     INTERFACE_OPER_UP,
@@ -138,6 +139,7 @@ def build(device: SnmpDevice, ctx: BlockContext) -> SnmpParams | None:
         max_label_values=ctx.max_label_values,
         engine_id=(device.trap_engine_id or "").lower().removeprefix("0x") or None,
         insecure=ctx.network == INTRANET and insecure,
+        peers=tuple(sorted({k for p in ctx.peers for k in keys(p.device, p.address, p.mac)})),
     )
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from collectors.snmp.counters import COUNTER32_WRAP, Fake, Reset, is_reboot
+from collectors.snmp.peers import PeerRule
 from collectors.snmp.plan import LabelRef, MetricPlan, Value, to_text
 from collectors.snmp.profile import Profile, TableSpec
 from collectors.snmp.rowstate import RowValues, TableRules
@@ -59,6 +60,7 @@ class _Table:
         "key",
         "key_ref",
         "labels",
+        "peers",
         "plans",
         "rules",
         "spec",
@@ -74,9 +76,14 @@ class _Table:
             self.by_root.setdefault(root, {})[last] = name
         kinds = {n: c.type for n, c in spec.columns.items()}
         self.plans = [MetricPlan(m, kinds) for m in spec.metrics]
-        #: per row: plans with one value each, and info plans (aggregates go over rows)
-        self.value_plans = [p for p in self.plans if p.aggregate is None and p.info is None]
+        #: per row: plans with one value each, and info plans (aggregates go over rows);
+        #: per_peer plans only on rows of the device's backhaul peers
+        per_peer = [p for m, p in zip(spec.metrics, self.plans, strict=True) if m.per_peer]
+        self.value_plans = [
+            p for p in self.plans if p.aggregate is None and p.info is None and p not in per_peer
+        ]
         self.info_plans = [p for p in self.plans if p.info is not None]
+        self.peers = PeerRule(spec.peers, spec.index, per_peer) if spec.peers else None
         self.rules = TableRules(key, spec)
         self.labels = [(name, LabelRef(ref)) for name, ref in spec.labels.items()]
         self.key_ref = LabelRef(spec.key) if spec.key else None
@@ -102,9 +109,15 @@ class Engine:
         ]
 
     def map(
-        self, raw: RawPoll, state: DeviceState, base: Labels, now: float | None = None
+        self,
+        raw: RawPoll,
+        state: DeviceState,
+        base: Labels,
+        now: float | None = None,
+        peers: Mapping[str, str] | None = None,
     ) -> Mapped:
-        """Map one poll; ``now`` is a monotonic clock (seconds) for what elapsed since the last."""
+        """Map one poll; ``now`` is a monotonic clock (seconds) for what elapsed since the last;
+        ``peers``: the device's backhaul peers, key (collectors.snmp.peers.keys) -> device id."""
         now = time.monotonic() if now is None else now
         out = Mapped([], Counter())
         values_by_profile = [
@@ -149,7 +162,7 @@ class Engine:
             walk = raw.tables.get(table.key, {})
             if table.spec.interfaces:
                 ifnames.clear()
-            samples = self._table(table, walk, state, base, ifnames, out, now)
+            samples = self._table(table, walk, state, base, ifnames, out, now, peers or {})
             if table.spec.interfaces:
                 state.ifnames = dict(ifnames)
             out.parts.append(Part(table.key, samples))
@@ -273,6 +286,7 @@ class Engine:
         ifnames: dict[str, str],
         out: Mapped,
         now: float,
+        peers: Mapping[str, str],
     ) -> list[Sample]:
         dropped = out.dropped
         rows = self._rows(table, walk)
@@ -297,6 +311,7 @@ class Engine:
         samples: list[Sample] = []
         append = samples.append
         value_plans, info_plans = table.value_plans, table.info_plans
+        peer_rule, seen = (table.peers if peers else None), set[Labels]()
         for index, labels in full.items():
             row = rows[index]
             rowstate.load(index, row, out.reboot)
@@ -320,6 +335,8 @@ class Engine:
                     value = rowstate.value(plan, dropped)
                 if value is not None:
                     append(Sample(plan.name, labels + plan.fixed if plan.fixed else labels, value))
+            if peer_rule is not None:  # the labels before unique_labels: no index label
+                samples += peer_rule.samples(peers, rowstate, base + groups[index], dropped, seen)
             if rowstate.at_risk:
                 append(Sample("netmon_interface_wrap_risk", labels, 1.0))
                 if (table.key, index) not in state.wrap_risk:

@@ -55,41 +55,53 @@ class ScalarPlan:
     if_number: bool
 
 
-def used_columns(spec: TableSpec) -> list[str]:
+#: how backhaul peers may be found (collectors.snmp.peers.keys): every way
+EVERY_PEER = frozenset({"mac", "ip"})
+
+
+def used_columns(spec: TableSpec, peers: frozenset[str] = EVERY_PEER) -> list[str]:
     """Columns a table's metrics, labels and rules refer to; all of them when none is named
-    (a table only counted: its rows are what matters)."""
+    (a table only counted: its rows are what matters). ``peers``: how the device's backhaul
+    peers can be found (mac, ip); a station table that matches them otherwise (none: a
+    device with no peer in the inventory) skips the columns only per_peer metrics read."""
     named = set(spec.column_refs())
-    used = [name for name in spec.columns if name in named]
-    return used or list(spec.columns)
+    used = [name for name in spec.columns if name in named] or list(spec.columns)
+    if spec.peers is None or spec.peers.as_ in peers:
+        return used
+    kept = set(spec.column_refs(per_peer=False))
+    return [name for name in used if name in kept] or used
 
 
 def _column_number(oid: str) -> int:
     return int(oid.rpartition(".")[2])
 
 
-#: plans per set of profiles (by identity; the profiles are kept, so no id is reused):
-#: every poll asks, and devices share a few sets of profiles. Cleared past _PLANS_MAX
-_PLANS: dict[tuple[int, ...], tuple[tuple[Profile, ...], list[TablePlan], ScalarPlan]] = {}
+#: plans per set of profiles (by identity; the profiles are kept, so no id is reused) and
+#: how the device's backhaul peers can be found: every poll asks, and devices share a few sets of
+#: profiles. Cleared past _PLANS_MAX
+_PLANS: dict[tuple[object, ...], tuple[tuple[Profile, ...], list[TablePlan], ScalarPlan]] = {}
 _PLANS_MAX = 1024
 
 
-def plans(profiles: Iterable[Profile]) -> tuple[list[TablePlan], ScalarPlan]:
+def plans(
+    profiles: Iterable[Profile], peers: frozenset[str] = EVERY_PEER
+) -> tuple[list[TablePlan], ScalarPlan]:
     """:func:`table_plans` and :func:`scalar_plan` of these profiles, computed once."""
     kept = tuple(profiles)
-    key = tuple(map(id, kept))
+    key = (*map(id, kept), peers)
     found = _PLANS.get(key)
     if found is None:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
-        found = _PLANS[key] = (kept, table_plans(kept), scalar_plan(kept))
+        found = _PLANS[key] = (kept, table_plans(kept, peers), scalar_plan(kept))
     return found[1], found[2]
 
 
-def table_plans(profiles: Iterable[Profile]) -> list[TablePlan]:
+def table_plans(profiles: Iterable[Profile], peers: frozenset[str] = EVERY_PEER) -> list[TablePlan]:
     plans: list[TablePlan] = []
     for profile in profiles:
         for spec in profile.tables:
-            columns = [spec.columns[name] for name in used_columns(spec)]
+            columns = [spec.columns[name] for name in used_columns(spec, peers)]
             walks = sorted(
                 {ColumnWalk(c.oid, c.oid.rpartition(".")[0], c.slow) for c in columns},
                 key=lambda w: (spec.walk.index(w.root), _column_number(w.oid)),

@@ -47,3 +47,7 @@ class SnmpParams:
     #: those of these whose ``detect:`` rules match it (collectors.snmp.detect); None: no
     #: detection
     detect_from: tuple[Profile, ...] | None = None
+    #: the device's backhaul peers named in the inventory (the far ends of its radio
+    #: links): (key, peer device id), key ``mac:<radio_mac>`` or ``ip:<address>``
+    #: (collectors.snmp.peers.keys); station table rows of these give per-peer series
+    peers: tuple[tuple[str, str], ...] = ()

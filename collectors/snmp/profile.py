@@ -28,6 +28,8 @@ from collectors.snmp import refs
 from netmon.api import ConfigErrors, MarkedDoc, MetricMeta, MetricName, MetricType, load_marked
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
+#: the label of per_peer series: the inventory's id of the peer device (never its MAC)
+PEER_LABEL = "peer"
 _OID = re.compile(r"^\d+(\.\d+)+$")
 
 #: integer32: signed per the MIB; an agent that sends it as an unsigned Gauge32
@@ -174,6 +176,10 @@ class MetricSpec(_Strict):
     where: list[Where] = Field(default_factory=list)
     """only rows where every condition holds give this metric (ENTITY-SENSOR-MIB: the
     sensor type); aggregates and counts go over those rows"""
+    per_peer: bool = False
+    """one series per row whose station is a backhaul peer named in the inventory (the
+    table's ``peers``), labelled peer=<its device id>; other rows give none (DESIGN:
+    privacy and cardinality)"""
 
     def columns(self) -> list[str]:
         """The columns (or scalars) this metric reads, info labels aside."""
@@ -194,7 +200,26 @@ class MetricSpec(_Strict):
         if self.type == "counter" and not self.name.endswith("_total"):
             msg = "counter names end in _total"
             raise ValueError(msg)
+        if self.per_peer and (self.aggregate or self.info is not None or PEER_LABEL in self.labels):
+            msg = f"a per_peer metric is one value per peer: no aggregate, info, {PEER_LABEL} label"
+            raise ValueError(msg)
         return self
+
+
+class PeerMatch(_Strict):
+    """How a row of a station (registration) table names its station, to find it among the
+    device's radio-link peers of the inventory: by the peer's ``radio_mac`` or address."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    match: str
+    """"@index", "@index.NAME" (that part of the instance index: ubntStaMac, mtxrWlRtabAddr)
+    or a column (ubntStaLastIp)"""
+    as_: Literal["mac", "ip"] = Field(alias="as")
+    """a MAC address (6 arcs, 6 bytes or hex text) or an IP address (4 arcs or text)"""
+
+    def column(self) -> str | None:
+        return None if self.match.startswith("@") else self.match
 
 
 class IndexPart(_Strict):
@@ -235,6 +260,9 @@ class TableSpec(_Strict):
     key: str | None = None
     """a reference, resolved per row: the key @lookup() of later tables finds this table's
     rows by (default: the instance index). entAliasMappingTable: "@index.entity"."""
+    peers: PeerMatch | None = None
+    """a station table: how a row names its station; rows of backhaul peers named in the
+    inventory give the ``per_peer`` metrics, the others none"""
     metrics: list[MetricSpec]
 
     @field_validator("line_speed", mode="before")
@@ -249,13 +277,15 @@ class TableSpec(_Strict):
         items = value if isinstance(value, list) else [value]
         return [str(v).lstrip(".") for v in items]
 
-    def column_refs(self) -> list[str]:
-        """Every column the table's metrics, labels and rules read."""
-        out = [c for m in self.metrics for c in m.columns()]
+    def column_refs(self, *, per_peer: bool = True) -> list[str]:
+        """Every column the table's metrics, labels and rules read (without ``per_peer``:
+        but the ones only its per_peer metrics and peers read)."""
+        out = [c for m in self.metrics if per_peer or not m.per_peer for c in m.columns()]
         label_refs = [*(r for m in self.metrics for r in (m.info or {}).values())]
         label_refs += [*self.labels.values(), *([self.key] if self.key else [])]
         out += [c for ref in label_refs for c in refs.columns(ref)]
         out += [s.column for s in self.line_speed] + list(self.absent_when)
+        out += [c for c in [self.peers.column() if self.peers and per_peer else None] if c]
         return out + ([self.discontinuity] if self.discontinuity else [])
 
     @model_validator(mode="after")
@@ -273,6 +303,21 @@ class TableSpec(_Strict):
             if label not in self.labels:
                 msg = f"require: {label!r} is not a label of the table"
                 raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _peers(self) -> TableSpec:
+        if (self.peers is None) == any(m.per_peer for m in self.metrics):
+            msg = "per_peer metrics and the table's peers: {match: ..., as: mac|ip} go together"
+            raise ValueError(msg)
+        match = self.peers.match if self.peers else "@index"
+        parts = [p.name for p in self.index]
+        if match not in ("@index", *(f"@index.{p}" for p in parts)) and match.startswith("@"):
+            msg = f"peers.match: {match!r} is not @index, @index.NAME ({parts}) or a column"
+            raise ValueError(msg)
+        if self.peers and PEER_LABEL in self.labels:
+            msg = f"label {PEER_LABEL!r} is the one per_peer metrics add"
+            raise ValueError(msg)
         return self
 
 
@@ -339,6 +384,9 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _refs(self) -> Profile:
         for metric in self.metrics:
+            if metric.per_peer:
+                msg = f"metric {metric.name}: per_peer is for metrics of a table with peers"
+                raise ValueError(msg)
             for column in metric.columns():
                 if column not in self.scalars:
                     msg = f"metric {metric.name}: unknown scalar {column!r}"

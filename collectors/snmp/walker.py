@@ -70,7 +70,9 @@ class Walker:
         An SNMPv3 discovery reply does not count: an agent answers it for any
         user, even with wrong keys.
         """
-        tables, scalars = plans(profiles)
+        tables, scalars = plans(
+            profiles, frozenset(k.partition(":")[0] for k, _ in self.params.peers)
+        )
         for table in tables:
             self.raw.failed_tables[table.key] = "pending"
         if self.params.version == "3":

@@ -10,7 +10,7 @@ a ConfigError with its position.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,9 @@ from netmon.api import BlockContext, BlockError, BlockPath, DeviceKind, Layer, S
 from netmon.config.models import KindDefaults, LinkKind, MainConfig, Network
 from netmon.config.site_models import DeviceConfig
 from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position, dotted
-from netmon.inventory import Device
+from netmon.inventory import Device, Link
 from netmon.schema import SecretError, SecretRef, read_secret
+from netmon.seam import RadioPeer
 
 #: stands in for every secret when secrets are not resolved (check --no-secrets)
 UNRESOLVED = Secret("")
@@ -33,6 +34,24 @@ def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Se
         return Secret(read_secret(ref, base))
     except SecretError as exc:
         return ConfigError(where, path, str(exc))
+
+
+def radio_peers(
+    links: Iterable[Link], devices: Mapping[str, DeviceConfig]
+) -> dict[str, tuple[RadioPeer, ...]]:
+    """Device id -> the devices at the other end of its radio links (``kind: radio``), with
+    their address and ``radio_mac``: the backhaul peers whose readings in its station table
+    may be series of their own. Nothing else in a station table ever is (DESIGN: privacy)."""
+    out: dict[str, dict[str, RadioPeer]] = {}
+    for link in links:
+        if link.kind != "radio":
+            continue
+        for near, far in ((link.a.device, link.b.device), (link.b.device, link.a.device)):
+            dev = devices.get(far)
+            if dev is not None and near != far:
+                peer = RadioPeer(dev.id, dev.address, dev.radio_mac)
+                out.setdefault(near, {})[far] = peer
+    return {near: tuple(peers.values()) for near, peers in out.items()}
 
 
 class DeviceBuilder:
@@ -60,6 +79,8 @@ class DeviceBuilder:
         self.base = base
         self.secrets = secrets
         self.errors: list[ConfigError] = []
+        #: device id -> its radio links' far ends (:func:`radio_peers`), once links are read
+        self.peers: Mapping[str, tuple[RadioPeer, ...]] = {}
 
     def error(self, doc: MarkedDoc, path: PathKey, message: str) -> None:
         self.errors.append(doc.error(path, message))
@@ -129,6 +150,7 @@ class DeviceBuilder:
                 site=sid,
                 device=dev.id,
                 prepared=self.prepared.get(spec.kind),
+                peers=self.peers.get(dev.id, ()),
             )
             try:
                 built = spec.build(value, context)

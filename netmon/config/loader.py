@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from netmon.api import Registry
 from netmon.config import device_blocks, power_cuts, shards
 from netmon.config.contracts import Contract, load_contracts
-from netmon.config.devices import DeviceBuilder
+from netmon.config.devices import DeviceBuilder, radio_peers
 from netmon.config.evidence import evidence_warnings
 from netmon.config.kinds import default_layers, device_kinds, prepare
 from netmon.config.models import LogConfig, MainConfig
@@ -313,6 +313,9 @@ def _build(
     # references into a file that failed its own checks would only add phantom errors
     checked = errors if complete else []
     links = check_links(raw_links, placed, checked)
+    builder.peers = radio_peers(
+        links.values(), {d.id: d for p in placed.values() for d in p.site.devices}
+    )
     check_uplinks(placed, checked)
     kinds = uplink_kinds(placed, links)
     warnings = unlinked_uplinks(placed, links) if complete else []

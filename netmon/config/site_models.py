@@ -74,6 +74,13 @@ class DeviceConfig(Strict):
     """poll period of this device (instead of its uplink kind's or defaults.interval)"""
     deadline: Duration | None = None
     """time limit of one whole poll of this device"""
+    radio_mac: str | None = None
+    """MAC address of its radio as the other end of a radio link lists it in its station
+    (registration) table, e.g. 68:72:51:00:34:25: the device at the other end of one of its
+    `kind: radio` links then exports this device's readings as series of their own
+    (label peer=<this id>; the MAC is never a label). Without it, no per-peer series: other
+    stations are counted and summarised (min, median), never one by one
+    """
 
     @field_validator("address")
     @classmethod
@@ -84,6 +91,21 @@ class DeviceConfig(Strict):
             msg = f"not an IP address: {value!r}"
             raise ValueError(msg) from None
         return value
+
+    @field_validator("radio_mac", mode="before")
+    @classmethod
+    def _mac(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads 12:34:56:00:11:22 (every group below 60) as a base-60 number
+            msg = 'a MAC address read as a number: write it in quotes, "aa:bb:cc:dd:ee:ff"'
+            raise ValueError(msg)
+        if not isinstance(value, str):
+            return value
+        if not _MAC.match(value.strip()):
+            msg = f"not a MAC address (aa:bb:cc:dd:ee:ff): {value!r}"
+            raise ValueError(msg)
+        digits = re.sub(r"[:.-]", "", value.strip().lower())
+        return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 class SiteConfig(Strict):
@@ -124,6 +146,12 @@ class SiteConfig(Strict):
     def parents(self) -> tuple[str, ...]:
         return (self.uplink,) if self.uplink else tuple(self.uplinks)
 
+
+# aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff or aabbccddeeff
+_MAC = re.compile(
+    r"^([0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\2[0-9A-Fa-f]{2}){4}"
+    r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})$"
+)
 
 # ifnames may hold spaces and slashes: Huawei calls a port "GPON 0/1/0"
 _ENDPOINT = re.compile(r"^([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*):(\S.*)$")

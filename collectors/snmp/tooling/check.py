@@ -27,6 +27,7 @@ from pathlib import Path
 
 from collectors.snmp.collector import BASE_META
 from collectors.snmp.profile import (
+    PEER_LABEL,
     PROFILE_DIR,
     MetricSpec,
     Profile,
@@ -142,6 +143,7 @@ def _profile_problems(file: _File) -> Iterator[Problem]:
             yield file.at((*path, "name"), problem)
         yield from _label_problems(file, path, metric, table)
         table_labels = frozenset(table.labels) if table is not None else frozenset()
+        table_labels |= {PEER_LABEL} if metric.per_peer else set()  # one series per peer
         signature = (metric.name, table_labels, frozenset(metric.labels.items()))
         first = seen.setdefault(signature, path)
         if first != path:
