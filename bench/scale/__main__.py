@@ -42,6 +42,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--exporter", default="/usr/bin/prometheus-snmp-exporter", help="'' to skip")
     p.add_argument("--exporter-walk", choices=["columns", "tables"], default="columns")
     p.add_argument("--no-baseline", action="store_true", help="skip the empty netmon's RSS")
+    p.add_argument("--reloads", type=int, default=3, help="timed SIGHUP reloads after the window")
     p.add_argument("--soak", type=float, metavar="SECONDS", help="soak mode for this long")
     p.add_argument("--sample-every", type=float, default=60.0, help="soak: seconds per row")
     p.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")

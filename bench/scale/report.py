@@ -75,6 +75,12 @@ def details(results: list[dict[str, Any]]) -> str:
             f"{_f((n['bytes_gzip'] or 0) / 1e6)} MB gzip; answer build p99 "
             f"{_f(n['answer_build_p99_s'])} s"
         )
+        if n.get("reload_s"):
+            out.append(
+                f"  reloads (SIGHUP to logged): {', '.join(f'{t} s' for t in n['reload_s'])}; "
+                f"loop stalls over 50 ms meanwhile: {n['reload_loop_stalls_over_50ms']}, worst "
+                f"<= {n['reload_loop_window_max_le_s']} s"
+            )
         if e:
             out.append(
                 f"  exporter: {e['scrapes']:,} scrapes ({e['scrapes_ok']:,} ok), "

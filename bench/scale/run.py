@@ -19,6 +19,7 @@ from .exporter import Scrapes, scrape_every_target, snmp_yml
 from .netmon_side import Agent, Netmon, province, scrape, start_agent, start_netmon, warm_up
 from .procs import Procs, cpu_seconds, rss_bytes, wait_until
 from .prom import Histogram, sample_count, value
+from .reload import reloads
 
 MB = 1024 * 1024
 LAG = "netmon_scheduler_lag_seconds"
@@ -96,6 +97,10 @@ async def measure_netmon(
     last = await scrape(http, url, gzipped=True)
     rss = rss_bytes(netmon.pid)
     plain = await scrape(http, url, gzipped=False)
+    timed_reloads = {}
+    if args.reloads:
+        log = procs.logs / "netmon.log"
+        timed_reloads = await reloads(http, netmon, prov.config, log, args.reloads)
     d = first_window.delta(last_window)
     polls = (value(last.body, f"{LAG}_count") or 0) - (value(first.body, f"{LAG}_count") or 0)
     lag = _hist(last.body, first.body, LAG)
@@ -131,6 +136,7 @@ async def measure_netmon(
         "agent_varbinds_per_s": round(d["agent_varbinds_per_s"]),
         "agent_requests_per_s": round(d["agent_requests_per_s"]),
         "varbinds_per_live_poll": round(d["agent_varbinds"] / max(1.0, polls * live_share), 1),
+        **timed_reloads,
     }
 
 
