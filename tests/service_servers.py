@@ -311,43 +311,51 @@ def answers(port: int) -> bool:
 
 @contextlib.contextmanager
 def dnsmasq(workdir: Path) -> Iterator[Dnsmasq]:
-    """dnsmasq on a free loopback port, answering only from its --address records."""
+    """dnsmasq on a free loopback port, answering only from its --address records. It
+    binds the port for TCP too, which a free UDP port does not promise: a start that
+    finds either taken is tried again on another port (3 times)."""
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     if not os.access(binary, os.X_OK):
         raise RuntimeError("dnsmasq is not installed: run scripts/bootstrap.sh")
-    port = free_udp_port()
     log = workdir / "dnsmasq.log"
-    cmd = [
-        binary,
-        "--no-daemon",
-        "--conf-file=/dev/null",
-        f"--port={port}",
-        "--listen-address=127.0.0.1",
-        "--bind-interfaces",
-        "--no-resolv",
-        "--no-hosts",
-        "--pid-file=",
-        "--log-queries",
-        *(f"--address={record}" for record in RECORDS),
-    ]
-    if os.geteuid() == 0:
-        cmd.append("--user=root")  # it would switch to nobody and lose its log file
-    with log.open("w") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while not answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dnsmasq did not start: {log.read_text()}")
-            time.sleep(0.02)  # polling a condition with a deadline, as tests.helpers does
-        yield Dnsmasq(port, log)
-    finally:
-        process.terminate()
+    for attempt in range(3):
+        port = free_udp_port()
+        cmd = [
+            binary,
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            f"--port={port}",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--pid-file=",
+            "--log-queries",
+            *(f"--address={record}" for record in RECORDS),
+        ]
+        if os.geteuid() == 0:
+            cmd.append("--user=root")  # it would switch to nobody and lose its log file
+        with log.open("w") as out:
+            process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + 20
+            while not answers(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)  # polling a condition with a deadline, as tests.helpers does
+            else:
+                yield Dnsmasq(port, log)
+                return
+            text = log.read_text()
+            if "in use" not in text or attempt == 2:
+                raise RuntimeError(f"dnsmasq did not start on port {port}: {text}")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextlib.contextmanager
