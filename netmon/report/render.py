@@ -334,6 +334,8 @@ def _view(report: Report, w: Words, generated: float, example: bool) -> dict[str
         "charts": charts,
         "prometheus": report.prometheus,
         "any_differs": any(r["differs"] for r in site_rows),
+        # a contract's report names its contract once, above: no column repeating it
+        "contract_column": report.scope != "contract",
     }
 
 

@@ -169,6 +169,13 @@ def test_every_contract_and_kabupaten_in_english(config: Path, tmp_path: Path) -
     assert "Monthly report, Kabupaten Kutai Timur" in html
     assert "no data" in html
     assert "Kantor Desa W" not in html  # another kabupaten's site
+    # the sites table: a kabupaten's names each site's contract; a contract's report names
+    # its contract once, in the box above the table
+    header = "<th>Site</th><th>Contract</th>"
+    assert header in html
+    contract_html = (out / "report-2026-11-contract-isp-x-2026.html").read_text()
+    assert header not in contract_html
+    assert "<th>Site</th>" in contract_html
     rows = list(csv.DictReader((out / "report-2026-11-kabupaten-contoh-barat.csv").open()))
     assert [r["site"] for r in rows] == ["desa-w"]
     assert rows[0]["rtt_p95_ms"] == "no data"
