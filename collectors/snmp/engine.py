@@ -3,31 +3,33 @@
 Pure: no network here. The walker hands over what it fetched (scalars by
 OID, table varbinds by walked subtree), together with the per-device state
 that must survive between polls (32-bit counter totals, last uptime). That
-makes the mapping testable directly on the recordings, byte for byte.
+makes the mapping testable directly on the recordings, byte for byte. A table's walk
+becomes rows, and each row its labels, in :mod:`collectors.snmp.tablerows`.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from collectors.snmp.counters import COUNTER32_WRAP, Fake, Reset, is_reboot
-from collectors.snmp.peers import PeerRule
-from collectors.snmp.plan import LabelRef, MetricPlan, Value, to_text
-from collectors.snmp.profile import Profile, TableSpec
-from collectors.snmp.rowstate import RowValues, TableRules
+from collectors.snmp.plan import MetricPlan, Value, to_text
+from collectors.snmp.profile import Profile
+from collectors.snmp.rowstate import RowValues
 from collectors.snmp.state import DeviceState
+from collectors.snmp.tablerows import (
+    CompiledTable,
+    TableWalk,
+    Varbinds,
+    aggregate,
+    row_labels,
+    rows_of,
+)
 from netmon.api import Labels, Part, Sample
 
 __all__ = ["COUNTER32_WRAP", "DeviceState", "Engine", "Mapped", "RawPoll", "TableWalk", "Varbinds"]
-
-Varbinds = list[tuple[str, Value]]
-#: a table's walk: walked subtree -> its varbinds (the walker knows which root each came from)
-TableWalk = dict[str, Varbinds]
-Rows = dict[str, dict[str, Value]]
 
 
 @dataclass(slots=True)
@@ -49,48 +51,6 @@ class Mapped:
     looked_up: dict[str, dict[str, Labels]] = field(default_factory=dict)
 
 
-class _Table:
-    """A table spec compiled: column dispatch, label references, metric plans."""
-
-    __slots__ = (
-        "by_root",
-        "index_lengths",
-        "index_names",
-        "info_plans",
-        "key",
-        "key_ref",
-        "labels",
-        "peers",
-        "plans",
-        "rules",
-        "spec",
-        "value_plans",
-    )
-
-    def __init__(self, key: str, spec: TableSpec) -> None:
-        self.key = key
-        self.spec = spec
-        self.by_root: dict[str, dict[str, str]] = {}
-        for name, col in spec.columns.items():
-            root, _, last = col.oid.rpartition(".")
-            self.by_root.setdefault(root, {})[last] = name
-        kinds = {n: c.type for n, c in spec.columns.items()}
-        self.plans = [MetricPlan(m, kinds) for m in spec.metrics]
-        #: per row: plans with one value each, and info plans (aggregates go over rows);
-        #: per_peer plans only on rows of the device's backhaul peers
-        per_peer = [p for m, p in zip(spec.metrics, self.plans, strict=True) if m.per_peer]
-        self.value_plans = [
-            p for p in self.plans if p.aggregate is None and p.info is None and p not in per_peer
-        ]
-        self.info_plans = [p for p in self.plans if p.info is not None]
-        self.peers = PeerRule(spec.peers, spec.index, per_peer) if spec.peers else None
-        self.rules = TableRules(key, spec)
-        self.labels = [(name, LabelRef(ref)) for name, ref in spec.labels.items()]
-        self.key_ref = LabelRef(spec.key) if spec.key else None
-        self.index_lengths = [p.length for p in spec.index]
-        self.index_names = [p.name for p in spec.index]
-
-
 class Engine:
     """Maps one device's raw poll through its profiles."""
 
@@ -100,7 +60,7 @@ class Engine:
         self.max_rows = max_rows
         # interfaces tables first: other tables look up ifname by ifIndex
         self.tables = sorted(
-            (_Table(f"{p.name}.{t.name}", t) for p in profiles for t in p.tables),
+            (CompiledTable(f"{p.name}.{t.name}", t) for p in profiles for t in p.tables),
             key=lambda t: not t.spec.interfaces,
         )
         self.scalar_plans = [
@@ -217,69 +177,9 @@ class Engine:
         )
         return out
 
-    @staticmethod
-    def _rows(table: _Table, walk: TableWalk) -> Rows:
-        """Varbinds -> rows by instance index. Hot path: one split per varbind."""
-        rows: Rows = {}
-        for root, varbinds in walk.items():
-            by_number = table.by_root.get(root)
-            if by_number is None:
-                continue
-            cut = len(root) + 1
-            for oid, value in varbinds:
-                number, _, index = oid[cut:].partition(".")
-                column = by_number.get(number)
-                if column is None or not index:
-                    continue
-                row = rows.get(index)
-                if row is None:
-                    rows[index] = row = {}
-                row[column] = value
-        return rows
-
-    def _row_labels(
-        self,
-        table: _Table,
-        rows: Rows,
-        ifnames: dict[str, str],
-        dropped: Counter[str],
-        looked_up: dict[str, dict[str, Labels]] | None = None,
-        keys: dict[str, str] | None = None,
-    ) -> dict[str, Labels]:
-        """Labels per row; rows missing a required label go (from ``rows`` too). ``keys``
-        gets each row's @lookup key when the table declares one."""
-        simple = table.index_lengths == [None]
-        required = table.spec.require
-        out: dict[str, Labels] = {}
-        for index, row in list(rows.items()):
-            if simple:
-                idx = {table.index_names[0]: index}
-            else:
-                parts = _split_index(index, table.index_lengths)
-                if parts is None:
-                    dropped["bad_index"] += 1
-                    del rows[index]
-                    continue
-                idx = dict(zip(table.index_names, parts, strict=True))
-            labels = tuple(
-                (n, ref.resolve(row, index, idx, ifnames, looked_up)) for n, ref in table.labels
-            )
-            if required and not all(v for n, v in labels if n in required):
-                del rows[index]
-                continue
-            out[index] = labels
-            if keys is not None and table.key_ref is not None:
-                keys.setdefault(table.key_ref.resolve(row, index, idx, ifnames, looked_up), index)
-        if table.spec.unique_label is not None:
-            _make_unique(out, table.spec.unique_label)
-        if table.spec.interfaces:
-            for index, labels in out.items():
-                ifnames[index] = dict(labels).get("ifname", f"ifindex-{index}")
-        return out
-
     def _table(
         self,
-        table: _Table,
+        table: CompiledTable,
         walk: TableWalk,
         state: DeviceState,
         base: Labels,
@@ -289,7 +189,7 @@ class Engine:
         peers: Mapping[str, str],
     ) -> list[Sample]:
         dropped = out.dropped
-        rows = self._rows(table, walk)
+        rows = rows_of(table, walk)
         rules = table.rules
         if rules.absent:
             rows = {i: r for i, r in rows.items() if not rules.is_absent(r)}
@@ -297,7 +197,7 @@ class Engine:
             dropped["label_cap"] += len(rows) - self.max_rows
             rows = dict(list(rows.items())[: self.max_rows])
         keys: dict[str, str] = {}
-        groups = self._row_labels(table, rows, ifnames, dropped, out.looked_up, keys)
+        groups = row_labels(table, rows, ifnames, dropped, out.looked_up, keys)
         out.looked_up[table.spec.name] = (
             {key: groups[index] for key, index in keys.items()} if table.key_ref else groups
         )
@@ -344,73 +244,8 @@ class Engine:
                     out.wrap_risks.append(dict(labels).get("ifname", index))
         for plan in table.plans:
             if plan.aggregate is not None:
-                samples.extend(self._aggregate(plan, table, rows, groups, base, dropped))
+                samples.extend(aggregate(plan, table, rows, groups, base, dropped))
         return samples
-
-    @staticmethod
-    def _aggregate(
-        plan: MetricPlan,
-        table: _Table,
-        rows: Rows,
-        row_labels: dict[str, Labels],
-        base: Labels,
-        dropped: Counter[str],
-    ) -> Iterable[Sample]:
-        groups: dict[Labels, list[str]] = {}
-        for index, labels in row_labels.items():
-            rows_of = groups.setdefault(labels, [])
-            if plan.accepts(rows[index]):
-                rows_of.append(index)
-        fixed = plan.fixed
-        if plan.aggregate == "count" and not table.labels and not groups:
-            yield Sample(plan.name, base + fixed, 0.0)
-            return
-        for labels, indexes in groups.items():
-            if plan.aggregate == "count":
-                yield Sample(plan.name, base + labels + fixed, float(len(indexes)))
-                continue
-            values = [v for i in indexes if (v := plan.value(rows[i], dropped)) is not None]
-            if not values:
-                continue
-            op = plan.aggregate
-            if op == "min":
-                result = min(values)
-            elif op == "max":
-                result = max(values)
-            elif op == "sum":
-                result = sum(values)
-            else:
-                result = statistics.median(values)
-            yield Sample(plan.name, base + labels + fixed, float(result))
-
-
-def _split_index(index: str, lengths: list[int | None]) -> list[str] | None:
-    """Split an instance index into its parts (e.g. MAC + ifIndex); None if malformed."""
-    arcs = index.split(".")
-    out: list[str] = []
-    pos = 0
-    for length in lengths:
-        end = len(arcs) if length is None else pos + length
-        out.append(".".join(arcs[pos:end]))
-        pos = end
-    if pos != len(arcs) or not all(out):
-        return None
-    return out
-
-
-def _make_unique(row_labels: dict[str, Labels], label: str) -> None:
-    """Empty names become ifindex-N; duplicate names get #index appended."""
-    seen: Counter[str] = Counter(dict(labels).get(label, "") for labels in row_labels.values())
-    for index, labels in row_labels.items():
-        current = dict(labels)
-        value = current.get(label, "")
-        if not value:
-            current[label] = f"ifindex-{index}" if label == "ifname" else f"index-{index}"
-        elif seen[value] > 1:
-            current[label] = f"{value}#{index}"
-        else:
-            continue
-        row_labels[index] = tuple(current.items())
 
 
 def _enterprise(oid: str, names: dict[int, str]) -> str:

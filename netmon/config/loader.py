@@ -24,6 +24,7 @@ from netmon.config.devices import DeviceBuilder, radio_peers
 from netmon.config.evidence import evidence_warnings
 from netmon.config.kinds import default_layers, device_kinds, prepare
 from netmon.config.models import LogConfig, MainConfig
+from netmon.config.radio_checks import duplicate_macs
 from netmon.config.site_models import LinkConfig, SiteFile
 from netmon.config.topology import (
     Placed,
@@ -316,6 +317,7 @@ def _build(
     builder.peers = radio_peers(
         links.values(), {d.id: d for p in placed.values() for d in p.site.devices}
     )
+    errors.extend(duplicate_macs(placed))
     check_uplinks(placed, checked)
     kinds = uplink_kinds(placed, links)
     warnings = unlinked_uplinks(placed, links) if complete else []
