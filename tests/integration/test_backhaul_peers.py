@@ -20,26 +20,13 @@ from netmon.config import load
 from netmon.store import Store
 from netmon.tools.simulate import SnmpSim, recordings_dir, start_snmpsim
 from tests.helpers import ROOT, parse_exposition, promtool_check, snmp_of
+from tests.unit.test_backhaul_peers import arcs, raw
 
 pytestmark = pytest.mark.integration
 LOCAL = ROOT / "tests/recordings"
 AIROS5 = LOCAL / "airos5_nanostation_m5_excerpt.snmprec"
 LTU = LOCAL / "airos-af-ltu_1.4.0.snmprec"
 ROUTEROS = recordings_dir() / "routeros.snmprec"
-
-
-def arcs(mac: str) -> str:
-    return ".".join(str(int(octet, 16)) for octet in mac.split(":"))
-
-
-def raw(path: Path, oid: str) -> int:
-    """The integer recorded for ``oid``, read from the file's text."""
-    for line in path.read_text().splitlines():
-        got, _, value = line.split("|", 2)
-        if got == oid:
-            return int(value)
-    msg = f"{oid} not in {path.name}"
-    raise AssertionError(msg)
 
 
 #: radio -> (its recording, profiles, the MAC of the one station named in the inventory,

@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 
 from collectors import REGISTRY
-from netmon.config import ConfigErrors, load
+from netmon.config import load
 from tests.helpers import ROOT
-
-MAIN = """\
-listen: "127.0.0.1:9800"
-inventory: ["sites/*.yaml"]
-defaults:
-  snmp:
-    community: {env: TEST_COMMUNITY}
-"""
+from tests.unit.test_config import errors_of, write  # the same netmon.yaml (MAIN) as there
 
 SITES = """\
 kabupaten: Kutai Timur
@@ -56,21 +49,6 @@ sites:
 def _community(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_COMMUNITY", "s3cret-community")
     monkeypatch.chdir(ROOT)
-
-
-def write(tmp: Path, **sites: str) -> Path:
-    (tmp / "sites").mkdir(exist_ok=True)
-    (tmp / "netmon.yaml").write_text(MAIN)
-    for name, text in sites.items():
-        (tmp / "sites" / f"{name}.yaml").write_text(text)
-    return tmp / "netmon.yaml"
-
-
-def errors_of(path: Path) -> list[str]:
-    with pytest.raises(ConfigErrors) as info:
-        load(path, REGISTRY)
-    tmp = str(path.parent) + "/"
-    return [str(e).replace(tmp, "") for e in info.value.errors]
 
 
 def at(text: str, needle: str, nth: int = 0) -> str:
