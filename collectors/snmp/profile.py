@@ -8,7 +8,6 @@ format; ``load_profiles`` validates every file strictly.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,7 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from collectors.snmp.profile_tables import PEER_LABEL as PEER_LABEL
 from collectors.snmp.profile_tables import IndexPart as IndexPart
 from collectors.snmp.profile_tables import MetricSpec as MetricSpec
-from collectors.snmp.profile_tables import Oid, ProfileModel, ValueKind
+from collectors.snmp.profile_tables import Oid, ProfileModel, ValueKind, regex
 from collectors.snmp.profile_tables import PeerMatch as PeerMatch
 from collectors.snmp.profile_tables import TableSpec as TableSpec
 from collectors.snmp.profile_tables import Where as Where
@@ -59,13 +58,7 @@ class DetectRule(ProfileModel):
     @field_validator("sys_descr")
     @classmethod
     def _regexes(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                msg = f"not a regular expression: {pattern!r}: {exc}"
-                raise ValueError(msg) from None
-        return value
+        return [regex(pattern) for pattern in value]
 
     @model_validator(mode="after")
     def _not_empty(self) -> DetectRule:

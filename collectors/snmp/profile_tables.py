@@ -79,22 +79,21 @@ class Condition(ProfileModel):
     @field_validator("matches")
     @classmethod
     def _regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            msg = f"not a regular expression: {exc}"
-            raise ValueError(msg) from None
-        return value
+        return regex(value)
+
+
+def regex(value: str) -> str:
+    """``value``, if it is a regular expression; else the ValueError pydantic reports."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        msg = f"not a regular expression: {value!r}: {exc}"
+        raise ValueError(msg) from None
+    return value
 
 
 def _regex(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            msg = f"not a regular expression: {exc}"
-            raise ValueError(msg) from None
-    return value
+    return None if value is None else regex(value)
 
 
 class Where(ProfileModel):
