@@ -84,9 +84,10 @@ class Row:
     def differs(self, scrape_interval: float) -> bool:
         """The recording rules' availability is further from the journal's than one
         scrape interval per transition (only known with Prometheus). The rules leave out
-        what a contract leaves out by default (every reason); a contract that counts one
-        of them is judged by the journal alone, and without a contract the site's rule
-        counts a flat battery, so those outages are counted here too."""
+        what a contract leaves out by default (every reason) and know no contract dates:
+        a contract that counts one of the reasons, or begins or ends inside the month, is
+        judged by the journal alone; without a contract the site's rule counts a flat
+        battery, so those outages are counted here too."""
         q, f = self.quality, self.figures
         if q is None or q.availability is None:
             return False
@@ -94,7 +95,7 @@ class Row:
         if self.contract is None:
             power = sum(p.seconds for p in f.excluded if p.reasons == ("power",))
             journal -= power / f.month_seconds
-        elif frozenset(self.contract.excludes) != frozenset(fig.REASONS):
+        elif not fig.rules_model(self.contract, f):
             return False
         return abs(q.availability - journal) > fig.transitions_tolerance(f, scrape_interval)
 

@@ -15,8 +15,9 @@ across the month's last midnight counts only its part inside the month. Availabi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
@@ -143,17 +144,40 @@ def exclusion_reasons(
     return tuple(r for r in REASONS if (applies[r] or inherited.get(r, False)) and r in allowed)
 
 
-def root_outage(outage: OutageLike, outages: Iterable[OutageLike]) -> OutageLike | None:
-    """The outage of ``outage``'s root site that overlaps it most (None: the site is its
-    own root, or the root's outage is not known)."""
+def root_parts(
+    outage: OutageLike, outages: Iterable[OutageLike]
+) -> list[tuple[float, float, OutageLike | None]]:
+    """``outage``'s span cut where its root's records begin and end, each part with the
+    root's record over it: the journal writes a root's outage as parts (maintenance
+    beginning, a declared cut's edge), so a site behind it takes each part's reasons for
+    that part's time only. A part no root record covers (the site noticed a poll after
+    its root) takes the nearest one's. One part with None: the site is its own root, or
+    its root's outage is not known."""
+    whole: list[tuple[float, float, OutageLike | None]] = [(outage.start, outage.end, None)]
     if outage.root == outage.site:
-        return None
+        return whole
+    roots = sorted(
+        (o for o in outages if o.site == outage.root and o.start < outage.end),
+        key=lambda o: (o.start, o.end),
+    )
+    roots = [o for o in roots if o.end > outage.start]
+    if not roots:
+        return whole
+    inside = {t for o in roots for t in (o.start, o.end) if outage.start < t < outage.end}
+    edges = sorted({outage.start, outage.end, *inside})
 
-    def overlap(o: OutageLike) -> float:
-        return min(o.end, outage.end) - max(o.start, outage.start)
+    def nearest(a: float, b: float) -> OutageLike:
+        return min(roots, key=lambda o: max(o.start - b, a - o.end, 0.0))
 
-    found = [o for o in outages if o.site == outage.root and overlap(o) > 0]
-    return max(found, key=overlap, default=None)
+    parts: list[tuple[float, float, OutageLike | None]] = []
+    for a, b in itertools.pairwise(edges):
+        over = [o for o in roots if o.start < b and a < o.end]
+        root = max(over, key=lambda o: min(o.end, b) - max(o.start, a)) if over else nearest(a, b)
+        if parts and parts[-1][2] is root:
+            parts[-1] = (parts[-1][0], b, root)
+        else:
+            parts.append((a, b, root))
+    return parts or whole
 
 
 def penalty_percent(availability: float, penalties: Sequence[tuple[float, float]]) -> float:
@@ -231,9 +255,16 @@ def clip(
             start = max(start, parts[-1].end)
         if stop <= start:
             continue
-        reasons = exclusion_reasons(o, excludes, root_outage(o, everyone))
         is_open = bool(getattr(o, "open", False))
-        parts.append(Clipped(o, start, stop, reasons, is_open))
+        for a, b, root in root_parts(o, everyone):
+            a, b = max(a, start), min(b, stop)
+            if b <= a:
+                continue
+            reasons = exclusion_reasons(o, excludes, root)
+            if parts and parts[-1].outage is o and parts[-1].reasons == reasons:
+                parts[-1] = replace(parts[-1], end=b)  # the same reasons go on
+            else:
+                parts.append(Clipped(o, a, b, reasons, is_open))
     return parts
 
 
@@ -282,6 +313,17 @@ def contract_overlaps(contract: ContractLike, month: str, zone: str) -> bool:
     c_lo = local_midnight(contract.start, zone)
     c_hi = local_midnight(contract.end + timedelta(days=1), zone)
     return c_lo < hi and lo < c_hi
+
+
+def rules_model(contract: ContractLike, figures: SiteFigures) -> bool:
+    """The recording rules speak for this contract's month: it leaves out every reason
+    (as the rules do) and runs the whole month in the site's zone (the rules know no
+    contract dates)."""
+    if frozenset(contract.excludes) != frozenset(REASONS):
+        return False
+    start = local_midnight(contract.start, figures.zone)
+    end = local_midnight(contract.end + timedelta(days=1), figures.zone)
+    return start <= figures.month_start and figures.month_end <= end
 
 
 def mean_availability(figures: Sequence[SiteFigures]) -> float | None:

@@ -12,6 +12,7 @@ Outages still open are not here: they are in the state file and the status API.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -49,9 +50,10 @@ class Outage:
     end: float
     #: down | unreachable: the status the outage began with
     state: str
-    #: in maintenance (inventory flag or Alertmanager silence) at some time during it
+    #: in maintenance (inventory flag or Alertmanager silence) during it: a record is
+    #: split where maintenance begins or ends, so this holds for the whole record
     maintenance: bool = False
-    #: a declared power cut (site.power_cuts) overlapped it
+    #: during a declared power cut (site.power_cuts): a record is split at a cut's edges
     power_cut: bool = False
     #: netmon was blind during part of it (it spans a restart gap)
     stale: bool = False
@@ -175,9 +177,23 @@ class _Open:
     stale: bool = False
 
 
+def _in_maintenance(engine: StatusEngine, sid: str) -> bool:
+    """In maintenance now: the inventory's flag, or an Alertmanager silence of the site."""
+    return engine.inventory.sites[sid].maintenance or sid in engine.silenced
+
+
+def _same_outage(opened: SiteState, after: SiteState, sid: str) -> bool:
+    """The same status behind the same root: one record goes on (the detail may change)."""
+    return after.status == opened.status and (after.upstream or sid) == (opened.upstream or sid)
+
+
 class Recorder:
     """Follows the published site states and appends an outage when it closes (a site
-    back to up or degraded from down or unreachable)."""
+    back to up or degraded from down or unreachable). An outage that changes while it
+    lasts (down to unreachable or back, another root above it, maintenance beginning or
+    ending, a declared cut's edge) is written as consecutive records, each true for its
+    whole span: a report excludes exactly the time a reason held, never a whole outage
+    for a reason seen at one moment of it."""
 
     def __init__(self) -> None:
         self.path: Path | None = None
@@ -202,7 +218,7 @@ class Recorder:
         stale = gap > STALE_INTERVALS * self.interval
         for sid, state in engine.published.items():
             if state.failed:
-                self._open[sid] = _Open(state, stale=stale)
+                self._open[sid] = _Open(state, _in_maintenance(engine, sid), stale)
         self._touch(now)
 
     def observe(
@@ -219,39 +235,57 @@ class Recorder:
             opened = self._open.get(sid)
             if after.failed:
                 if opened is None:
-                    self._open[sid] = _Open(after)
-                elif after.status == opened.state.status:  # new detail (cause, link)
+                    self._open[sid] = _Open(after, _in_maintenance(engine, sid))
+                elif _same_outage(opened.state, after, sid):  # new detail (cause, link)
                     opened.state = replace(after, since=opened.state.since)
+                else:  # another status or root: this part ends where the next begins
+                    moved = after.status != opened.state.status
+                    at = max(after.since if moved else now, opened.state.since)
+                    closed += self._record(engine, sid, opened, at)
+                    self._open[sid] = _Open(replace(after, since=at), opened.maintenance)
             elif after.status != "unknown" and opened is not None:
                 del self._open[sid]
-                closed.append(self._record(engine, sid, opened, after.since))
+                closed += self._record(engine, sid, opened, after.since)
         sites = engine.inventory.sites
-        for sid in list(self._open):
+        for sid, opened in list(self._open.items()):
             if sid not in sites:
                 del self._open[sid]  # removed from the inventory
-            elif sites[sid].maintenance or sid in engine.silenced:
-                self._open[sid].maintenance = True
+                continue
+            flag = _in_maintenance(engine, sid)
+            if flag == opened.maintenance:
+                continue
+            if now <= opened.state.since:  # began at this evaluation: one record
+                opened.maintenance = flag
+                continue
+            closed += self._record(engine, sid, opened, now)
+            self._open[sid] = _Open(replace(opened.state, since=now), flag)
         self._write(closed)
         self._touch(now)
         return closed
 
-    def _record(self, engine: StatusEngine, sid: str, opened: _Open, end: float) -> Outage:
+    def _record(self, engine: StatusEngine, sid: str, opened: _Open, end: float) -> list[Outage]:
+        """The closed part, split at the edges of the declared power cuts inside it."""
         state = opened.state
         start = state.since
         end = max(end, start)
         cuts = engine.inventory.sites[sid].power_cuts
-        return Outage(
-            site=sid,
-            root=state.upstream or sid,
-            cause=state.cause or "unknown",
-            link=state.link,
-            start=start,
-            end=end,
-            state=state.status,
-            maintenance=opened.maintenance,
-            power_cut=any(a < end and start < b for a, b in cuts),
-            stale=opened.stale,
-        )
+        edges = sorted({start, end, *(t for c in cuts for t in c if start < t < end)})
+        spans = list(itertools.pairwise(edges)) or [(start, end)]
+        return [
+            Outage(
+                site=sid,
+                root=state.upstream or sid,
+                cause=state.cause or "unknown",
+                link=state.link,
+                start=a,
+                end=b,
+                state=state.status,
+                maintenance=opened.maintenance,
+                power_cut=any(c0 <= (a + b) / 2 < c1 for c0, c1 in cuts) if b > a else False,
+                stale=opened.stale,
+            )
+            for a, b in spans
+        ]
 
     def _write(self, closed: list[Outage]) -> None:
         if self.path is None:

@@ -112,16 +112,67 @@ def test_an_outage_is_recorded_when_it_closes_with_what_was_seen_during_it(
     # the same status with a better cause: one outage, its detail updated, start kept
     power = SiteState("down", "power", "", since=T0 + 5)
     assert rec.observe(engine, [("desa-a", down, power)], T0 + 6) == []
-    engine.silenced = frozenset({"desa-a"})  # a silence while it lasts: maintenance
-    assert rec.observe(engine, [], T0 + 7) == []
+    # a silence from T0 + 7 to the end: maintenance, from then on (a record ends there)
+    engine.silenced = frozenset({"desa-a"})
+    before = Outage("desa-a", "desa-a", "power", "", T0, T0 + 7, "down")
+    assert rec.observe(engine, [], T0 + 7) == [before]
     engine.silenced = frozenset()
     back = SiteState("up", since=T0 + 1500)
     closed = rec.observe(engine, [("desa-a", power, back)], T0 + 1510)
-    expected = Outage(
-        "desa-a", "desa-a", "power", "", T0, T0 + 1500, "down", maintenance=True, power_cut=True
+    # the rest, cut at the declared power cut's start (T0 + 1000; it lasts to T0 + 2000)
+    expected = [
+        Outage("desa-a", "desa-a", "power", "", T0 + 7, T0 + 1000, "down", maintenance=True),
+        Outage("desa-a", "desa-a", "power", "", T0 + 1000, T0 + 1500, "down", True, power_cut=True),
+    ]
+    assert closed == expected
+    assert journal.read(path, T0, T0 + 2000) == [before, *expected]
+
+
+def test_a_site_gone_from_behind_its_hub_to_down_of_its_own_is_two_records(
+    tmp_path: Path,
+) -> None:
+    """Unreachable behind pop-x (the hub's outage), then down of its own after the hub
+    came back: two records, each with its own root, so the hub's reasons (a flat
+    battery) never excuse the site's own fault."""
+    engine = engine_of(tmp_path)
+    rec = Recorder()
+    rec.configure(tmp_path / "o.jsonl", 1.0, None)
+    behind = SiteState("unreachable", "uplink", "pop-x", since=T0 + 3000)
+    rec.observe(engine, [("desa-a", SiteState("up"), behind)], T0 + 3000)
+    own = SiteState("down", "link", "", since=T0 + 3600)
+    [first] = rec.observe(engine, [("desa-a", behind, own)], T0 + 3601)
+    assert (first.root, first.state, first.start, first.end) == (
+        "pop-x",
+        "unreachable",
+        T0 + 3000,
+        T0 + 3600,
     )
-    assert closed == [expected]
-    assert journal.read(path, T0, T0 + 2000) == [expected]
+    [second] = rec.observe(engine, [("desa-a", own, SiteState("up", since=T0 + 9000))], T0 + 9001)
+    assert (second.root, second.state, second.start, second.end) == (
+        "desa-a",
+        "down",
+        T0 + 3600,
+        T0 + 9000,
+    )
+    # behind another root with the same status: a new record from the evaluation that saw it
+    rec.observe(engine, [("desa-a", SiteState("up"), behind)], T0 + 10000)
+    moved = replace(behind, upstream="pop-y")
+    [part] = rec.observe(engine, [("desa-a", behind, moved)], T0 + 10060)
+    assert (part.root, part.end) == ("pop-x", T0 + 10060)
+
+
+def test_maintenance_ending_during_an_outage_ends_its_record(tmp_path: Path) -> None:
+    engine = engine_of(tmp_path)
+    engine.silenced = frozenset({"desa-a"})  # maintenance announced as a silence
+    rec = Recorder()
+    rec.configure(tmp_path / "o.jsonl", 1.0, None)
+    down = SiteState("down", "link", "", since=T0 + 5000)
+    assert rec.observe(engine, [("desa-a", SiteState("up"), down)], T0 + 5000) == []
+    engine.silenced = frozenset()  # the silence expired; the outage goes on
+    [during] = rec.observe(engine, [], T0 + 5300)
+    assert (during.start, during.end, during.maintenance) == (T0 + 5000, T0 + 5300, True)
+    [after] = rec.observe(engine, [("desa-a", down, SiteState("up", since=T0 + 6000))], T0 + 6000)
+    assert (after.start, after.end, after.maintenance) == (T0 + 5300, T0 + 6000, False)
 
 
 def test_an_unreachable_site_records_its_root_and_an_unknown_status_closes_nothing(

@@ -217,3 +217,41 @@ def test_differs_compares_what_the_rules_leave_out() -> None:
     # a contract that counts the battery against the ISP: the rules cannot say
     counts_power = contract(("desa-a",), excludes=frozenset(fig.REASONS) - {"power"})
     assert not row(counts_power, 0.5).differs(60)
+
+
+def test_a_site_behind_its_root_takes_each_root_record_s_reasons_for_its_time_only() -> None:
+    """pop-a's link is cut 08:00-18:00; maintenance is announced at 17:00, so the journal
+    wrote the hub's outage as two records. A village behind it 08:00:30-10:00 counts
+    whole; one behind it 16:00-18:00:30 counts 16:00-17:00 and is excluded (maintenance)
+    from 17:00, the 30 s its recovery was noticed after the hub's going with the last."""
+    at8, at17, at18 = (t(WITA, 2026, 11, 9, h) for h in (8, 17, 18))
+    hub = [
+        Outage("pop-a", "pop-a", "link", "fo-1", at8, at17, "down"),
+        Outage("pop-a", "pop-a", "link", "fo-1", at17, at18, "down", maintenance=True),
+    ]
+
+    def behind(site: str, start: float, end: float) -> Outage:
+        return Outage(site, "pop-a", "uplink", "", start, end, "unreachable")
+
+    early = behind("desa-b", t(WITA, 2026, 11, 9, 8, 0, 30), t(WITA, 2026, 11, 9, 10))
+    late = behind("desa-c", t(WITA, 2026, 11, 9, 16), t(WITA, 2026, 11, 9, 18, 0, 30))
+    every = [*hub, early, late]
+    both = contract(("pop-a", "desa-b", "desa-c"))
+    b = fig.site_figures("desa-b", "Asia/Makassar", "2026-11", every, both)
+    assert (b.counted_seconds, b.excluded_seconds) == (2 * 3600 - 30, 0)
+    c = fig.site_figures("desa-c", "Asia/Makassar", "2026-11", every, both)
+    assert c.counted_seconds == 3600
+    assert [(p.reasons, p.seconds) for p in c.excluded] == [(("maintenance",), 3600 + 30)]
+    assert c.excluded[0].start == t(WITA, 2026, 11, 9, 17)
+
+
+def test_differs_is_not_judged_for_a_contract_that_begins_inside_the_month() -> None:
+    """The rules know no contract dates: a contract from 15 November is the journal's
+    alone (its figure covers half the month, the rules' all of it)."""
+    info = SiteInfo("desa-a", "Desa A", "village_office", "Kutai Timur", "", "Asia/Makassar")
+    late = contract(("desa-a",), start=date(2026, 11, 15))
+    f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", SCRIPT, late)
+    assert not Row(info, late, f, Quality(availability=0.5)).differs(60)
+    whole = contract(("desa-a",))
+    f = fig.site_figures("desa-a", "Asia/Makassar", "2026-11", SCRIPT, whole)
+    assert Row(info, whole, f, Quality(availability=0.5)).differs(60)
