@@ -14,6 +14,7 @@ from gufo.snmp.aio import SnmpSession
 from collectors.snmp.detect import IDENTITY, Detection, Identity, detect, stale
 from collectors.snmp.engine import DeviceState, Engine, Mapped, RawPoll
 from collectors.snmp.params import SnmpParams
+from collectors.snmp.peers import unambiguous
 from collectors.snmp.profile import Profile, builtin_profiles
 from collectors.snmp.walker import PollFailed, Walker, classify, is_decoder_panic, make_session
 from netmon.api import Labels, MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
@@ -225,7 +226,9 @@ class SnmpCollector:
             for key, reason in list(raw.failed_tables.items()):
                 if reason == "pending":
                     raw.failed_tables[key] = error[0]
-        mapped = device.engine.map(raw, device.state, base, t0, dict(params.peers))
+        # params.peers holds no key of two devices (device.build dropped them): unambiguous
+        # keeps it so for params made elsewhere, where dict() would pick one of the two
+        mapped = device.engine.map(raw, device.state, base, t0, unambiguous(params.peers))
         for ifname in mapped.wrap_risks:
             _log.warning(
                 "interface can wrap its 32-bit counters between two polls",

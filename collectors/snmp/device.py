@@ -16,7 +16,7 @@ import structlog
 from collectors.snmp.catalogue import Catalogue, SnmpTop, catalogue_of_builtin, prepare
 from collectors.snmp.detect import BASE, candidates
 from collectors.snmp.params import SnmpParams, V3User
-from collectors.snmp.peers import keys
+from collectors.snmp.peers import keys, unambiguous
 from collectors.snmp.settings import SnmpDefaults, SnmpDevice, SnmpOverrides, V3UserConfig
 from netmon.api import (
     INTERFACE_OPER_UP,
@@ -123,6 +123,15 @@ def build(device: SnmpDevice, ctx: BlockContext) -> SnmpParams | None:
             )
     if errors:
         raise BlockError.many(errors)
+    found = [k for p in ctx.peers for k in keys(p.device, p.address, p.mac)]
+    peers = unambiguous(found)  # a key of two peers (one address) finds neither
+    if len(peers) < len({key for key, _ in found}):
+        _log.warning(
+            "radio peers share an address: neither is found by it in station tables",
+            site=ctx.site,
+            device=ctx.device,
+            peers=sorted({d for k, d in found if k not in peers}),
+        )
     return SnmpParams(
         address=ctx.address,
         port=device.port or _first(layers, "port"),
@@ -139,7 +148,7 @@ def build(device: SnmpDevice, ctx: BlockContext) -> SnmpParams | None:
         max_label_values=ctx.max_label_values,
         engine_id=(device.trap_engine_id or "").lower().removeprefix("0x") or None,
         insecure=ctx.network == INTRANET and insecure,
-        peers=tuple(sorted({k for p in ctx.peers for k in keys(p.device, p.address, p.mac)})),
+        peers=tuple(sorted(peers.items())),
     )
 
 

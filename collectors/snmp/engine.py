@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from collectors.snmp.counters import COUNTER32_WRAP, Fake, Reset, is_reboot
 from collectors.snmp.plan import MetricPlan, Value, to_text
-from collectors.snmp.profile import Profile
+from collectors.snmp.profile import PEER_LABEL, Profile
 from collectors.snmp.rowstate import RowValues
 from collectors.snmp.state import DeviceState
 from collectors.snmp.tablerows import (
@@ -235,17 +235,36 @@ class Engine:
                     value = rowstate.value(plan, dropped)
                 if value is not None:
                     append(Sample(plan.name, labels + plan.fixed if plan.fixed else labels, value))
+            station = None
             if peer_rule is not None:  # the labels before unique_labels: no index label
-                samples += peer_rule.samples(peers, rowstate, base + groups[index], dropped, seen)
+                station = peer_rule.labels(peers, rowstate, base + groups[index])
+                if station is not None:
+                    samples += peer_rule.samples(station, rowstate, dropped, seen)
             if rowstate.at_risk:
-                append(Sample("netmon_interface_wrap_risk", labels, 1.0))
-                if (table.key, index) not in state.wrap_risk:
-                    state.wrap_risk.add((table.key, index))
-                    out.wrap_risks.append(dict(labels).get("ifname", index))
+                risk = _wrap_risk(table, index, labels, station)
+                if risk is not None:
+                    append(Sample("netmon_interface_wrap_risk", risk[0], 1.0))
+                    if (table.key, index) not in state.wrap_risk:
+                        state.wrap_risk.add((table.key, index))
+                        out.wrap_risks.append(risk[1])
         for plan in table.plans:
             if plan.aggregate is not None:
                 samples.extend(aggregate(plan, table, rows, groups, base, dropped))
         return samples
+
+
+def _wrap_risk(
+    table: CompiledTable, index: str, labels: Labels, station: Labels | None
+) -> tuple[Labels, str] | None:
+    """The labels of a row's wrap-risk series, and how the log line names the row (its
+    ifname, else its index). A station table's index is the station's MAC: only a backhaul
+    peer's row reads values of its own, and it goes by the peer (DESIGN: privacy)."""
+    if table.peers is None:
+        return labels, dict(labels).get("ifname", index)
+    if station is None:
+        return None
+    named = dict(station)
+    return station, f"{named.get('ifname', table.key)} station of peer {named[PEER_LABEL]}"
 
 
 def _enterprise(oid: str, names: dict[int, str]) -> str:

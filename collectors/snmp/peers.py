@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from collectors.snmp.plan import MetricPlan, Value
 from collectors.snmp.profile import PEER_LABEL, IndexPart, PeerMatch
@@ -83,6 +83,19 @@ def keys(device: str, address: str, mac: str | None) -> list[tuple[str, str]]:
     return [(key, device) for key in found if key is not None]
 
 
+def unambiguous(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Key -> device id, without the keys of two different devices: two peers behind one
+    address (NAT, a shared management address) give one ``ip:`` key, and a row found by it
+    could be either, so it is found by neither (a MAC key is unique: the inventory allows
+    one radio_mac per device)."""
+    out: dict[str, str] = {}
+    clashes: set[str] = set()
+    for key, device in pairs:
+        if out.setdefault(key, device) != device:
+            clashes.add(key)
+    return {key: device for key, device in out.items() if key not in clashes}
+
+
 def _part(index: str, lengths: list[int | None], wanted: int) -> str:
     """Part number ``wanted`` of an instance index (the rows here were split once already)."""
     arcs = index.split(".")
@@ -116,22 +129,21 @@ class PeerRule:
             value = index if self.part is None else _part(index, self.lengths, self.part)
         return None if value is None else self.key_of(value)
 
-    def samples(
-        self,
-        peers: Mapping[str, str],
-        rowstate: RowValues,
-        labels: Labels,
-        dropped: Counter[str],
-        seen: set[Labels],
-    ) -> list[Sample]:
-        """The loaded row's per-peer samples (``labels``: its labels without ``peer``);
-        none when its station is not a peer of the device, or one given already (``seen``:
-        a peer matched on two rows by its address gives one series)."""
+    def labels(
+        self, peers: Mapping[str, str], rowstate: RowValues, labels: Labels
+    ) -> Labels | None:
+        """The loaded row's labels (``labels``, without ``peer``) with ``peer=<device id>``;
+        None when its station is not a peer of the device."""
         key = self.key(rowstate.row, rowstate.index)
         peer = peers.get(key) if key is not None else None
-        if peer is None:
-            return []
-        labels = (*labels, (PEER_LABEL, peer))
+        return None if peer is None else (*labels, (PEER_LABEL, peer))
+
+    def samples(
+        self, labels: Labels, rowstate: RowValues, dropped: Counter[str], seen: set[Labels]
+    ) -> list[Sample]:
+        """The loaded row's per-peer samples (``labels``: :meth:`labels`); none when they
+        were given already (``seen``: a peer matched on two rows by its address gives one
+        series)."""
         if labels in seen:
             return []
         seen.add(labels)

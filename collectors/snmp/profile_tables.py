@@ -312,4 +312,58 @@ class TableSpec(ProfileModel):
         if self.peers and PEER_LABEL in self.labels:
             msg = f"label {PEER_LABEL!r} is the one per_peer metrics add"
             raise ValueError(msg)
+        if self.peers is not None:
+            _private(self, self.peers)
         return self
+
+
+def _private(table: TableSpec, peers: PeerMatch) -> None:
+    """DESIGN's privacy rule in a station table: a row is one station (a phone on a public
+    access point), and its index or match column names it (the MAC). So every metric is an
+    aggregate over the rows (by labels that group stations: the radio, the interface) or
+    per_peer; nothing is one series per row (an info metric is), and no label or key reads
+    the station's identity. Otherwise rows share a label set, and the identity rule makes
+    them unique by appending the index, the MAC, to a label."""
+    parts = [p.name for p in table.index]
+    if peers.match == "@index" and len(parts) > 1:
+        msg = (
+            f"peers.match: '@index' is the whole index ({', '.join(parts)}), never one MAC or "
+            "address: name the station's part, @index.NAME"
+        )
+        raise ValueError(msg)
+    for number, metric in enumerate(table.metrics):
+        if metric.info is not None or not (metric.aggregate or metric.per_peer):
+            msg = (
+                f"metrics.{number} ({metric.name}): a table with peers gives aggregate and "
+                "per_peer metrics only (no info): one series per row is one per station, a "
+                "per-client series (DESIGN: privacy)"
+            )
+            raise ValueError(msg)
+    refs_of = [(f"labels.{n}", r) for n, r in table.labels.items()]
+    for where, ref in [*refs_of, *([("key", table.key)] if table.key else [])]:
+        if _names_station(ref, peers, parts):
+            msg = (
+                f"{where}: {ref!r} reads what names the station (@index, {peers.match}): in "
+                "a table with peers the MAC or address never becomes a label or key (DESIGN: "
+                "privacy)"
+            )
+            raise ValueError(msg)
+    for key, wanted in (("unique_label", table.unique_label), ("interfaces", table.interfaces)):
+        if wanted:
+            msg = f"{key}: not in a table with peers (it would put the index, a MAC, in a label)"
+            raise ValueError(msg)
+
+
+def _names_station(ref: str, peers: PeerMatch, parts: list[str]) -> bool:
+    """Does ``ref`` read the whole index, the index part the station is matched by, or the
+    match column (also as the key of @ifname, @lookup or @match)?"""
+    column = peers.column()
+    part = parts[0] if peers.match == "@index" else peers.match.removeprefix("@index.")
+    station = {("index", ""), ("column", column) if column else ("part", part)}
+    kinds = {"index": "index", "index_part": "part", "column": "column"}
+    for got in refs.parse(ref):
+        if got.kind in kinds and (kinds[got.kind], got.arg) in station:
+            return True
+        if got.key is not None and (got.key.kind, got.key.name) in station:
+            return True
+    return False
