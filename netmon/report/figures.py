@@ -114,6 +114,14 @@ def local_midnight(day: date, zone: str) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=zone_of(zone)).timestamp()
 
 
+def contract_period(contract: ContractLike, zone: str) -> tuple[float, float]:
+    """[start, end) of the contract in Unix seconds: its local dates, both inclusive."""
+    return (
+        local_midnight(contract.start, zone),
+        local_midnight(contract.end + timedelta(days=1), zone),
+    )
+
+
 def month_bounds(month: str, zone: str) -> tuple[float, float]:
     """[start, end) of the month in Unix seconds, local midnights in ``zone``."""
     year, mon = parse_month(month)
@@ -156,11 +164,8 @@ def root_parts(
     whole: list[tuple[float, float, OutageLike | None]] = [(outage.start, outage.end, None)]
     if outage.root == outage.site:
         return whole
-    roots = sorted(
-        (o for o in outages if o.site == outage.root and o.start < outage.end),
-        key=lambda o: (o.start, o.end),
-    )
-    roots = [o for o in roots if o.end > outage.start]
+    overlapping = (o for o in outages if o.site == outage.root and o.start < outage.end)
+    roots = sorted((o for o in overlapping if outage.start < o.end), key=lambda o: (o.start, o.end))
     if not roots:
         return whole
     inside = {t for o in roots for t in (o.start, o.end) if outage.start < t < outage.end}
@@ -280,9 +285,8 @@ def site_figures(
     an exclusion and there is no target."""
     lo, hi = month_bounds(month, zone)
     window = (lo, hi)
-    if contract is not None:  # the contract period, local dates inclusive
-        c_lo = local_midnight(contract.start, zone)
-        c_hi = local_midnight(contract.end + timedelta(days=1), zone)
+    if contract is not None:
+        c_lo, c_hi = contract_period(contract, zone)
         window = (max(lo, c_lo), min(hi, c_hi))
     excludes = contract.excludes if contract is not None else frozenset(REASONS)
     everyone = list(outages)
@@ -310,8 +314,7 @@ def site_figures(
 def contract_overlaps(contract: ContractLike, month: str, zone: str) -> bool:
     """Whether the contract period shares any time with the month (in ``zone``)."""
     lo, hi = month_bounds(month, zone)
-    c_lo = local_midnight(contract.start, zone)
-    c_hi = local_midnight(contract.end + timedelta(days=1), zone)
+    c_lo, c_hi = contract_period(contract, zone)
     return c_lo < hi and lo < c_hi
 
 
@@ -321,8 +324,7 @@ def rules_model(contract: ContractLike, figures: SiteFigures) -> bool:
     contract dates)."""
     if frozenset(contract.excludes) != frozenset(REASONS):
         return False
-    start = local_midnight(contract.start, figures.zone)
-    end = local_midnight(contract.end + timedelta(days=1), figures.zone)
+    start, end = contract_period(contract, figures.zone)
     return start <= figures.month_start and figures.month_end <= end
 
 
