@@ -103,6 +103,8 @@ class _Device:
     meta: list[MetricMeta] = field(default_factory=list)
     #: the profiles detected for a device that names none (outlives failed polls)
     detection: Detection | None = None
+    #: its backhaul peers, key -> device id (collectors.snmp.peers), once per settings
+    peers: Mapping[str, str] = field(default_factory=dict)
 
 
 class SnmpCollector:
@@ -148,6 +150,9 @@ class SnmpCollector:
             state=state,
             meta=self._meta(profiles),
             detection=detection,
+            # device.build dropped the keys of two devices; unambiguous keeps it so for
+            # params made elsewhere, where dict() would pick one of the two
+            peers=unambiguous(params.peers),
         )
         self._devices[target.key] = device
         return device
@@ -226,9 +231,7 @@ class SnmpCollector:
             for key, reason in list(raw.failed_tables.items()):
                 if reason == "pending":
                     raw.failed_tables[key] = error[0]
-        # params.peers holds no key of two devices (device.build dropped them): unambiguous
-        # keeps it so for params made elsewhere, where dict() would pick one of the two
-        mapped = device.engine.map(raw, device.state, base, t0, unambiguous(params.peers))
+        mapped = device.engine.map(raw, device.state, base, t0, device.peers)
         for ifname in mapped.wrap_risks:
             _log.warning(
                 "interface can wrap its 32-bit counters between two polls",
