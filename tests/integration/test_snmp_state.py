@@ -12,13 +12,13 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from gufo.snmp.snmpd import Snmpd
 
 from collectors.snmp import SnmpCollector, SnmpParams
 from netmon.api import Secret, TargetRef
 from netmon.store import Store
 from netmon.tools.simulate import UdpRelay, free_udp_port, relay, start_snmpsim
 from tests.helpers import values
+from tests.snmpd_agent import running_snmpd
 
 pytestmark = pytest.mark.integration
 
@@ -128,8 +128,7 @@ class _PanicRelay(UdpRelay):
 
 @pytest.fixture(scope="module")
 def snmpd() -> Iterator[int]:
-    port = free_udp_port()
-    with Snmpd(port=port, community="panic-test"):
+    with running_snmpd(community="panic-test") as port:
         yield port
 
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from gufo.snmp import Aes128Key, Sha256Key, User
-from gufo.snmp.snmpd import Snmpd
 
 from collectors.snmp import SnmpCollector, SnmpParams, V3User
 from collectors.snmp.engine import Varbinds
@@ -17,6 +16,7 @@ from netmon.api import Secret, TargetRef
 from netmon.tools.simulate import free_udp_port, start_snmpsim
 from tests.faults import proxy
 from tests.helpers import values
+from tests.snmpd_agent import running_snmpd
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +28,8 @@ TARGET = TargetRef("site-t", "dev-t", "snmp")
 @pytest.fixture(scope="module")
 def snmpd() -> Iterator[int]:
     """A real net-snmp snmpd with a v2c community and a v3 authPriv user."""
-    port = free_udp_port()
     user = User("netmon", auth_key=Sha256Key(AUTH.encode()), priv_key=Aes128Key(PRIV.encode()))
-    with Snmpd(port=port, community=COMMUNITY, users=[user]):
+    with running_snmpd(community=COMMUNITY, users=[user]) as port:
         yield port
 
 
