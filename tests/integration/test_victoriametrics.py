@@ -269,9 +269,11 @@ def test_victoriametrics_holds_what_prometheus_recorded(longterm: LongTerm) -> N
     assert difference(ours, theirs, RECORDED) == ""
     labelled = run(vm, '{replica=~".+"}', True, moment)
     assert labelled["data"]["result"] == []
-    written = metric(prom.url, "prometheus_remote_storage_samples_total")
+    # Prometheus goes on writing after the fixture caught up and counts a batch before
+    # VictoriaMetrics has it (the last CI run read the two 1,500 samples apart): every
+    # sample arrives once when the two counters meet between batches
+    wait_for(lambda: caught_up(prom.url, vm.url, moment), 60, "the two counters meeting")
     stored = metric(vm.url, "vm_rows_inserted_total", type="promremotewrite")
-    assert stored == written > 0
     sizes = {k: metric(vm.url, "vm_data_size_bytes", type=k) for k in ("storage/small", "indexdb")}
     print(
         f"\nPrometheus: {metric(prom.url, 'prometheus_tsdb_head_series'):.0f} head series, "
