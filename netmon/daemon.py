@@ -25,8 +25,9 @@ from pathlib import Path
 
 from netmon import logging as nlog
 from netmon.api import PollingCollector, Registry, Snapshot, StreamingCollector
-from netmon.config import ConfigErrors, LoadedConfig, load
-from netmon.config.identity import ConfigIdentity, identify
+from netmon.config import ConfigErrors, LoadedConfig
+from netmon.config.identity import ConfigIdentity
+from netmon.config_process import LoadFailed, load_here, load_in_child, prepare
 from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
 from netmon.gc_tuning import GcTuning, raise_gen0_threshold
@@ -82,6 +83,8 @@ class Daemon:
         self.config: LoadedConfig | None = None
         #: which files the last load read (netmon_config_info)
         self._identity: ConfigIdentity | None = None
+        #: reloads load in a child process when set (load_in_child)
+        self._child_registry: str | None = None
         self.ready = False
         self._reload_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,11 +101,22 @@ class Daemon:
 
     # -- config ------------------------------------------------------------------
     def _load(self) -> LoadedConfig:
-        config = load(self.config_path, self.registry)
-        # in the same thread as the load (a reload's worker): git and the digest read files
-        files = [Path(f) for f in config.inventory.files]
-        self._identity = identify(config.path, files)
-        return config
+        loaded = load_here(self.config_path, self.registry)
+        self._identity = loaded.identity
+        return loaded.config
+
+    def load_in_child(self, registry_ref: str) -> None:
+        """Reloads load in a child process from now on (netmon.config_process);
+        ``registry_ref`` (``module:attribute``) names this daemon's registry there."""
+        prepare(registry_ref)
+        self._child_registry = registry_ref
+
+    async def _reload_load(self) -> LoadedConfig:
+        if self._child_registry is None:
+            return await asyncio.to_thread(self._load)
+        loaded = await load_in_child(self.config_path, self._child_registry)
+        self._identity = loaded.identity
+        return loaded.config
 
     def load_initial(self) -> LoadedConfig:
         """Load at start; errors propagate (a daemon with no valid config does not start).
@@ -121,7 +135,7 @@ class Daemon:
         """
         async with self._reload_lock:
             try:
-                config = await asyncio.to_thread(self._load)
+                config = await self._reload_load()
             except ConfigErrors as exc:
                 lines = [str(e) for e in exc.errors]
                 self.metrics.reloads.labels("failure").inc()
@@ -132,6 +146,8 @@ class Daemon:
                     else:
                         log.error("config error; keeping the running config", error=str(error))
                 return False, lines
+            except LoadFailed as exc:  # the loading child's own line
+                return self._reload_failed(str(exc))
             except Exception as exc:  # a file no check foresaw: still one counted line
                 return self._reload_failed(f"{self.config_path}: cannot load: {exc!r}"[:500])
             try:

@@ -134,6 +134,8 @@ async def serve(
         for error in exc.errors:
             log.error("config error", error=str(error))
         return 1
+    if registry is None:  # the child finds netmon's own registry by name
+        daemon.load_in_child("netmon.cli.wiring:REGISTRY")
     # the config's log section, unless the command line said otherwise
     nlog.configure(
         LOG_FROM_CLI.get("level") or config.main.log.level,

@@ -24,6 +24,9 @@ from netmon.store import Store
 
 log = nlog.get("netmon.status")
 
+#: sites re-rendered per turn of the event loop after a reload (~20 us each)
+SLICE = 500
+
 
 class StatusLoop:
     def __init__(
@@ -53,6 +56,8 @@ class StatusLoop:
         #: what the site series last showed that no state change announces
         self._shown: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._changed = asyncio.Event()
+        #: sites a reload left to re-render (run() does it in slices)
+        self._stale: list[str] = []
 
     def configure(self, config: LoadedConfig) -> None:
         """A config was loaded: the first builds the engine (with the states a restart
@@ -72,10 +77,34 @@ class StatusLoop:
                 kinds=self.kinds,
             )
             self.journal.restored(self.engine, time.time())
+            self._render(time.time())
         else:
             self.engine.hold = config.main.status.hold
             self.engine.set_inventory(inv, {})
-        self._render(time.time())
+            self._rerender_later(time.time())
+
+    def _rerender_later(self, now: float) -> None:
+        """After a reload: removed sites' series go and new sites' come at once; the other
+        sites are re-rendered by run() in slices (10,000 sites at once held the event loop
+        for 0.2 s), so for the first few turns of the loop after a reload a site's series
+        may still carry the labels it had before."""
+        assert self.engine is not None
+        exported = self.engine.inventory.exported_sites
+        self._sites = {sid: text for sid, text in self._sites.items() if sid in exported}
+        self._stale = [sid for sid in self._sites if sid in exported]
+        self._render(now, [sid for sid in exported if sid not in self._sites])
+        self._changed.set()  # run() wakes to judge the new inventory, then catches up
+
+    def flush(self) -> None:
+        """Render at once what a reload left to re-render (tools and tests)."""
+        stale, self._stale = self._stale, []
+        if stale:
+            self._render(time.time(), stale)
+
+    def _catch_up(self) -> None:
+        """One slice of what a reload left to re-render."""
+        part, self._stale = self._stale[:SLICE], self._stale[SLICE:]
+        self._render(time.time(), part)
 
     @property
     def families(self) -> list[dict[str, str]]:
@@ -84,7 +113,8 @@ class StatusLoop:
 
     @property
     def text(self) -> str:
-        """The site series as exposition text."""
+        """The site series as exposition text (all of them re-rendered after a reload)."""
+        self.flush()
         return join_families(status_view.META, self.families)
 
     def _render(self, now: float, sites: Iterable[str] | None = None) -> None:
@@ -132,6 +162,11 @@ class StatusLoop:
         """Evaluate after every poll result (batched over ``debounce``), and at least every
         status.interval (telemetry, traps and the clock move states too)."""
         while True:
+            if self._stale:  # a slice a turn, between evaluations too
+                self._catch_up()
+                await asyncio.sleep(0)
+                if not self._changed.is_set():
+                    continue
             with contextlib.suppress(TimeoutError):  # asyncio.timeout: see Scheduler._loop
                 async with asyncio.timeout(self.interval):
                     await self._changed.wait()
