@@ -1,0 +1,74 @@
+"""The collector kept from stalling the loop (netmon.gc_tuning): what is alive is frozen
+on a period, a full settle comes on its own period, and a reload may free the old config
+by reference counting alone because a loaded config holds no reference cycles."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from collectors import REGISTRY
+from netmon import gc_tuning
+from netmon.config import load
+from netmon.gc_tuning import GcTuning
+from tests.helpers import ROOT, async_wait_for
+
+
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_a_loaded_config_holds_no_cycles(monkeypatch: pytest.MonkeyPatch, thawed: None) -> None:
+    """What Daemon.reload relies on when it drops the old config without a collection."""
+    for name in ("NETMON_SNMP_COMMUNITY", "NETMON_SNMPV3_AUTH_KEY", "NETMON_SNMPV3_PRIV_KEY"):
+        monkeypatch.setenv(name, "example-secret")
+    monkeypatch.setenv("NETMON_MQTT_PASSWORD", "example")
+    load(ROOT / "config/netmon.yaml", REGISTRY)  # caches the loader fills on first use
+    gc.collect()
+    gc.disable()
+    try:
+        config = load(ROOT / "config/netmon.yaml", REGISTRY)
+        assert len(config.inventory.devices) > 10
+        del config
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert found == 0
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only a collection frees it
+
+
+async def test_run_freezes_what_is_alive_and_settles_on_its_period(
+    monkeypatch: pytest.MonkeyPatch, thawed: None
+) -> None:
+    monkeypatch.setattr(gc_tuning, "FREEZE_EVERY", 0.01)
+    tuning = GcTuning(CollectorRegistry())
+    runner = asyncio.create_task(tuning.run())
+    try:
+        node = _Node()
+        alive = weakref.ref(node)
+        frozen = gc.get_freeze_count()
+        await async_wait_for(lambda: _true(gc.get_freeze_count() > frozen), 5, "a freeze")
+        del node
+        gc.collect()
+        assert alive() is not None  # frozen while alive: the cycle waits for a settle
+        monkeypatch.setattr(gc_tuning, "FULL_EVERY", 0.0)
+        await async_wait_for(lambda: _true(alive() is None), 5, "the settle collecting it")
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+
+async def _true(value: bool) -> bool:
+    return value
