@@ -17,7 +17,7 @@ from typing import Any
 from netmon.api import BlockContext, BlockError, BlockPath, DeviceKind, Layer, Secret
 from netmon.config.models import KindDefaults, LinkKind, MainConfig, Network
 from netmon.config.site_models import DeviceConfig
-from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, Position, dotted
+from netmon.config.yamlmarks import ConfigError, MarkedDoc, PathKey, dotted
 from netmon.inventory import Device, Link
 from netmon.schema import SecretError, SecretRef, read_secret
 from netmon.seam import RadioPeer
@@ -27,13 +27,6 @@ UNRESOLVED = Secret("")
 #: (kind, "by_uplink_kind:vsat" / "by_network:intranet" / "" for the global ones) ->
 #: (validated defaults, their path)
 DefaultLayers = Mapping[tuple[str, str], tuple[Any, PathKey]]
-
-
-def resolve_secret(ref: SecretRef, base: Path, where: Position, path: str) -> Secret | ConfigError:
-    try:
-        return Secret(read_secret(ref, base))
-    except SecretError as exc:
-        return ConfigError(where, path, str(exc))
 
 
 def radio_peers(
@@ -79,6 +72,8 @@ class DeviceBuilder:
         self.base = base
         self.secrets = secrets
         self.errors: list[ConfigError] = []
+        #: (env, file) -> the secret read, or why it could not be (once per load)
+        self._read: dict[tuple[str | None, str | None], Secret | SecretError] = {}
         #: device id -> its radio links' far ends (:func:`radio_peers`), once links are read
         self.peers: Mapping[str, tuple[RadioPeer, ...]] = {}
 
@@ -86,12 +81,20 @@ class DeviceBuilder:
         self.errors.append(doc.error(path, message))
 
     def secret(self, ref: SecretRef, doc: MarkedDoc, path: PathKey) -> Secret:
-        """The secret's value; a failure is an error at ``path`` and a placeholder."""
+        """The secret's value; a failure is an error at ``path`` and a placeholder. Each
+        secret is read once per load (10,000 devices on one default community read its
+        file 10,000 times: 0.3 s of a 2.2 s load)."""
         if not self.secrets:
             return UNRESOLVED
-        got = resolve_secret(ref, self.base, doc.position(path), dotted(path))
-        if isinstance(got, ConfigError):
-            self.errors.append(got)
+        key = (ref.env, ref.file)
+        got = self._read.get(key)
+        if got is None:
+            try:
+                got = self._read[key] = Secret(read_secret(ref, self.base))
+            except SecretError as exc:
+                got = self._read[key] = exc
+        if isinstance(got, SecretError):
+            self.errors.append(ConfigError(doc.position(path), dotted(path), str(got)))
             return UNRESOLVED
         return got
 
