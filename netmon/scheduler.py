@@ -30,6 +30,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from netmon.api import Snapshot, TargetRef
+from netmon.sameness import Memo, same
 from netmon.slots import Slots, needed
 from netmon.tasks import cancel_and_wait
 
@@ -207,7 +208,12 @@ class Scheduler:
         cancelled here and deliver nothing from now on; ``settle()`` waits for them.
         """
         wanted = {job.key: job for job in jobs}
-        changed = [key for key, (job, _) in self._tasks.items() if wanted.get(key) != job]
+        memo: Memo = {}  # the configs' shared pieces (profiles) compared once, not per job
+        changed = [
+            key
+            for key, (job, _) in self._tasks.items()
+            if key not in wanted or not same(wanted[key], job, memo)
+        ]
         for key in changed:
             _, task = self._tasks.pop(key)
             task.cancel()
