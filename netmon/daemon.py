@@ -47,6 +47,10 @@ from netmon.store import Store
 from netmon.streams import StartError, configure_streams, streams_follow
 from netmon.tasks import cancel_and_wait
 
+#: inventories this big reload in a child process (10,000 devices: 7-8 s in a thread
+#: beside a busy event loop, 3-4 s in a child); smaller ones in a thread (1,000: 0.2 s)
+CHILD_FROM = 2_000
+
 __all__ = ["Daemon", "DaemonMetrics", "StartError"]
 
 log = nlog.get("netmon.daemon")
@@ -84,8 +88,10 @@ class Daemon:
         self.config: LoadedConfig | None = None
         #: which files the last load read (netmon_config_info)
         self._identity: ConfigIdentity | None = None
-        #: reloads load in a child process when set (load_in_child)
+        #: reloads load in a child process when set (load_in_child) ...
         self._child_registry: str | None = None
+        #: ... and the running inventory has this many devices
+        self.child_from = CHILD_FROM
         #: how long the last reload's load took (logged with "config reloaded")
         self._load_seconds = 0.0
         self.ready = False
@@ -109,14 +115,23 @@ class Daemon:
         return loaded.config
 
     def load_in_child(self, registry_ref: str) -> None:
-        """Reloads load in a child process from now on (netmon.config_process);
-        ``registry_ref`` (``module:attribute``) names this daemon's registry there."""
-        prepare(registry_ref)
+        """Reloads of a big inventory (``child_from`` devices or more) load in a child
+        process from now on (netmon.config_process); ``registry_ref``
+        (``module:attribute``) names this daemon's registry there. Smaller ones load in a
+        thread: their load is short, and the fork server would cost ~90 MB resident."""
         self._child_registry = registry_ref
+        if self._wants_child():
+            prepare(registry_ref)  # now, so the first reload does not wait for its imports
+
+    def _wants_child(self) -> bool:
+        devices = 0 if self.config is None else len(self.config.inventory.devices)
+        return self._child_registry is not None and devices >= self.child_from
 
     async def _reload_load(self) -> LoadedConfig:
-        if self._child_registry is None:
+        if not self._wants_child():
             return await asyncio.to_thread(self._load)
+        assert self._child_registry is not None
+        prepare(self._child_registry)  # a no-op when it runs
         loaded = await load_in_child(self.config_path, self._child_registry)
         self._identity = loaded.identity
         return loaded.config

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from netmon import config_process
+from netmon import daemon as daemon_module
 from netmon.cli.wiring import REGISTRY
 from netmon.config import ConfigErrors
 from netmon.config_process import LoadFailed, load_here, load_in_child, prepare
@@ -89,6 +90,7 @@ async def test_a_daemon_reloads_through_the_child(
     config = write_config(tmp_path, 1, {"rtr-a": ("public", ["system"])})
     daemon = Daemon(config, REGISTRY)
     daemon.load_initial()
+    daemon.child_from = 1  # one device: a thread would do, the child is what is tested
     daemon.load_in_child(REF)
 
     def not_here(*_: object) -> None:
@@ -107,3 +109,21 @@ async def test_a_daemon_reloads_through_the_child(
     ok, lines = await daemon.reload()
     assert ok, lines
     assert 'name="Kantor Desa Baru"' in daemon.status_loop.text
+
+
+async def test_a_small_inventory_reloads_in_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under CHILD_FROM devices the fork server is not worth its ~90 MB: no child."""
+    config = write_config(tmp_path, 1, {"rtr-a": ("public", ["system"])})
+    daemon = Daemon(config, REGISTRY)
+    daemon.load_initial()
+    daemon.load_in_child(REF)
+
+    async def no_child(*_: object) -> None:
+        raise AssertionError("loaded in a child")
+
+    monkeypatch.setattr(daemon_module, "load_in_child", no_child)
+    assert daemon.child_from > 1
+    ok, lines = await daemon.reload()
+    assert ok, lines
