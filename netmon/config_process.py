@@ -9,10 +9,12 @@ of its own); the daemon only reads the result back: one pickle of ~3 MB, unpickl
 thread in 0.15 s (its objects' constructors are Python code, so the loop gets the lock
 between them: gaps of 15 ms at most, measured).
 
-The children come from a fork server started with the daemon (``prepare()``), which has
-imported the loader and the collectors' registry once; each reload forks one child, which
-exits with its answer. The environment goes with each request (secrets may come from it,
-and the fork server's copy is from its start). Nothing here logs: errors travel back as
+The children come from a fork server (``prepare()``: the daemon starts it with itself once
+its inventory has 2,000 devices, see Daemon.load_in_child), which has imported the loader
+and the collectors' registry once; each reload forks one child, which exits with its
+answer. A fork server that died is started again at the next reload. The environment
+goes with each request (secrets may come from it, and the fork server's copy is from its
+start). Nothing here logs: errors travel back as
 the loader raised them (``ConfigErrors`` with their file positions), anything else as one
 line that names the config.
 """

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -127,7 +129,21 @@ async def start_netmon(
         return await netmon.ready(http)
 
     await wait_until("netmon ready", up, 300)
+    if cpu is not None:
+        unpin_helpers(process.pid)
     return netmon
+
+
+def unpin_helpers(pid: int) -> None:
+    """netmon polls on its core; its helper processes (the fork server that forks each
+    reload's loading child, multiprocessing's resource tracker) may use any core, as they
+    would on a production machine with a core to spare: a reload's load then does not
+    take the polling core's time (docs/benchmarks.md says so beside the figures)."""
+    everywhere = os.sched_getaffinity(0) | set(range(os.cpu_count() or 1))
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.sched_setaffinity(int(child), everywhere)
 
 
 async def warm_up(

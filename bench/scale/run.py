@@ -25,6 +25,7 @@ MB = 1024 * 1024
 LAG = "netmon_scheduler_lag_seconds"
 LOOP = "netmon_event_loop_lag_seconds"
 BUILD = "netmon_metrics_answer_build_seconds"
+GC = "netmon_gc_pause_seconds"
 
 
 def settings(args: argparse.Namespace) -> Settings:
@@ -106,6 +107,7 @@ async def measure_netmon(
     lag = _hist(last.body, first.body, LAG)
     loop = _hist(last.body, first.body, LOOP)
     build = _hist(last.body, first.body, BUILD)
+    pauses = _hist(last.body, first.body, GC)
     live_share = len(prov.live) / max(1, n)
     return netmon, {
         "startup_s": round(started, 2),
@@ -132,6 +134,8 @@ async def measure_netmon(
         "loop_stalls_over_50ms": loop.above(0.05) if loop else None,
         "loop_max_since_start_s": value(last.body, "netmon_event_loop_lag_max_seconds"),
         "answer_build_p99_s": _q(build, 0.99),
+        "gc_pauses_over_50ms": pauses.above(0.05) if pauses else None,
+        "gc_pause_window_max_le_s": pauses.max_bound() if pauses else None,
         "agent_cpu_share": round(d["agent_cpu_share"], 3),
         "agent_varbinds_per_s": round(d["agent_varbinds_per_s"]),
         "agent_requests_per_s": round(d["agent_requests_per_s"]),
