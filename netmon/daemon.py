@@ -83,7 +83,7 @@ class Daemon:
             self._generation,
             self._sources,
             on_build=self.metrics.answer_build.observe,
-            before=self.render_loop.flush,
+            before=self._before_answer,
         )
         self.config: LoadedConfig | None = None
         #: which files the last load read (netmon_config_info)
@@ -291,6 +291,13 @@ class Daemon:
         await self.scheduler.stop()
         self.answers.close()
         self.gc.uninstall()
+
+    async def _before_answer(self) -> None:
+        """Before a scrape's answer: what arrived is rendered, and the site series a
+        reload left to re-render in slices are re-rendered now (a scrape never shows a
+        site with the labels of the config before)."""
+        await self.render_loop.flush()
+        self.status_loop.flush()
 
     def _generation(self) -> object:
         return (self.store.generation, self.status_loop.generation)

@@ -86,8 +86,7 @@ class StatusLoop:
     def _rerender_later(self, now: float) -> None:
         """After a reload: removed sites' series go and new sites' come at once; the other
         sites are re-rendered by run() in slices (10,000 sites at once held the event loop
-        for 0.2 s), so for the first few turns of the loop after a reload a site's series
-        may still carry the labels it had before."""
+        for 0.2 s); a scrape in between has the rest rendered first (flush)."""
         assert self.engine is not None
         exported = self.engine.inventory.exported_sites
         self._sites = {sid: text for sid, text in self._sites.items() if sid in exported}
@@ -96,7 +95,7 @@ class StatusLoop:
         self._changed.set()  # run() wakes to judge the new inventory, then catches up
 
     def flush(self) -> None:
-        """Render at once what a reload left to re-render (tools and tests)."""
+        """Render at once what a reload left to re-render (before a scrape's answer)."""
         stale, self._stale = self._stale, []
         if stale:
             self._render(time.time(), stale)

@@ -117,7 +117,11 @@ def longterm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongTerm]:
         with stack.prometheus_with(config, work / "prometheus", free_tcp_port()) as served:
             prom = Prometheus(served.url)
             wait_for(lambda: rules_evaluated(prom.url), 60, "every rule group evaluated once")
-            wait_for(lambda: telemetry_and_checks(prom), 60, "power telemetry, service checks")
+            missing: list[str] = []
+            try:
+                wait_for(lambda: telemetry_and_checks(prom, missing), 60, "telemetry, checks")
+            except AssertionError as exc:  # say which (a loaded CI run once timed out here)
+                raise AssertionError(f"{exc}: still without {missing}") from None
             # a group's first run can find its inputs not yet scraped (a loaded machine):
             # wait for the families the comparison needs, not for one evaluation
             wait_for(lambda: recorded_families(prom) >= 10, 120, "10 recorded families")
@@ -128,8 +132,10 @@ def longterm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongTerm]:
             yield LongTerm(demo, prom, Prometheus(vm.url), moment, site)
 
 
-def telemetry_and_checks(prom: Prometheus) -> bool:
-    return all(prom.vector(f"count({name})") for name in WAIT_FOR)
+def telemetry_and_checks(prom: Prometheus, missing: list[str]) -> bool:
+    """Every WAIT_FOR family has reached Prometheus; ``missing`` says which have not."""
+    missing[:] = [name for name in WAIT_FOR if not prom.vector(f"count({name})")]
+    return not missing
 
 
 RECORDED = 'count by (__name__) ({__name__=~"[a-z_]+:.+"})'
