@@ -220,3 +220,33 @@ def test_an_alias_into_itself_is_named_at_its_line(tmp_path: Path) -> None:
     loop.write_text("sites:\n  - &me\n    id: a\n    children: [*me]\n")
     with pytest.raises(ConfigErrors, match=r"loop.yaml:\d+:\d+: .*contains it"):
         load_marked(loop)
+
+
+async def test_site_series_a_reload_leaves_for_later_are_current_in_any_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a reload the sites' series are re-rendered a slice a turn; the status loop
+    catches up by itself, and a scrape's answer before it has them current."""
+    from netmon.metrics_answer import Variant
+    from netmon.status import loop as status_loop
+
+    monkeypatch.setattr(status_loop, "SLICE", 1)
+    config = write_config(tmp_path, 161, DEVICES, interval="1h")
+    sites = tmp_path / "sites" / "test.yaml"
+    async with running_daemon(config, FakePoller({}), monkeypatch) as (daemon, _):
+        sites.write_text(sites.read_text().replace("name: Site rtr-b", "name: Desa Baru"))
+        assert await daemon.reload() == (True, [])
+        assert daemon.status_loop._stale  # left for later: what this test is about
+        ready = await daemon.answers.get(Variant())
+        answer = b"".join(ready.parts(False, b"")).decode()
+        assert 'name="Desa Baru"' in answer
+        assert 'name="Site rtr-b"' not in answer
+        sites.write_text(sites.read_text().replace("name: Desa Baru", "name: Desa Lama"))
+        assert await daemon.reload() == (True, [])
+
+        async def caught_up() -> bool:
+            return not daemon.status_loop._stale
+
+        await async_wait_for(caught_up, 5, "the status loop re-rendering every site")
+        shown = "".join(t for f in daemon.status_loop.families for t in f.values())
+        assert 'name="Desa Lama"' in shown
