@@ -14,9 +14,9 @@ its inventory has 2,000 devices, see Daemon.load_in_child), which has imported t
 and the collectors' registry once; each reload forks one child, which exits with its
 answer. A fork server that died is started again at the next reload. The environment
 goes with each request (secrets may come from it, and the fork server's copy is from its
-start). Nothing here logs: errors travel back as
-the loader raised them (``ConfigErrors`` with their file positions), anything else as one
-line that names the config.
+start). Nothing here logs: errors travel back as the loader raised them
+(``ConfigErrors`` with their file positions), anything else as one line that names the
+config.
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def _receive(conn: Connection) -> tuple[str, Any]:
     # a province's config is a million new objects at once: collected as they come, each
     # batch of them set off a collection of the whole heap, and the first young collection
     # after them walked them all (30-100 ms each, holding the event loop); so none runs
-    # meanwhile, and they go out of the collector's sight at once (the reload's settle
-    # collects once at its end, as after a load in a thread)
+    # meanwhile, and they go out of the collector's sight at once (a config holds no
+    # cycles; GcTuning's periodic settle collects whatever else was frozen with them)
     enabled = gc.isenabled()
     gc.disable()
     try:

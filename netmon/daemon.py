@@ -92,8 +92,6 @@ class Daemon:
         self._child_registry: str | None = None
         #: ... and the running inventory has this many devices
         self.child_from = CHILD_FROM
-        #: how long the last reload's load took (logged with "config reloaded")
-        self._load_seconds = 0.0
         self.ready = False
         self._reload_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,7 +153,6 @@ class Daemon:
             began = time.monotonic()
             try:
                 config = await self._reload_load()
-                self._load_seconds = round(time.monotonic() - began, 3)
             except ConfigErrors as exc:
                 lines = [str(e) for e in exc.errors]
                 self.metrics.reloads.labels("failure").inc()
@@ -170,11 +167,12 @@ class Daemon:
                 return self._reload_failed(str(exc))
             except Exception as exc:  # a file no check foresaw: still one counted line
                 return self._reload_failed(f"{self.config_path}: cannot load: {exc!r}"[:500])
+            loaded_in = time.monotonic() - began
             try:
                 # first the parts that can fail (a streaming collector's port or secret),
                 # undone if one fails; then the in-memory swap
                 configure_streams(self.streams, config, self.config)
-                self._swap(config)
+                self._swap(config, loaded_in)
             except StartError as exc:
                 return self._reload_failed(f"{self.config_path}: {exc}")
             except Exception as exc:  # a netmon bug in the swap: counted and logged all the same
@@ -193,8 +191,9 @@ class Daemon:
         log.error("reload failed; keeping the running config", error=line)
         return False, [line]
 
-    def _swap(self, config: LoadedConfig) -> None:
-        """The in-memory part of a load: schedule, store entries, status, look-ups."""
+    def _swap(self, config: LoadedConfig, loaded_in: float = 0.0) -> None:
+        """The in-memory part of a load: schedule, store entries, status, look-ups.
+        ``loaded_in``: how long a reload took to load it (its log line says so)."""
         previous = self.config
         inv = config.inventory
         polls = [p for device in inv.devices.values() for p in polls_of(device)]
@@ -237,7 +236,7 @@ class Daemon:
         else:
             log.info(
                 "config reloaded",
-                load_s=self._load_seconds,
+                load_s=round(loaded_in, 3),
                 sites=len(inv.sites),
                 devices=len(inv.devices),
                 started=len(started),

@@ -90,7 +90,7 @@ class StatusLoop:
         assert self.engine is not None
         exported = self.engine.inventory.exported_sites
         self._sites = {sid: text for sid, text in self._sites.items() if sid in exported}
-        self._stale = [sid for sid in self._sites if sid in exported]
+        self._stale = list(self._sites)
         self._render(now, [sid for sid in exported if sid not in self._sites])
         self._changed.set()  # run() wakes to judge the new inventory, then catches up
 

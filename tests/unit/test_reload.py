@@ -55,6 +55,7 @@ async def test_a_reload_that_changes_nothing_cancels_no_poll_in_flight(
         assert cancelled == []
         reloaded = [e for e in logs.events() if e["event"] == "config reloaded"]
         assert (reloaded[0]["started"], reloaded[0]["stopped"]) == (0, 0)
+        assert 0 < reloaded[0]["load_s"] < 30  # the load's own time, said in the line
 
 
 async def test_a_removed_target_does_not_come_back_from_a_poll_that_swallowed_its_cancel(
