@@ -94,53 +94,72 @@ def demo_command(port: int, prom: int, am: int, *extra: str) -> list[str]:
 def running_demo(workdir: Path, *extra: str, within: float = 90.0) -> Iterator[DemoStack]:
     """Start the demo and wait until netmon, Prometheus and Alertmanager are ready;
     stop it with SIGINT (Ctrl-C) afterwards and check it exits cleanly."""
-    port, prom, am = free_tcp_port(), free_tcp_port(), free_tcp_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    output = workdir / "demo.out"
-    with output.open("wb") as out:
-        # its own process group: whatever it started can be found and stopped afterwards
-        proc = subprocess.Popen(
-            demo_command(port, prom, am, *extra),
-            stdout=out,
-            stderr=out,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-    stack = DemoStack(
-        f"http://127.0.0.1:{port}",
-        f"http://127.0.0.1:{prom}",
-        f"http://127.0.0.1:{am}",
-        proc,
-        output,
-        script.plan(province.province(SITES, 0), INTERVAL),
-    )
+    stack = _started(workdir, extra, within)
+    proc = stack.process
     try:
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"the demo exited early:\n{stack.stdout[-3000:]}")
-            # --no-alerting: the demo starts no Prometheus or Alertmanager of its own
-            alone = "--no-alerting" in extra
-            urls = [stack.netmon] if alone else [stack.netmon, stack.prometheus, stack.alertmanager]
-            return all(ready(url) for url in urls)
-
-        wait_for(up, within, "netmon, Prometheus and Alertmanager of the demo ready")
         yield stack
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
         code = proc.wait(timeout=60)
         assert code == 0, f"the demo exited with {code}:\n{stack.stdout[-3000:]}"
     finally:
-        # a failed test still stops the demo as Ctrl-C does, so that it stops what it
-        # started; then anything left of its group (a snmpsim at 80 % CPU would slow
-        # every later test) is killed
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        _stop(proc)
+
+
+def _started(workdir: Path, extra: tuple[str, ...], within: float) -> DemoStack:
+    """The demo, ready. Its ports are found free before it binds them, and another
+    process can take one meanwhile (a fresh CI run: "cannot listen ... Address already in
+    use"): such a start is tried again on new ports, three times in all."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    output = workdir / "demo.out"
+    for attempt in range(3):
+        port, prom, am = free_tcp_port(), free_tcp_port(), free_tcp_port()
+        with output.open("wb") as out:
+            # its own process group: whatever it started can be found and stopped afterwards
+            proc = subprocess.Popen(
+                demo_command(port, prom, am, *extra),
+                stdout=out,
+                stderr=out,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+        stack = DemoStack(
+            f"http://127.0.0.1:{port}",
+            f"http://127.0.0.1:{prom}",
+            f"http://127.0.0.1:{am}",
+            proc,
+            output,
+            script.plan(province.province(SITES, 0), INTERVAL),
+        )
+
+        def up(stack: DemoStack = stack) -> bool:
+            if stack.process.poll() is not None:
+                raise AssertionError(f"the demo exited early:\n{stack.stdout[-3000:]}")
+            # --no-alerting: the demo starts no Prometheus or Alertmanager of its own
+            alone = "--no-alerting" in extra
+            urls = [stack.netmon] if alone else [stack.netmon, stack.prometheus, stack.alertmanager]
+            return all(ready(url) for url in urls)
+
+        try:
+            wait_for(up, within, "netmon, Prometheus and Alertmanager of the demo ready")
+            return stack
+        except BaseException:
+            _stop(proc)
+            if attempt == 2 or "Address already in use" not in stack.stdout:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the demo as Ctrl-C does, so that it stops what it started; then anything left
+    of its group (a snmpsim at 80 % CPU would slow every later test) is killed."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
 
 
 def session_demo(workdir: Path) -> contextlib.AbstractContextManager[DemoStack]:
