@@ -84,8 +84,11 @@ class Daemon:
             self._sources,
             on_build=self.metrics.answer_build.observe,
             before=self._before_answer,
+            epoch=lambda: self._loads,
         )
         self.config: LoadedConfig | None = None
+        #: config loads swapped in so far (an answer of an earlier load is never served)
+        self._loads = 0
         #: which files the last load read (netmon_config_info)
         self._identity: ConfigIdentity | None = None
         #: reloads load in a child process when set (load_in_child) ...
@@ -195,6 +198,7 @@ class Daemon:
         """The in-memory part of a load: schedule, store entries, status, look-ups.
         ``loaded_in``: how long a reload took to load it (its log line says so)."""
         previous = self.config
+        self._loads += 1
         inv = config.inventory
         polls = [p for device in inv.devices.values() for p in polls_of(device)]
         jobs = [self._job(p) for p in polls]
@@ -305,7 +309,7 @@ class Daemon:
         """What the next answer joins, taken on the event loop (references only)."""
         meta = {**self.store.meta, **status_view.META}
         rendered = [*self.store.exported(), *self.status_loop.families]
-        return Sources(self._generation(), meta, rendered)
+        return Sources(self._generation(), meta, rendered, self._loads)
 
     def tail(self, fmt: Format) -> bytes:
         """The daemon's own metrics, rendered per scrape (OpenMetrics: with the # EOF)."""

@@ -41,8 +41,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     scraper = f"{request.remote} {request.headers.get('User-Agent', '')}"
     async with request.app[SCRAPES]:
         ready = await daemon.answers.get(variant, scraper)
-        parts = ready.parts(variant.gzip, daemon.tail(variant.format))
-        size = sum(len(p) for p in parts)
+        tail = daemon.tail(variant.format)
+        size, chunks = ready.answer(variant.gzip, tail)
         daemon.metrics.scrape_bytes.set(size)
         headers = {"Content-Type": CONTENT_TYPES[variant.format], "Vary": "Accept, Accept-Encoding"}
         if variant.gzip:
@@ -50,7 +50,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers=headers)
         response.content_length = size
         await response.prepare(request)
-        for part in parts:
+        async for part in chunks:
             view = memoryview(part)
             for start in range(0, len(view), CHUNK):
                 await response.write(view[start : start + CHUNK])

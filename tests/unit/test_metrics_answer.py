@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter
@@ -12,7 +14,16 @@ from prometheus_client.openmetrics.exposition import generate_latest as openmetr
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
-from netmon.metrics_answer import Answers, Format, Sources, Variant, build, negotiate
+from netmon.metrics_answer import (
+    SERVE_STALE,
+    Answers,
+    Format,
+    Ready,
+    Sources,
+    Variant,
+    build,
+    negotiate,
+)
 from netmon.store import Store
 
 #: what Prometheus 2.x sends (scrape/scrape.go, scrapeAcceptHeader) and curl's default
@@ -198,3 +209,132 @@ def test_the_daemons_own_metrics_in_both_formats_say_what_prometheus_client_says
     got_om = samples(text_string_to_metric_families(render_registry(registry, True).decode()))  # type: ignore[no-untyped-call]
     assert got_om == want_om
     assert ("netmon_build_info", (("version", "1.0"),)) in got_om
+
+
+def _change(store: Store, value: float) -> None:
+    target = TargetRef(site="s", device="r1", collector="snmp")
+    labels = (("site", "s"), ("device", "r1"), ("ifname", "eth0"))
+    samples = [Sample("netmon_if_up", labels, value)]
+    store.apply(Snapshot(target, 1001.0, 0.1, [Part("p", samples)]), 60, now=1001.0)
+    store.render(now=1001.0)
+
+
+def _slow_builds(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Each build takes ``seconds`` of real time more (a big province's build)."""
+    import time
+
+    from netmon import metrics_answer
+
+    real = metrics_answer.build
+
+    def slow(*args: Any) -> Ready:
+        time.sleep(seconds)
+        return real(*args)
+
+    monkeypatch.setattr(metrics_answer, "build", slow)
+
+
+async def _until(check: Callable[[], bool], within: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def _text(ready: Ready) -> str:
+    return gzip.decompress(b"".join(ready.parts(True, b""))).decode()
+
+
+async def test_with_slow_builds_a_scrape_never_waits_for_one_and_gets_a_newer_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Builds of 0.3 s (>= STALE_FROM): a scrape after a change is served the ready
+    answer at once and a newer one is built behind it; past SERVE_STALE it waits."""
+    _slow_builds(monkeypatch, 0.3)
+    store = _store()
+    clock = _Clock()
+    builds: list[float] = []
+    answers = Answers(
+        lambda: store.generation, lambda: _sources(store, store.generation), clock, builds.append
+    )
+    runner = asyncio.create_task(answers.run())
+    try:
+        variant = Variant(Format.TEXT, gzip=True)
+        first = await answers.get(variant)
+        assert builds[0] >= 0.3
+        _change(store, 0.0)
+        clock.now += 10  # older than three builds, younger than SERVE_STALE
+        assert await answers.get(variant) is first  # served at once: no build waited for
+        assert len(builds) == 1
+        await _until(lambda: len(builds) == 2)  # built behind it
+        second = await answers.get(variant)
+        assert second is not first
+        assert 'device="r1",ifname="eth0"} 0' in _text(second)
+        _change(store, 1.0)
+        clock.now += SERVE_STALE + 1  # too old to serve: this scrape waits for a build
+        third = await answers.get(variant)
+        assert len(builds) == 3
+        assert 'device="r1",ifname="eth0"} 1' in _text(third)
+    finally:
+        runner.cancel()
+        answers.close()
+
+
+async def test_an_answer_of_an_earlier_config_load_is_never_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _slow_builds(monkeypatch, 0.3)
+    store = _store()
+    loads = [1]
+    answers = Answers(
+        lambda: store.generation,
+        lambda: Sources(store.generation, store.meta, store.exported(), loads[0]),
+        _Clock(),
+        epoch=lambda: loads[0],
+    )
+    try:
+        variant = Variant(Format.OPENMETRICS, gzip=True)
+        first = await answers.get(variant)
+        assert await answers.get(variant) is first
+        loads[0] = 2  # a reload: same data, same clock, yet a new answer
+        second = await answers.get(variant)
+        assert second is not first
+        assert second.epoch == 2
+    finally:
+        answers.close()
+
+
+async def test_plain_is_inflated_from_the_gzip_answer_when_both_are_asked() -> None:
+    store = _store()
+    answers = Answers(lambda: 1, lambda: _sources(store), _Clock())
+    tail = b"netmon_tail 1\n"
+    try:
+        await answers.get(Variant(Format.TEXT, gzip=True))
+        ready = await answers.get(Variant(Format.TEXT, gzip=False))
+        assert ready.plain is None  # the gzip answer serves it: no second copy built
+        size, chunks = ready.answer(False, tail)
+        body = b"".join([c async for c in chunks])
+        assert body == store.render(now=1000.0).encode() + tail
+        assert size == len(body)
+        gz_size, gz_chunks = ready.answer(True, tail)
+        gz_body = b"".join([c async for c in gz_chunks])
+        assert gzip.decompress(gz_body) == body
+        assert gz_size == len(gz_body)
+    finally:
+        answers.close()
+
+
+async def test_when_both_are_asked_only_gzip_is_kept() -> None:
+    store = _store()
+    generation = [1]
+    answers = Answers(lambda: generation[0], lambda: _sources(store, generation[0]), _Clock())
+    try:
+        await answers.get(Variant(Format.TEXT, gzip=False))
+        await answers.get(Variant(Format.TEXT, gzip=True))
+        generation[0] = 2
+        ready = await answers.get(Variant(Format.TEXT, gzip=False))
+        assert ready.plain is None
+        assert ready.gzip_state is not None
+    finally:
+        answers.close()
