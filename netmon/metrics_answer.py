@@ -170,19 +170,21 @@ async def _each(parts: list[bytes]) -> AsyncIterator[bytes]:
 
 
 def build(sources: Sources, fmt: Format, plain: bool, gzip: bool) -> Ready:
-    """Join and encode (in a worker thread): one family at a time."""
+    """Join and encode (in a worker thread): one family at a time, each compressed as it
+    is made when gzip is asked, so the plain text is never whole in memory unless kept."""
     grouped = by_family(sources.rendered)
-    pieces: list[bytes] = []
+    ready = Ready(sources.generation, 0.0, [] if plain else None, epoch=sources.epoch)
+    state = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gzip else None  # a member
+    prefix: list[bytes] = []
     for name in sorted(grouped):
         head = family_header(name, sources.meta.get(name), fmt is Format.OPENMETRICS)
-        pieces.append(head.encode())
-        pieces.append("".join(grouped[name]).encode())
-    ready = Ready(sources.generation, 0.0, pieces if plain else None)
-    ready.plain_size = sum(len(p) for p in pieces)
-    ready.epoch = sources.epoch
-    if gzip:
-        state = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip member
-        prefix = [out for out in (state.compress(p) for p in pieces) if out]
+        for piece in (head.encode(), "".join(grouped[name]).encode()):
+            ready.plain_size += len(piece)
+            if ready.plain is not None:
+                ready.plain.append(piece)
+            if state is not None and (out := state.compress(piece)):
+                prefix.append(out)
+    if state is not None:
         ready.gzip_prefix, ready.gzip_state = prefix, state
     return ready
 
