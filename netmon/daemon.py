@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from netmon import logging as nlog
+from netmon.answer_build import Format, Sources
 from netmon.api import PollingCollector, Registry, Snapshot, StreamingCollector
 from netmon.config import ConfigErrors, LoadedConfig
 from netmon.config.identity import ConfigIdentity
@@ -35,7 +36,7 @@ from netmon.gc_tuning import GcTuning, raise_gen0_threshold
 from netmon.inventory import Device
 from netmon.jobs import Poll, log_change, make_job, polls_of
 from netmon.loop_lag import LoopLag
-from netmon.metrics_answer import Answers, Format, Sources
+from netmon.metrics_answer import Answers
 from netmon.registry_text import render_registry
 from netmon.render_loop import RenderLoop
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics

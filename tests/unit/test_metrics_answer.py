@@ -13,17 +13,9 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from netmon.answer_build import Format, Ready, Sources, build
 from netmon.api import MetricMeta, MetricType, Part, Sample, Snapshot, TargetRef
-from netmon.metrics_answer import (
-    SERVE_STALE,
-    Answers,
-    Format,
-    Ready,
-    Sources,
-    Variant,
-    build,
-    negotiate,
-)
+from netmon.metrics_answer import SERVE_STALE, Answers, Variant, negotiate
 from netmon.store import Store
 
 #: what Prometheus 2.x sends (scrape/scrape.go, scrapeAcceptHeader) and curl's default
@@ -223,15 +215,11 @@ def _slow_builds(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """Each build takes ``seconds`` of real time more (a big province's build)."""
     import time
 
-    from netmon import metrics_answer
-
-    real = metrics_answer.build
-
     def slow(*args: Any) -> Ready:
         time.sleep(seconds)
-        return real(*args)
+        return build(*args)
 
-    monkeypatch.setattr(metrics_answer, "build", slow)
+    monkeypatch.setattr("netmon.metrics_answer.build", slow)
 
 
 async def _until(check: Callable[[], bool], within: float = 10.0) -> None:
