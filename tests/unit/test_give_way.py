@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import threading
 import time
+from collections.abc import Mapping
 
 from netmon.answer_build import Format, Sources, build
 from netmon.give_way import GiveWay
@@ -51,7 +52,7 @@ async def test_no_turn_is_asked_within_a_slice_and_a_closed_loop_is_not_waited_f
 
 
 def test_a_build_that_gives_way_is_the_same_answer_in_many_slices() -> None:
-    rendered = [
+    rendered: list[Mapping[str, str]] = [
         {
             f"netmon_f{f}": "".join(
                 f'netmon_f{f}{{device="d{d}",ifname="e{i}"}} {d * i + f}\n' for i in range(3)
