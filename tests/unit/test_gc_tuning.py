@@ -72,3 +72,31 @@ async def test_run_freezes_what_is_alive_and_settles_on_its_period(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def test_the_scrapes_own_metrics_never_count_the_frozen_heap(
+    monkeypatch: pytest.MonkeyPatch, thawed: None
+) -> None:
+    """CPython counts frozen objects by walking them all (26 ms for 1 M): done per scrape,
+    it was most of a one-device daemon's CPU. Counted at a settle, never at a scrape."""
+    from netmon.registry_text import render_registry
+
+    real = gc.get_freeze_count
+    walks: list[str] = []
+
+    def counting() -> int:
+        walks.append("walk")
+        return real()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    registry = CollectorRegistry()
+    tuning = GcTuning(registry)
+    tuning.settle()
+    assert walks == ["walk"]  # the settle counts them, once
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for _ in range(3):  # three scrapes
+        text = render_registry(registry, False).decode()
+    assert walks == ["walk"]
+    values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert values["netmon_gc_frozen_objects"] == real()
