@@ -17,10 +17,14 @@ walked ~1 M of them, 0.25-1 s, every few seconds. So ``run()`` also freezes what
 every FREEZE_EVERY seconds: a full collection then walks only what survived since, and
 what was frozen is still freed by reference counting when a poll replaces it. What it
 cannot free is a cycle that was alive at a freeze and died later; measured at 1,000
-devices polled every 10 s: 6 such objects in 70 s. A full settle every FULL_EVERY
-seconds collects them: one collection of the whole heap, the one long pause left
-(0.2 s at 1,000 devices, measured; ~2 s at 10,000 by that), in
-``netmon_gc_pause_seconds``.
+devices polled every 10 s: 6 such objects in 70 s; at 200 devices polled every 5 s, 20
+of them dead: none in 60 s. A full settle collects them: one collection of the whole
+heap, the one long pause left (0.2 s at 1,000 devices, measured; ~2 s at 10,000 by
+that), in ``netmon_gc_pause_seconds``. So it is not done on a clock: every CHECK_EVERY
+seconds the frozen objects are counted (a walk of the list, ~26 ms for 1 M), the first
+count after a settle is the baseline, and a settle comes only when the count has grown
+by GROWTH over it (cycles piling up, or a bigger inventory). What a quiet daemon wastes
+is then bounded by a tenth of what it keeps, and it pays no pause for nothing.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 #: seconds between freezes of what is alive (run())
 FREEZE_EVERY = 2.0
-#: seconds between full settles (cycles that died after a freeze are collected)
-FULL_EVERY = 6 * 3600.0
+#: seconds between counts of the frozen objects (a settle when they grew by GROWTH)
+CHECK_EVERY = 6 * 3600.0
+GROWTH = 1.10
 
 #: young objects between collections of the youngest generation (CPython's default: 700);
 #: a poll of a village router allocates thousands
@@ -60,7 +65,9 @@ class GcTuning:
         )
         self._started = 0.0
         self._installed = False
-        self._settled = time.monotonic()
+        self._checked = time.monotonic()
+        #: the frozen objects counted at the first check after the last settle
+        self._baseline: int | None = None
         # counted at each settle only: CPython counts them by walking the whole list
         # (26 ms for 1 M objects); counted per scrape it was most of a small daemon's CPU
         self.frozen = Gauge(
@@ -91,16 +98,28 @@ class GcTuning:
         gc.collect()
         gc.freeze()
         self.frozen.set(gc.get_freeze_count())
-        self._settled = time.monotonic()
+        self._baseline = None
+
+    def check(self) -> bool:
+        """Count the frozen objects; settle when they grew by GROWTH over the baseline.
+        True when it settled."""
+        count = gc.get_freeze_count()
+        if self._baseline is None:
+            self._baseline = count
+            return False
+        if count > self._baseline * GROWTH:
+            self.settle()
+            return True
+        return False
 
     async def run(self) -> None:
-        """Freeze what is alive every FREEZE_EVERY seconds; settle every FULL_EVERY."""
+        """Freeze what is alive every FREEZE_EVERY seconds; check every CHECK_EVERY."""
         while True:
             await asyncio.sleep(FREEZE_EVERY)
-            if time.monotonic() - self._settled >= FULL_EVERY:
-                self.settle()
-            else:
-                gc.freeze()
+            gc.freeze()
+            if time.monotonic() - self._checked >= CHECK_EVERY:
+                self._checked = time.monotonic()
+                self.check()
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":

@@ -49,7 +49,7 @@ class _Node:
         self.me = self  # a reference cycle: only a collection frees it
 
 
-async def test_run_freezes_what_is_alive_and_settles_on_its_period(
+async def test_run_freezes_what_is_alive_and_settles_when_the_frozen_heap_grew(
     monkeypatch: pytest.MonkeyPatch, thawed: None
 ) -> None:
     monkeypatch.setattr(gc_tuning, "FREEZE_EVERY", 0.01)
@@ -63,8 +63,13 @@ async def test_run_freezes_what_is_alive_and_settles_on_its_period(
         del node
         gc.collect()
         assert alive() is not None  # frozen while alive: the cycle waits for a settle
-        monkeypatch.setattr(gc_tuning, "FULL_EVERY", 0.0)
+        assert not tuning.check()  # the first count is the baseline
+        assert not tuning.check()  # no growth: no settle, no pause
+        assert alive() is not None
+        grown = [[i] for i in range(gc.get_freeze_count() // 5)]  # +20%, kept alive
+        monkeypatch.setattr(gc_tuning, "CHECK_EVERY", 0.0)
         await async_wait_for(lambda: _true(alive() is None), 5, "the settle collecting it")
+        assert len(grown) > 0
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
