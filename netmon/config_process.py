@@ -105,7 +105,8 @@ def _receive(conn: Connection) -> tuple[str, Any]:
     # batch of them set off a collection of the whole heap, and the first young collection
     # after them walked them all (30-100 ms each, holding the event loop); so none runs
     # meanwhile, and they go out of the collector's sight at once (a config holds no
-    # cycles; GcTuning's periodic settle collects whatever else was frozen with them)
+    # cycles; GcTuning's settle, when the frozen objects have grown by a tenth, collects
+    # whatever else was frozen with them)
     enabled = gc.isenabled()
     gc.disable()
     try:
