@@ -22,8 +22,10 @@ DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
 
 #: /metrics is written in slices of this size, each after the last one drained: a slow
 #: scraper holds at most about this much of the answer in its socket's buffer, and the
-#: answer itself is one copy shared by every scrape
-CHUNK = 64 * 1024
+#: answer itself is one copy shared by every scrape. Each slice costs a turn of the event
+#: loop: at 64 KB a plain answer of 10,000 devices (170 MB) took 2,600 turns, 2.7-5 s of
+#: a busy loop; at 1 MB the kernel takes what its socket buffer holds per turn
+CHUNK = 1024 * 1024
 
 
 #: scrapes answered at once; more wait their turn (each in flight holds socket buffers and

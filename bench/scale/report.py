@@ -73,7 +73,8 @@ def details(results: list[dict[str, Any]]) -> str:
             f"{n['agent_varbinds_per_s']:,} varbinds/s in {n['agent_requests_per_s']:,} "
             f"requests/s; /metrics {n['bytes_plain'] / 1e6:.1f} MB plain, "
             f"{_f((n['bytes_gzip'] or 0) / 1e6)} MB gzip; answer build p99 "
-            f"{_f(n['answer_build_p99_s'])} s"
+            f"{_f(n['answer_build_p99_s'])} s; first scrape after start (waits for the first "
+            f"build) {_f(n.get('scrape_first_after_start_s'))} s"
         )
         if n.get("reload_s"):
             out.append(

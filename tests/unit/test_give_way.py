@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Mapping
 
+import pytest
+
 from netmon.answer_build import Format, Sources, build
 from netmon.give_way import GiveWay
 
@@ -71,3 +73,23 @@ def test_a_build_that_gives_way_is_the_same_answer_in_many_slices() -> None:
     assert plain.count(b"\n") == 3000 * 5 * 3 + 5  # samples and TYPE (no meta: no HELP)
     # grouping (every 256 targets), each joined piece (1,000 texts) and compressed slice
     assert len(pauses) >= 3000 // 256 + 5 * 3
+
+
+async def test_a_plain_scrape_inflated_in_many_hops_is_the_plain_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netmon import answer_build
+
+    monkeypatch.setattr(answer_build, "INFLATE_AT_ONCE", 512)  # many hops
+    rendered: list[Mapping[str, str]] = [
+        {"netmon_x": f'netmon_x{{device="d{d}"}} {d * 7919 % 10007}\n'} for d in range(20000)
+    ]
+    sources = Sources(1, {}, rendered)
+    plain = b"".join(build(sources, Format.TEXT, True, False).parts(False, b"tail 1\n"))
+    gzipped = build(sources, Format.TEXT, False, True)
+    assert gzipped.plain is None
+    size, chunks = gzipped.answer(False, b"tail 1\n")
+    got = [c async for c in chunks]
+    assert b"".join(got) == plain
+    assert size == len(plain)
+    assert len(got) > 2  # it came in several hops (and the tail)
