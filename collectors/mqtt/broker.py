@@ -23,7 +23,7 @@ from collectors.mqtt.broker_files import (
     write_acl,
     write_password_file,
 )
-from netmon.tools.simulate import free_tcp_port, poll_until, tcp_accepts
+from netmon.tools.simulate import free_tcp_port, poll_until, signals_held, tcp_accepts
 
 
 def mosquitto_binary() -> str:
@@ -103,20 +103,21 @@ class Mosquitto:
         """Start and wait until every listener accepts TCP; raise with the log tail if not."""
         if self.running:
             return
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [mosquitto_binary(), "-c", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-            )
         ports = [p for p in (self.port, self.tls_port) if p is not None]
 
         def ready() -> bool:
             return not self.running or all(tcp_accepts(self.host, p) for p in ports)
 
         try:
+            # a signal held while spawning arrives at the end of this block, in the try
+            with signals_held(), self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [mosquitto_binary(), "-c", str(self.config_path)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.workdir,
+                )
             ok = poll_until(ready, self.start_timeout)
         except BaseException:  # Ctrl-C while waiting: no broker left behind
             self._end(signal.SIGKILL)

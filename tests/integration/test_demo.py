@@ -343,7 +343,16 @@ def test_a_hangup_while_starting_stops_all_that_was_started(tmp_path: Path) -> N
         )
         proc.send_signal(signal.SIGHUP)
         assert proc.wait(timeout=60) in (0, 130)  # 130: stopped while starting
-        wait_for(lambda: group_members(proc.pid) == [], 30, "nothing of the demo left")
+        left: list[str] = []
+
+        def nothing_left() -> bool:
+            left[:] = group_members(proc.pid)
+            return not left
+
+        try:
+            wait_for(nothing_left, 30, "nothing of the demo left")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; still running: {left}") from None
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

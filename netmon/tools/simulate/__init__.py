@@ -9,19 +9,54 @@ writable cache (see shared/testdata/README.md for the pitfalls).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import cast
 
 RECORDINGS_ENV = "NETMON_RECORDINGS"
+
+
+#: the signals the demo unwinds on (its handlers raise)
+HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held off while a child is spawned: the demo's handlers
+    raise, and one run between the child's exec and Popen's return left the child running
+    with nothing holding it (a fresh-clone CI run: snmpsim still up after a hangup).
+    Meanwhile they are only noted; at the end of the block the handlers are back and each
+    noted signal is raised again, where the caller's cleanup sees the process. (Blocking
+    them would not do: a signal to the process goes to any thread not blocking it.)
+    Outside the main thread, where handlers cannot be set, nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        noted.append(signum)
+
+    before = {sig: signal.signal(sig, note) for sig in HELD}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for signum in dict.fromkeys(noted):
+            signal.raise_signal(signum)
 
 
 def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
@@ -181,15 +216,16 @@ def start_snmpsim(
         cmd.append("--log-level=error")
     if os.geteuid() == 0:
         cmd += ["--process-user=nobody", "--process-group=nogroup"]
-    with (workdir / "snmpsim.log").open("wb") as logfile:  # the child keeps its own copy
-        process = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=workdir)
-    sim = SnmpSim(port, workdir, process)
-    deadline = time.monotonic() + timeout
-
-    def alive() -> bool:
-        return process.poll() is None
-
+    sim: SnmpSim | None = None
     try:
+        with signals_held(), (workdir / "snmpsim.log").open("wb") as logfile:
+            process = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=workdir)
+            sim = SnmpSim(port, workdir, process)
+        deadline = time.monotonic() + timeout
+
+        def alive() -> bool:
+            return process.poll() is None
+
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 msg = f"snmpsim exited with {process.returncode}:\n{sim.log[-2000:]}"
@@ -202,7 +238,9 @@ def start_snmpsim(
         msg = f"snmpsim did not start within {timeout}s"
         raise TimeoutError(msg)
     except BaseException:  # Ctrl-C while waiting too: no process or folder left behind
-        sim.stop()
+        if sim is not None:
+            sim.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
         raise
 
 

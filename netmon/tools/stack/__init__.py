@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from netmon.tools.simulate import poll_until, stop_process
+from netmon.tools.simulate import poll_until, signals_held, stop_process
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository
 RULES = ROOT / "deploy" / "prometheus" / "rules"
@@ -129,16 +129,20 @@ def _ready(url: str) -> bool:
 
 
 def start_service(name: str, cmd: list[str], url: str, log: Path, timeout: float) -> Service:
-    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        service = Service(name, url, subprocess.Popen(cmd, stdout=out, stderr=out), log)
+    service: Service | None = None
 
     def exited() -> bool:
-        return service.process.poll() is not None
+        return service is None or service.process.poll() is not None
 
     try:
+        # the child keeps its own copy of the descriptor; see signals_held
+        with signals_held(), log.open("wb") as out:
+            child = subprocess.Popen(cmd, stdout=out, stderr=out)
+            service = Service(name, url, child, log)
         ready = poll_until(lambda: exited() or _ready(url), timeout, interval=0.1)
     except BaseException:  # Ctrl-C while waiting: stop what was started
-        service.stop()
+        if service is not None:
+            service.stop()
         raise
     if ready and not exited():
         return service
