@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from netmon.api import MetricMeta
-from netmon.exposition import family_header
+from netmon.exposition import by_family, family_header
 from netmon.give_way import no_pause
 
 GZIP_LEVEL = 1  # 360 MB/s here against 165 MB/s at 6, for a 20% bigger answer
@@ -124,12 +124,7 @@ def build(
     """Join and encode (in a worker thread), a few hundred kilobytes at a time, each
     compressed as it is made when gzip is asked (the plain text is never whole in memory
     unless kept). ``pause`` is called between pieces (a ``GiveWay`` in the thread)."""
-    grouped: dict[str, list[str]] = {}
-    for i, chunk in enumerate(sources.rendered):
-        for name, text in chunk.items():
-            grouped.setdefault(name, []).append(text)
-        if i % 256 == 255:
-            pause()
+    grouped = by_family(sources.rendered, pause)
     ready = Ready(sources.generation, 0.0, [] if plain else None, epoch=sources.epoch)
     state = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gzip else None  # a member
     prefix: list[bytes] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from netmon.api import Labels, MetricMeta
 
@@ -118,12 +118,18 @@ def family_header(name: str, meta: MetricMeta | None, openmetrics: bool = False)
     return header(meta) if meta is not None else untyped_header(name)
 
 
-def by_family(rendered: Iterable[Mapping[str, str]]) -> dict[str, list[str]]:
-    """Many targets' pre-rendered families, grouped: family name -> their texts."""
+def by_family(
+    rendered: Iterable[Mapping[str, str]], pause: Callable[[], None] | None = None
+) -> dict[str, list[str]]:
+    """Many targets' pre-rendered families, grouped: family name -> their texts.
+    ``pause``, when given, is called after every 256 targets (a worker thread giving way
+    to the event loop: netmon.give_way)."""
     grouped: dict[str, list[str]] = {}
-    for chunk in rendered:
+    for i, chunk in enumerate(rendered):
         for name, text in chunk.items():
             grouped.setdefault(name, []).append(text)
+        if pause is not None and i % 256 == 255:
+            pause()
     return grouped
 
 

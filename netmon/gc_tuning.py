@@ -73,8 +73,9 @@ class GcTuning:
         self.frozen = Gauge(
             "netmon_gc_frozen_objects",
             "Objects kept out of the garbage collector's sight after the last full settle"
-            " (at start, then every 6 h; freed by reference counting as usual): growing"
-            " from one settle to the next, cycles die after a freeze.",
+            " (at start, then when they grew by a tenth, counted every 6 h; freed by"
+            " reference counting as usual): growing from one settle to the next, cycles"
+            " died after a freeze.",
             registry=registry,
         )
 

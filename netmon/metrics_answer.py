@@ -4,9 +4,10 @@ Targets are rendered when their snapshots arrive (``netmon.render_loop``); what 
 for an answer is to join every target's families under one HELP/TYPE each, encode and
 (Prometheus asks for it) gzip. At 10,000 devices that is ~190 MB of text: too much for
 the event loop, and too much to redo at every scrape of two Prometheus replicas. So an
-answer is built in a worker thread, in pieces of one family each (no single C call holds
-the GIL for long), once per change and format, and kept. A scrape is then served from
-the ready answer: its handler costs the same however much changed.
+answer is built in a worker thread (``netmon.answer_build``: a few hundred kilobytes at a
+time, giving way to the event loop between them), once per change and format, and
+kept. A scrape is then served from the ready answer: its handler costs the same however
+much changed.
 
 Freshness: a scrape gets the ready answer when nothing changed since; when builds are
 quick (under 0.25 s) it otherwise waits for a new build (one at a time, shared by every
