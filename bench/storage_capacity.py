@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from netmon.tools import stack  # noqa: E402
-from netmon.tools.simulate import free_tcp_port, poll_until  # noqa: E402
+from netmon.tools.simulate import free_tcp_port, interrupt_group, poll_until  # noqa: E402
 
 RULES = ROOT / "deploy" / "prometheus" / "rules"
 
@@ -93,13 +91,7 @@ def demo(workdir: Path, sites: int, interval: float, minutes: float) -> Iterator
             raise RuntimeError((workdir / "demo.out").read_text()[-2000:])
         yield url
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=60)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        interrupt_group(proc, 60)
 
 
 def _ready(url: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netmon.tools.demo import province, script
-from netmon.tools.simulate import free_tcp_port
+from netmon.tools.simulate import free_tcp_port, interrupt_group
 from tests.helpers import ROOT, wait_for
 
 #: the session's demo: small, fast polls, a quick day for the batteries
@@ -153,13 +152,7 @@ def _started(workdir: Path, extra: tuple[str, ...], within: float) -> DemoStack:
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Stop the demo as Ctrl-C does, so that it stops what it started; then anything left
     of its group (a snmpsim at 80 % CPU would slow every later test) is killed."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    interrupt_group(proc, 30)
 
 
 def session_demo(workdir: Path) -> contextlib.AbstractContextManager[DemoStack]:

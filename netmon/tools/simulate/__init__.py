@@ -71,6 +71,18 @@ def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -
         process.wait(timeout=10)
 
 
+def interrupt_group(process: subprocess.Popen[bytes], grace: float) -> None:
+    """Stop a process that leads its own process group as Ctrl-C does (SIGINT, ``grace``
+    seconds to stop what it started), then SIGKILL whatever is left of the group."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 def poll_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
     """Poll ``condition`` until true or the deadline: readiness checks, never a fixed wait."""
     deadline = time.monotonic() + timeout
