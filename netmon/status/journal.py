@@ -203,6 +203,9 @@ class Recorder:
         self._pending: list[Outage] = []
         self._heartbeat: Path | None = None
         self._beat = 0.0
+        #: what the open outages' maintenance flags were last checked against (the
+        #: inventory, the silenced sites): only a change of one can change a flag
+        self._flags_of: tuple[object, frozenset[str]] | None = None
 
     def configure(self, path: Path | None, interval: float, state_file: Path | None) -> None:
         """``path``: the journal (None: none); ``interval``: status.interval; the state
@@ -246,6 +249,23 @@ class Recorder:
             elif after.status != "unknown" and opened is not None:
                 del self._open[sid]
                 closed += self._record(engine, sid, opened, after.since)
+        closed += self._maintenance_edges(engine, now)
+        self._write(closed)
+        self._touch(now)
+        return closed
+
+    def _maintenance_edges(self, engine: StatusEngine, now: float) -> list[Outage]:
+        """Split the open outages whose maintenance flag changed (a silence began or
+        ended, a reload flagged a site); drop those of sites the inventory lost. Only
+        after such a change: every open outage of a mass cut at every evaluation was
+        most of the status loop's time."""
+        flags_of = (engine.inventory, engine.silenced)
+        if self._flags_of is not None and (
+            self._flags_of[0] is flags_of[0] and self._flags_of[1] == flags_of[1]
+        ):
+            return []
+        self._flags_of = flags_of
+        closed: list[Outage] = []
         sites = engine.inventory.sites
         for sid, opened in list(self._open.items()):
             if sid not in sites:
@@ -259,8 +279,6 @@ class Recorder:
                 continue
             closed += self._record(engine, sid, opened, now)
             self._open[sid] = _Open(replace(opened.state, since=now), flag)
-        self._write(closed)
-        self._touch(now)
         return closed
 
     def _record(self, engine: StatusEngine, sid: str, opened: _Open, end: float) -> list[Outage]:

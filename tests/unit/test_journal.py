@@ -175,6 +175,25 @@ def test_maintenance_ending_during_an_outage_ends_its_record(tmp_path: Path) -> 
     assert (after.start, after.end, after.maintenance) == (T0 + 5300, T0 + 6000, False)
 
 
+def test_maintenance_flagged_by_a_reload_during_an_outage_ends_its_record(
+    tmp_path: Path,
+) -> None:
+    """The flags are checked again only when the inventory or the silences change (not
+    at every evaluation): a reload that flags the site must still split its record."""
+    engine = engine_of(tmp_path)
+    rec = Recorder()
+    rec.configure(tmp_path / "o.jsonl", 1.0, None)
+    down = SiteState("down", "link", "", since=T0 + 5000)
+    assert rec.observe(engine, [("desa-a", SiteState("up"), down)], T0 + 5000) == []
+    assert rec.observe(engine, [], T0 + 5100) == []  # nothing changed: nothing closes
+    cut = (T0 + 1000, T0 + 2000)
+    engine.set_inventory(inventory(make_site("desa-a", power_cuts=(cut,), maintenance=True)), {})
+    [before] = rec.observe(engine, [], T0 + 5300)
+    assert (before.start, before.end, before.maintenance) == (T0 + 5000, T0 + 5300, False)
+    [during] = rec.observe(engine, [("desa-a", down, SiteState("up", since=T0 + 6000))], T0 + 6000)
+    assert (during.start, during.end, during.maintenance) == (T0 + 5300, T0 + 6000, True)
+
+
 def test_an_unreachable_site_records_its_root_and_an_unknown_status_closes_nothing(
     tmp_path: Path,
 ) -> None:
