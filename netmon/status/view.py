@@ -163,11 +163,24 @@ def global_samples(
     engine: StatusEngine, contracts: Mapping[str, Contract] | None = None
 ) -> list[Sample]:
     """The series of no one site: outages by root, the links, the contracts."""
-    inv = engine.inventory
-    samples = [
+    return [*outage_samples(engine), *config_samples(engine, contracts)]
+
+
+def outage_samples(engine: StatusEngine) -> list[Sample]:
+    """Sites taken down, by root: change with the sites' states."""
+    return [
         Sample("netmon_outage_sites", (("root", root),), float(len(sites)))
         for root, sites in engine.outages().items()
     ]
+
+
+def config_samples(
+    engine: StatusEngine, contracts: Mapping[str, Contract] | None = None
+) -> list[Sample]:
+    """The links and the contracts: they change with the config only (rendered once per
+    load: a link per site is 10,000 lines at every evaluation of a province)."""
+    inv = engine.inventory
+    samples = []
     for link in inv.links.values():
         if not (inv.exported(link.a.site) or inv.exported(link.b.site)):
             continue  # between two read-only ancestors: another shard exports it
