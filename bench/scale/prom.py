@@ -48,15 +48,20 @@ class Histogram:
     total: float
 
     @classmethod
-    def read(cls, body: bytes, name: str) -> Histogram | None:
+    def read(cls, body: bytes, name: str, only: str = "") -> Histogram | None:
+        """``only``: the label sets whose text holds this (e.g. ``generation="2"``)."""
         buckets: Buckets = {}
         for labels, v in series(body, f"{name}_bucket"):
             le = _labels_le(labels)
-            if le is not None:
+            if le is not None and only in labels:
                 buckets[le] = buckets.get(le, 0.0) + v
         if not buckets:
             return None
-        return cls(buckets, value(body, f"{name}_count") or 0.0, value(body, f"{name}_sum") or 0.0)
+
+        def total(suffix: str) -> float:
+            return sum(v for labels, v in series(body, name + suffix) if only in labels)
+
+        return cls(buckets, total("_count"), total("_sum"))
 
     def minus(self, earlier: Histogram | None) -> Histogram:
         """The observations made between ``earlier`` and this one."""

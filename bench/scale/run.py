@@ -140,6 +140,7 @@ async def measure_netmon(
         "answer_build_p99_s": _q(build, 0.99),
         "gc_pauses_over_50ms": pauses.above(0.05) if pauses else None,
         "gc_pause_window_max_le_s": pauses.max_bound() if pauses else None,
+        "gc_pauses_over_50ms_by_generation": _over_50ms_by_generation(last.body, first.body),
         "agent_cpu_share": round(d["agent_cpu_share"], 3),
         "agent_varbinds_per_s": round(d["agent_varbinds_per_s"]),
         "agent_requests_per_s": round(d["agent_requests_per_s"]),
@@ -218,9 +219,18 @@ async def one_size(args: argparse.Namespace, procs: Procs, n: int) -> dict[str, 
     return result
 
 
-def _hist(later: bytes, earlier: bytes, name: str) -> Histogram | None:
-    end = Histogram.read(later, name)
-    return None if end is None else end.minus(Histogram.read(earlier, name))
+def _hist(later: bytes, earlier: bytes, name: str, only: str = "") -> Histogram | None:
+    end = Histogram.read(later, name, only)
+    return None if end is None else end.minus(Histogram.read(earlier, name, only))
+
+
+def _over_50ms_by_generation(later: bytes, earlier: bytes) -> dict[str, float | None]:
+    """GC pauses over 50 ms in the window, per collector generation."""
+    out: dict[str, float | None] = {}
+    for generation in "012":
+        hist = _hist(later, earlier, GC, f'generation="{generation}"')
+        out[generation] = None if hist is None else hist.above(0.05)
+    return out
 
 
 def _q(hist: Histogram | None, q: float) -> float | None:
