@@ -78,6 +78,8 @@ class Evidence:
         self.power_kinds = kinds.providing(POWER_ON_GRID) | kinds.providing(POWER_BATTERY)
         self.first_fail: dict[str, float] = {}  # target key -> start of its current failure
         self.power: dict[str, Power] = {}  # site -> last power readings
+        #: target -> the store entry, and its version, its power readings were last read at
+        self._power_read: dict[str, tuple[TargetEntry, int]] = {}
         #: site -> its polled watchers and telemetry sources that have results (by target
         #: key), kept by observe(); own() must not scan every target for every site
         self.streams: dict[str, dict[str, TargetEntry]] = {}
@@ -100,6 +102,7 @@ class Evidence:
         if changed is None or any(key not in entries for key in changed):
             self.streams, self.targets, self.devices = {}, {}, {}
             self.first_fail = {k: v for k, v in self.first_fail.items() if k in entries}
+            self._power_read = {k: v for k, v in self._power_read.items() if k in entries}
             for key, entry in entries.items():
                 self._observe(store, key, entry, now)
             return None
@@ -123,6 +126,12 @@ class Evidence:
                 self.streams.setdefault(target.site, {})[key] = entry
         if target.collector not in self.power_kinds:
             return
+        if self._power_read.get(key) == (entry, entry.version):
+            # nothing applied since: the same readings, not new ones (a full pass after
+            # a reload read 10,000 targets' series again, ~0.1 s on the event loop, and
+            # made every site's last power reading look as if taken now)
+            return
+        self._power_read[key] = (entry, entry.version)
         on_grid = store.value(key, POWER_ON_GRID)
         battery = store.value(key, POWER_BATTERY)
         if on_grid is not None or battery is not None:
@@ -130,7 +139,9 @@ class Evidence:
             power.on_grid = on_grid if on_grid is not None else power.on_grid
             power.had_grid = power.had_grid or on_grid == 1.0
             power.battery = battery if battery is not None else power.battery
-            power.at = now
+            # when the reading was taken, not when it was looked at: retention keeps the
+            # last reading through failed polls, and it must age all the same
+            power.at = max(power.at, entry.last_success)
 
     def near_end(self, uplink: Uplink | None) -> NearEnd:
         """The targets of the device at the parent's end of a site's uplink."""

@@ -502,3 +502,27 @@ def test_the_cause_waits_for_a_fresh_reading_of_the_near_end() -> None:
         "link",
         "fo-noc-pop",
     )
+
+
+def test_a_reload_does_not_make_an_old_power_reading_new() -> None:
+    """A power reading from hours ago, kept by retention through the charge controller's
+    failed polls, must stay that old, also when a reload re-reads every target: a
+    failure now is no power outage."""
+    inv = province(1)
+    world = World(inv)
+    all_up(world, inv)
+    labels = (("site", "desa-0"), ("device", "desa-0-mppt"))
+    low = [Sample("netmon_power_battery_ratio", labels, 0.12)]
+    world.poll("desa-0-mppt", "desa-0", up=True, samples=low, collector="mqtt")
+    world.tick()
+    world.now += 2 * 3600  # the charge controller went offline since; the routers answer
+    world.poll("desa-0-mppt", "desa-0", up=False, collector="mqtt")
+    all_up(world, inv)
+    world.tick()
+    world.engine.set_inventory(inv, {})  # a reload: the next evaluation reads all again
+    world.tick()
+    world.poll("rtr-desa-0", "desa-0", up=False)
+    world.poll("rtr-noc", "noc", up=True)
+    world.poll("rtr-pop", "pop", up=True)
+    assert world.tick()["desa-0"] == "down"
+    assert world.engine.published["desa-0"].cause == "device"
