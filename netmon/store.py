@@ -328,10 +328,15 @@ class Store:
         )
         return out
 
-    def expire(self, now: float | None = None) -> None:
-        """Drop retained parts that grew too old without a fresh poll."""
+    def expire(self, now: float | None = None, keys: Iterable[str] | None = None) -> None:
+        """Drop retained parts that grew too old without a fresh poll (of ``keys``: the
+        daemon goes through its targets a slice at a time)."""
         now = time.time() if now is None else now
-        for key, entry in self._entries.items():
+        entries = self._entries
+        for key in entries if keys is None else keys:
+            entry = entries.get(key)
+            if entry is None:
+                continue
             horizon = now - RETAIN_INTERVALS * entry.interval
             if any(kept.at < horizon for kept in entry.parts.values()):
                 self._mark(key)

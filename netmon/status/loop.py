@@ -92,7 +92,7 @@ class StatusLoop:
     def _rerender_later(self, now: float) -> None:
         """After a reload: removed sites' series go and new sites' come at once; the other
         sites are re-rendered by run() in slices (10,000 sites at once held the event loop
-        for 0.2 s); a scrape in between has the rest rendered first (flush)."""
+        for 0.2 s); a scrape in between has the rest rendered first (caught_up)."""
         assert self.engine is not None
         exported = self.engine.inventory.exported_sites
         self._sites = {sid: text for sid, text in self._sites.items() if sid in exported}
@@ -101,10 +101,19 @@ class StatusLoop:
         self._changed.set()  # run() wakes to judge the new inventory, then catches up
 
     def flush(self) -> None:
-        """Render at once what a reload left to re-render (before a scrape's answer)."""
+        """Render at once what a reload left to re-render (tools and tests)."""
         stale, self._stale = self._stale, []
         if stale:
             self._render(time.time(), stale)
+
+    async def caught_up(self) -> None:
+        """Render what a reload left to re-render before a scrape's answer: a slice a
+        turn of the loop (10,000 sites at once held it for 0.1-0.2 s), so the scrape
+        waits for them and the polls do not."""
+        while self._stale:
+            self._catch_up()
+            if self._stale:
+                await asyncio.sleep(0)
 
     def _catch_up(self) -> None:
         """One slice of what a reload left to re-render."""

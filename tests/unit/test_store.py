@@ -47,6 +47,19 @@ def test_failed_table_keeps_last_good_rows_for_three_intervals() -> None:
     assert values(store.render(now=1181), "netmon_x") == [2.0]
 
 
+def test_expiry_in_slices_looks_only_at_the_keys_given() -> None:
+    """The daemon checks its targets a slice at a time: a slice without this target
+    leaves its old parts; the slice with it (and a target gone meanwhile) drops them."""
+    store = Store(META)
+    store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
+    store.apply(snap([], error="timeout"), 60, now=1060)
+    assert values(store.render(now=1060), "netmon_x") == [1.0]  # rendered: not dirty
+    store.expire(now=1181, keys=[])
+    assert values(store.render(now=1181), "netmon_x") == [1.0]
+    store.expire(now=1181, keys=["gone", *store.keys()])
+    assert values(store.render(now=1181), "netmon_x") == []
+
+
 def test_failed_device_is_down_and_its_series_vanish_after_three_intervals() -> None:
     store = Store(META)
     store.apply(snap([part("a", "netmon_x", 1)]), 60, now=1000)
