@@ -11,11 +11,13 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from netmon.daemon import Daemon
+from netmon.http_json import sliced_success
 from netmon.inventory import Device
 from netmon.metrics_answer import CONTENT_TYPES, negotiate
 from netmon.report import api as report_api
 from netmon.status import page as status_page
 from netmon.status import view as status_view
+from netmon.store import TargetEntry
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon", Daemon)
 
@@ -118,33 +120,38 @@ def _described(daemon: Daemon, device: Device | None) -> dict[str, Any]:
     return out
 
 
+def _by_site_device(entry: TargetEntry) -> tuple[str, str]:
+    return entry.target.site, entry.target.device
+
+
 async def targets(request: web.Request) -> web.Response:
     """Each target: state, last poll, last error, duration. No credentials, ever."""
     daemon = request.app[DAEMON]
     inventory = daemon.config.inventory if daemon.config else None
-    out: list[dict[str, Any]] = []
-    for entry in daemon.store.entries().values():
+
+    def row(entry: TargetEntry) -> dict[str, Any]:
         device = inventory.devices.get(entry.target.device) if inventory else None
-        out.append(
-            {
-                "site": entry.target.site,
-                "device": entry.target.device,
-                "collector": entry.target.collector,
-                "address": device.address if device else None,
-                **_described(daemon, device),
-                "interval_seconds": entry.interval,
-                "state": entry.state,
-                "polls": entry.polls,
-                "last_poll": _iso(entry.last_started),
-                "last_success": _iso(entry.last_success),
-                "last_duration_seconds": round(entry.last_duration, 6),
-                "last_error": entry.last_error,
-                "last_error_detail": entry.last_error_detail or None,
-                "errors": dict(entry.errors),
-            }
-        )
-    out.sort(key=lambda t: (t["site"], t["device"]))
-    return web.json_response({"status": "success", "data": out})
+        return {
+            "site": entry.target.site,
+            "device": entry.target.device,
+            "collector": entry.target.collector,
+            "address": device.address if device else None,
+            **_described(daemon, device),
+            "interval_seconds": entry.interval,
+            "state": entry.state,
+            "polls": entry.polls,
+            "last_poll": _iso(entry.last_started),
+            "last_success": _iso(entry.last_success),
+            "last_duration_seconds": round(entry.last_duration, 6),
+            "last_error": entry.last_error,
+            "last_error_detail": entry.last_error_detail or None,
+            "errors": dict(entry.errors),
+        }
+
+    entries = sorted(
+        daemon.store.entries().values(), key=lambda e: (e.target.site, e.target.device)
+    )
+    return await sliced_success(entries, row)
 
 
 async def sites(request: web.Request) -> web.Response:
@@ -165,14 +172,20 @@ async def sites(request: web.Request) -> web.Response:
             )
     if daemon.status is None or daemon.config is None:
         return web.json_response({"status": "success", "data": []})
-    inv = daemon.config.inventory
-    data = [
-        status_view.site_json(inv, daemon.status, sid)
+    inv, engine = daemon.config.inventory, daemon.status
+    chosen = [
+        sid
         for sid, site in sorted(inv.exported_sites.items())
         if (kabupaten is None or site.kabupaten == kabupaten)
-        and (status is None or daemon.status.published[sid].status == status)
+        and (status is None or engine.published[sid].status == status)
     ]
-    return web.json_response({"status": "success", "data": data})
+
+    def row(sid: str) -> dict[str, Any] | None:
+        if sid not in engine.published:  # removed by a reload since
+            return None
+        return status_view.site_json(inv, engine, sid)
+
+    return await sliced_success(chosen, row)
 
 
 async def outages(request: web.Request) -> web.Response:
