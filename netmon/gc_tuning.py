@@ -35,6 +35,16 @@ import time
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
+from netmon import logging as nlog
+
+log = nlog.get("netmon.gc")
+
+#: a collection that held the event loop longer than this (seconds) is logged, with what
+#: it found: the histogram says how often, the log line what it was (at most LONG_KEPT
+#: lines per FREEZE_EVERY)
+LOG_PAUSE = 0.05
+LONG_KEPT = 20
+
 #: seconds between freezes of what is alive (run())
 FREEZE_EVERY = 2.0
 #: seconds between counts of the frozen objects (a settle when they grew by GROWTH)
@@ -64,6 +74,8 @@ class GcTuning:
             registry=registry,
         )
         self._started = 0.0
+        #: long collections since run() last logged them: (generation, seconds, collected)
+        self._long: list[tuple[str, float, int]] = []
         self._installed = False
         self._checked = time.monotonic()
         #: the frozen objects counted at the first check after the last settle
@@ -118,14 +130,30 @@ class GcTuning:
         while True:
             await asyncio.sleep(FREEZE_EVERY)
             gc.freeze()
+            self.log_long()
             if time.monotonic() - self._checked >= CHECK_EVERY:
                 self._checked = time.monotonic()
                 self.check()
 
+    def log_long(self) -> None:
+        """Log the collections that held the loop longer than LOG_PAUSE since the last call."""
+        long, self._long = self._long, []
+        for generation, seconds, collected in long:
+            log.info(
+                "long garbage collection",
+                generation=generation,
+                seconds=seconds,
+                collected=collected,
+            )
+
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
-        else:
-            self.pauses.labels(str(info.get("generation", ""))).observe(
-                time.perf_counter() - self._started
-            )
+            return
+        took = time.perf_counter() - self._started
+        generation = str(info.get("generation", ""))
+        self.pauses.labels(generation).observe(took)
+        if took > LOG_PAUSE and len(self._long) < LONG_KEPT:
+            # logged later by run(): a log call here could come in the middle of another
+            # (a collection starts wherever objects are allocated) and wait on its lock
+            self._long.append((generation, round(took, 3), info.get("collected", 0)))

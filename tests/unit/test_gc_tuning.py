@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
+import structlog.testing
 from prometheus_client import CollectorRegistry
 
 from collectors import REGISTRY
@@ -105,3 +106,26 @@ def test_the_scrapes_own_metrics_never_count_the_frozen_heap(
     assert walks == ["walk"]
     values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
     assert values["netmon_gc_frozen_objects"] == real()
+
+
+def test_a_long_collection_is_logged_with_what_it_found_outside_the_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The histogram says how often the collector held the loop; the log line says which
+    generation and what it freed, written later (a log call inside the collector's
+    callback could land in the middle of another log call)."""
+    monkeypatch.setattr(gc_tuning, "LOG_PAUSE", 0.0)
+    tuning = GcTuning(CollectorRegistry())
+    tuning.install()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            gc.collect(0)
+            assert logs == []  # not from inside the collection
+            tuning.log_long()
+    finally:
+        tuning.uninstall()
+    found = [e for e in logs if e["event"] == "long garbage collection"]
+    assert found
+    assert found[0]["generation"] == "0"
+    assert found[0]["seconds"] >= 0.0
+    assert isinstance(found[0]["collected"], int)
