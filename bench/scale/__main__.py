@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import signal
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .netmon_side import SLOW_CALLBACKS
 from .procs import Procs, Stopped, bounded, pin_self, stop_everything
 from .report import details, machine, markdown, write_json
 from .run import baseline_rss, one_size
@@ -48,7 +50,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     p.add_argument("--out", type=Path, help="JSON path (default bench/results/scale-DATE.json)")
     p.add_argument("--time-limit", type=float, help="stop everything after this many seconds")
+    p.add_argument(
+        "--slow-callbacks",
+        type=float,
+        metavar="SECONDS",
+        help="log each event-loop callback of netmon's that took longer (to its log, with --keep)",
+    )
     args = p.parse_args(argv)
+    if args.slow_callbacks:
+        os.environ[SLOW_CALLBACKS] = str(args.slow_callbacks)
     if args.exporter and not Path(args.exporter).exists():
         p.error(f"{args.exporter} not found (--exporter '' skips the peer)")
     args.duration = args.soak

@@ -23,6 +23,8 @@ from tests.scale_inventory import Province, Settings, write_province
 from .procs import Procs, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+#: environment variable: netmon runs under bench.scale.slow_callbacks with this threshold
+SLOW_CALLBACKS = "BENCH_SLOW_CALLBACKS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,9 @@ async def start_netmon(
     shard: str | None = None,
 ) -> Netmon:
     port = free_tcp_port()
-    cmd = [sys.executable, "-m", "netmon", "--log-format", "json", "run", "-c", str(config)]
+    slow = os.environ.get(SLOW_CALLBACKS)  # python -m bench.scale --slow-callbacks S
+    runner = ["-m", "bench.scale.slow_callbacks", slow] if slow else ["-m", "netmon"]
+    cmd = [sys.executable, *runner, "--log-format", "json", "run", "-c", str(config)]
     cmd += ["--listen", f"127.0.0.1:{port}"]
     if shard is not None:
         cmd += ["--shard", shard]

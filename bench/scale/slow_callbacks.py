@@ -1,0 +1,55 @@
+"""Run netmon, logging each event-loop callback that held the loop longer than a threshold:
+which task or callback it was, where it was, and for how long (a JSON line on stderr,
+"slow callback"). ``netmon_event_loop_lag_seconds`` says that the loop was late; this
+says what held it. For benchmarks only (``python -m bench.scale --slow-callbacks 0.05``):
+every callback pays a clock read.
+
+    python -m bench.scale.slow_callbacks 0.05 --log-format json run -c netmon.yaml
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import sys
+import time
+from typing import Any
+
+
+def describe(handle: asyncio.Handle) -> str:
+    """A task's coroutine and the line it stopped at, or the callback's name."""
+    callback: Any = getattr(handle, "_callback", None)
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        coro: Any = owner.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        where = f" at {frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
+        return f"task {owner.get_name()} {getattr(coro, '__qualname__', coro)}{where}"
+    return str(getattr(callback, "__qualname__", callback))
+
+
+def install(threshold: float) -> None:
+    run = asyncio.Handle._run
+
+    def timed(self: asyncio.Handle) -> None:
+        began = time.perf_counter()
+        run(self)
+        took = time.perf_counter() - began
+        if took > threshold:
+            line = {"event": "slow callback", "seconds": round(took, 4), "at": time.time()}
+            line["callback"] = describe(self)
+            print(json.dumps(line), file=sys.stderr, flush=True)
+
+    asyncio.Handle._run = timed  # type: ignore[method-assign]
+
+
+def main() -> None:
+    threshold = float(sys.argv.pop(1))
+    install(threshold)
+    sys.argv[0] = "netmon"
+    runpy.run_module("netmon", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
