@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
@@ -75,7 +76,9 @@ class GcTuning:
         )
         self._started = 0.0
         #: long collections since run() last logged them: (generation, seconds, collected)
-        self._long: list[tuple[str, float, int]] = []
+        self._long: list[tuple[str, float, int, str, int]] = []
+        #: objects counted into the youngest generation when the collection started
+        self._young = 0
         self._installed = False
         self._checked = time.monotonic()
         #: the frozen objects counted at the first check after the last settle
@@ -138,17 +141,20 @@ class GcTuning:
     def log_long(self) -> None:
         """Log the collections that held the loop longer than LOG_PAUSE since the last call."""
         long, self._long = self._long, []
-        for generation, seconds, collected in long:
+        for generation, seconds, collected, thread, young in long:
             log.info(
                 "long garbage collection",
                 generation=generation,
                 seconds=seconds,
                 collected=collected,
+                thread=thread,
+                young=young,
             )
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._young = gc.get_count()[0]
             return
         took = time.perf_counter() - self._started
         generation = str(info.get("generation", ""))
@@ -156,4 +162,6 @@ class GcTuning:
         if took > LOG_PAUSE and len(self._long) < LONG_KEPT:
             # logged later by run(): a log call here could come in the middle of another
             # (a collection starts wherever objects are allocated) and wait on its lock
-            self._long.append((generation, round(took, 3), info.get("collected", 0)))
+            where = threading.current_thread().name  # the loop's, or the answer builder's
+            entry = (generation, round(took, 3), info.get("collected", 0), where, self._young)
+            self._long.append(entry)

@@ -129,3 +129,4 @@ def test_a_long_collection_is_logged_with_what_it_found_outside_the_collector(
     assert found[0]["generation"] == "0"
     assert found[0]["seconds"] >= 0.0
     assert isinstance(found[0]["collected"], int)
+    assert found[0]["thread"] == "MainThread"
