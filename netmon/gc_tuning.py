@@ -75,7 +75,8 @@ class GcTuning:
             registry=registry,
         )
         self._started = 0.0
-        #: long collections since run() last logged them: (generation, seconds, collected)
+        #: long collections since run() last logged them: (generation, seconds, collected,
+        #: thread, young count at the start)
         self._long: list[tuple[str, float, int, str, int]] = []
         #: objects counted into the youngest generation when the collection started
         self._young = 0

@@ -120,10 +120,6 @@ def _described(daemon: Daemon, device: Device | None) -> dict[str, Any]:
     return out
 
 
-def _by_site_device(entry: TargetEntry) -> tuple[str, str]:
-    return entry.target.site, entry.target.device
-
-
 async def targets(request: web.Request) -> web.Response:
     """Each target: state, last poll, last error, duration. No credentials, ever."""
     daemon = request.app[DAEMON]

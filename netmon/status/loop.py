@@ -81,13 +81,12 @@ class StatusLoop:
                 kinds=self.kinds,
             )
             self.journal.restored(self.engine, time.time())
-            self._config = render_samples(status_view.config_samples(self.engine, self.contracts))
             self._render(time.time())
         else:
             self.engine.hold = config.main.status.hold
             self.engine.set_inventory(inv, {})
-            self._config = render_samples(status_view.config_samples(self.engine, self.contracts))
             self._rerender_later(time.time())
+        self._config = render_samples(status_view.config_samples(self.engine, self.contracts))
 
     def _rerender_later(self, now: float) -> None:
         """After a reload: removed sites' series go and new sites' come at once; the other
