@@ -34,19 +34,19 @@ from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
 from netmon.gc_tuning import GcTuning, raise_gen0_threshold
 from netmon.inventory import Device
-from netmon.jobs import Poll, log_change, make_job, polls_of
+from netmon.jobs import Poll, Prepared, log_change, make_job, polls_of
 from netmon.loop_lag import LoopLag
 from netmon.metrics_answer import Answers
 from netmon.registry_text import render_registry
 from netmon.render_loop import RenderLoop
-from netmon.scheduler import Job, Scheduler, SchedulerMetrics
+from netmon.scheduler import Job, Plan, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
 from netmon.status import view as status_view
 from netmon.status.loop import StatusLoop
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
 from netmon.streams import StartError, configure_streams, streams_follow
-from netmon.tasks import cancel_and_wait
+from netmon.tasks import cancel_and_wait, in_turns
 
 #: inventories this big reload in a child process (10,000 devices: 7-8 s in a thread
 #: beside a busy event loop, 3-4 s in a child); smaller ones in a thread (1,000: 0.2 s)
@@ -176,10 +176,13 @@ class Daemon:
                 return self._reload_failed(f"{self.config_path}: cannot load: {exc!r}"[:500])
             loaded_in = time.monotonic() - began
             try:
+                # the jobs built and compared with the running ones in turns of the loop
+                # (at 10,000 devices ~0.3 s of Python): the swap itself is one step
+                prepared = await self._prepare(config)
                 # first the parts that can fail (a streaming collector's port or secret),
                 # undone if one fails; then the in-memory swap
                 configure_streams(self.streams, config, self.config)
-                self._swap(config, loaded_in)
+                self._swap(config, loaded_in, prepared)
             except StartError as exc:
                 return self._reload_failed(f"{self.config_path}: {exc}")
             except Exception as exc:  # a netmon bug in the swap: counted and logged all the same
@@ -198,18 +201,33 @@ class Daemon:
         log.error("reload failed; keeping the running config", error=line)
         return False, [line]
 
-    def _swap(self, config: LoadedConfig, loaded_in: float = 0.0) -> None:
+    async def _prepare(self, config: LoadedConfig) -> Prepared:
+        """A load's polls and jobs, compared with the running jobs, in turns of the loop."""
+        devices = config.inventory.devices.values()
+        polls = [p for ps in await in_turns(devices, polls_of) for p in ps]
+        jobs = await in_turns(polls, self._job)
+        return Prepared(polls, await self.scheduler.plan(jobs) if self._started else None)
+
+    def _swap(
+        self, config: LoadedConfig, loaded_in: float = 0.0, prepared: Prepared | None = None
+    ) -> None:
         """The in-memory part of a load: schedule, store entries, status, look-ups.
-        ``loaded_in``: how long a reload took to load it (its log line says so)."""
+        ``loaded_in``: how long a reload took to load it (its log line says so);
+        ``prepared``: its jobs, built and compared ahead (else built here)."""
         previous = self.config
         self._loads += 1
         inv = config.inventory
-        polls = [p for device in inv.devices.values() for p in polls_of(device)]
-        jobs = [self._job(p) for p in polls]
+        if prepared is None:
+            polls = [p for device in inv.devices.values() for p in polls_of(device)]
+            plan: Plan | list[Job] | None = [self._job(p) for p in polls]
+        else:
+            polls, plan = prepared
         self.config = config
         limit = config.main.scheduler.max_concurrency
         self.scheduler.set_concurrency(None if limit == "auto" else limit)
-        started, stopped = self.scheduler.sync(jobs) if self._started else ([], [])
+        started, stopped = (
+            self.scheduler.sync(plan) if self._started and plan is not None else ([], [])
+        )
         wanted = {target.key for target, _, _ in polls}
         if previous is not None:
             for device in previous.inventory.devices.values():
@@ -257,6 +275,7 @@ class Daemon:
     def _deliver(self, snapshot: Snapshot, device: Device) -> None:
         log_change(self.store.apply(snapshot, device.interval))
         self.status_loop.notify()
+        self.gc.delivered(sum(len(part.samples) for part in snapshot.parts))
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:

@@ -13,18 +13,20 @@ same reason (see netmon.store).
 
 What polls keep also lives long (each device's samples, counter state, slow cache: ~120
 tracked objects a device, replaced at each poll): at 10,000 devices a full collection
-walked ~1 M of them, 0.25-1 s, every few seconds. So ``run()`` also freezes what is alive
-every FREEZE_EVERY seconds: a full collection then walks only what survived since, and
-what was frozen is still freed by reference counting when a poll replaces it. What it
-cannot free is a cycle that was alive at a freeze and died later; measured at 1,000
-devices polled every 10 s: 6 such objects in 70 s; at 200 devices polled every 5 s, 20
-of them dead: none in 60 s. A full settle collects them: one collection of the whole
-heap, the one long pause left (0.2 s at 1,000 devices, measured; ~2 s at 10,000 by
-that), in ``netmon_gc_pause_seconds``. So it is not done on a clock: every CHECK_EVERY
-seconds the frozen objects are counted (a walk of the list, ~26 ms for 1 M), the first
-count after a settle is the baseline, and a settle comes only when the count has grown
-by GROWTH over it (cycles piling up, or a bigger inventory). What a quiet daemon wastes
-is then bounded by a tenth of what it keeps, and it pays no pause for nothing.
+walked ~1 M of them, 0.25-1 s, every few seconds. So ``run()`` also freezes what is
+alive every FREEZE_EVERY seconds, and ``delivered()`` after every FREEZE_SAMPLES samples
+polled (the young objects bounded by work, not by time): a collection then walks only
+what survived since, and what was frozen is still freed by reference counting when a
+poll replaces it. What it cannot free is a cycle that was alive at a freeze and died
+later; measured at 1,000 devices polled every 10 s: 6 such objects in 70 s; at 200
+devices polled every 5 s, 20 of them dead: none in 60 s. A full settle collects them:
+one collection of the whole heap, the one long pause left (0.2 s at 1,000 devices,
+measured; ~2 s at 10,000 by that), in ``netmon_gc_pause_seconds``. So it is not done on
+a clock: every CHECK_EVERY seconds the frozen objects are counted (a walk of the list,
+~26 ms for 1 M), the first count after a settle is the baseline, and a settle comes only
+when the count has grown by GROWTH over it (cycles piling up, or a bigger inventory).
+What a quiet daemon wastes is then bounded by a tenth of what it keeps, and it pays no
+pause for nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ LONG_KEPT = 20
 
 #: seconds between freezes of what is alive (run())
 FREEZE_EVERY = 2.0
+#: ... and a freeze after this much delivered work (``delivered``: samples, and
+#: POLL_WEIGHT a poll). The youngest generation's count is allocations minus frees, and a
+#: poll in steady state frees about as many old objects as it makes new ones: the count
+#: stays low while the list of young objects grows. At 10,000 devices it held 50-210 k
+#: objects (the new samples' label and column tuples, the polls' tasks, contexts and
+#: timers) when the count reached GEN0, and a generation-0 pass over them held the loop
+#: 50-130 ms, every 4-10 s (bench.scale.slow_callbacks' census). A poll leaves ~2 young
+#: objects a sample kept; a freeze costs nothing (two lists are joined); 10,000 samples
+#: bound the young list near 25 k objects, a pass to ~15 ms.
+FREEZE_SAMPLES = 10_000
+POLL_WEIGHT = 50
 #: seconds between counts of the frozen objects (a settle when they grew by GROWTH)
 CHECK_EVERY = 6 * 3600.0
 GROWTH = 1.10
@@ -81,6 +94,8 @@ class GcTuning:
         #: objects counted into the youngest generation when the collection started
         self._young = 0
         self._installed = False
+        #: samples (and POLL_WEIGHT a poll) delivered since the last freeze
+        self._delivered = 0
         self._checked = time.monotonic()
         #: the frozen objects counted at the first check after the last settle
         self._baseline: int | None = None
@@ -108,6 +123,14 @@ class GcTuning:
             gc.callbacks.remove(self._callback)
             self._installed = False
 
+    def delivered(self, samples: int) -> None:
+        """A poll's result was kept with ``samples`` samples: freeze what is alive once
+        FREEZE_SAMPLES of them came in since the last freeze (see FREEZE_SAMPLES)."""
+        self._delivered += samples + POLL_WEIGHT
+        if self._delivered >= FREEZE_SAMPLES:
+            self._delivered = 0
+            gc.freeze()
+
     def settle(self) -> None:
         """After a start or a reload: collect what the old state left, then keep what is
         alive now out of later collections."""
@@ -134,6 +157,7 @@ class GcTuning:
         while True:
             await asyncio.sleep(FREEZE_EVERY)
             gc.freeze()
+            self._delivered = 0
             self.log_long()
             if time.monotonic() - self._checked >= CHECK_EVERY:
                 self._checked = time.monotonic()

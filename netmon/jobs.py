@@ -8,18 +8,26 @@ leaves a device's settings alone leaves its poll loop and counter state alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from netmon import logging as nlog
 from netmon.api import PollingCollector, Snapshot, TargetRef
 from netmon.inventory import Device
-from netmon.scheduler import Job
+from netmon.scheduler import Job, Plan
 from netmon.store import Change
 
 log = nlog.get("netmon.daemon")
 
 #: (target, the settings its collector's poll takes, the device)
 Poll = tuple[TargetRef, Any, Device]
+
+
+class Prepared(NamedTuple):
+    """A reload's polls, and its jobs compared with the running ones (None before the
+    daemon started: nothing runs yet)."""
+
+    polls: list[Poll]
+    plan: Plan | None
 
 
 def polls_of(device: Device) -> list[Poll]:

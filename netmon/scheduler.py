@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from netmon.api import Snapshot, TargetRef
 from netmon.sameness import Memo, same
 from netmon.slots import Slots, needed
-from netmon.tasks import cancel_and_wait
+from netmon.tasks import cancel_and_wait, in_turns
 
 log = structlog.get_logger("netmon.scheduler")
 
@@ -68,6 +68,15 @@ def describe_fault(exc: BaseException, frames: int = 3) -> str:
     )
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return f"{text} (at {where})" if where else text
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The jobs a reload wants, keyed, and their settings compared with the running
+    jobs' (``Scheduler.plan``): key -> (the running job compared, same settings)."""
+
+    wanted: dict[str, Job]
+    verdicts: dict[str, tuple[Job, bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,19 +210,42 @@ class Scheduler:
         self._busy -= self._load.pop(key, 0.0)
         self._failing.discard(key)
 
-    def sync(self, jobs: Iterable[Job]) -> tuple[list[str], list[str]]:
-        """Make the running set equal ``jobs``; returns (started, stopped) keys.
+    async def plan(self, jobs: Iterable[Job]) -> Plan:
+        """Compare ``jobs``' settings with the running jobs' ahead of ``sync``, a slice a
+        loop turn (10,000 comparisons held the loop ~0.2 s in one step of a reload)."""
+        wanted = {job.key: job for job in jobs}
+        memo: Memo = {}
+        running = [(key, job) for key, (job, _) in self._tasks.items() if key in wanted]
+
+        def compare(pair: tuple[str, Job]) -> tuple[str, Job, bool]:
+            key, job = pair
+            return key, job, same(wanted[key], job, memo)
+
+        verdicts = {key: (job, kept) for key, job, kept in await in_turns(running, compare)}
+        return Plan(wanted, verdicts)
+
+    def sync(self, jobs: Iterable[Job] | Plan) -> tuple[list[str], list[str]]:
+        """Make the running set equal ``jobs`` (or a ``plan``'s); returns (started,
+        stopped) keys.
 
         A job whose settings are unchanged keeps running. Removed and changed jobs are
-        cancelled here and deliver nothing from now on; ``settle()`` waits for them.
+        cancelled here and deliver nothing from now on; ``settle()`` waits for them. A
+        plan's verdicts stand for the running jobs they were made for; a job started
+        since (a loop restarted by its supervisor keeps its job) is compared here.
         """
-        wanted = {job.key: job for job in jobs}
+        plan = jobs if isinstance(jobs, Plan) else Plan({job.key: job for job in jobs}, {})
+        wanted = plan.wanted
         memo: Memo = {}  # the configs' shared pieces (profiles) compared once, not per job
-        changed = [
-            key
-            for key, (job, _) in self._tasks.items()
-            if key not in wanted or not same(wanted[key], job, memo)
-        ]
+
+        def kept(key: str, job: Job) -> bool:
+            if key not in wanted:
+                return False
+            known = plan.verdicts.get(key)
+            if known is not None and known[0] is job:
+                return known[1]
+            return same(wanted[key], job, memo)
+
+        changed = [key for key, (job, _) in self._tasks.items() if not kept(key, job)]
         for key in changed:
             _, task = self._tasks.pop(key)
             task.cancel()

@@ -1,4 +1,4 @@
-"""Stopping background tasks without trusting them to stop.
+"""Stopping background tasks without trusting them to stop, and long work done in turns.
 
 A task that swallows its cancellation (a library's ``wait_for`` on Python 3.11
 does, when the cancel meets a result in the same loop turn) would make a plain
@@ -8,11 +8,15 @@ does, when the cancel meets a result in the same loop turn) would make a plain
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger("netmon.tasks")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[None]], within: float = 10.0) -> int:
@@ -37,3 +41,20 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[None]], within: float = 1
             within=within,
         )
     return len(stuck)
+
+
+#: seconds of work a loop turn may take in ``in_turns`` (polls and scrapes wait meanwhile)
+TURN = 0.01
+
+
+async def in_turns(items: Iterable[T], work: Callable[[T], R], turn: float = TURN) -> list[R]:
+    """``[work(item) for item in items]``, giving the event loop a turn whenever ``turn``
+    seconds of it went by: a reload's preparation of 10,000 jobs is ~0.2 s of Python."""
+    out: list[R] = []
+    began = time.perf_counter()
+    for item in items:
+        out.append(work(item))
+        if time.perf_counter() - began > turn:
+            await asyncio.sleep(0)
+            began = time.perf_counter()
+    return out

@@ -10,7 +10,10 @@ every callback pays a clock read.
 from __future__ import annotations
 
 import asyncio
+import collections
+import gc
 import json
+import os
 import runpy
 import sys
 import time
@@ -44,9 +47,46 @@ def install(threshold: float) -> None:
     asyncio.Handle._run = timed  # type: ignore[method-assign]
 
 
+_SIZED = (list, dict, tuple, set, frozenset, collections.deque)
+
+
+def young_census() -> dict[str, Any]:
+    """What the youngest generation holds: counts by type, and its largest containers."""
+    young = gc.get_objects(0)
+    kinds = collections.Counter(type(o).__qualname__ for o in young)
+    sized = [(len(o), type(o).__qualname__) for o in young if type(o) in _SIZED]
+    sized.sort(reverse=True)
+    return {
+        "objects": len(young),
+        "references_in_containers": sum(n for n, _ in sized),
+        "kinds": kinds.most_common(12),
+        "largest": sized[:8],
+    }
+
+
+def install_gc_census(threshold: float) -> None:
+    """Log what the youngest generation held before each collection longer than threshold
+    (the census runs before every collection of generation 0 and is not timed)."""
+    state: dict[str, Any] = {}
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            state["census"] = young_census() if info.get("generation") == 0 else None
+            state["began"] = time.perf_counter()
+            return
+        took = time.perf_counter() - state.get("began", time.perf_counter())
+        if took > threshold and state.get("census") is not None:
+            line = {"event": "long gc census", "seconds": round(took, 4), **state["census"]}
+            print(json.dumps(line), file=sys.stderr, flush=True)
+
+    gc.callbacks.insert(0, callback)
+
+
 def main() -> None:
     threshold = float(sys.argv.pop(1))
     install(threshold)
+    if os.environ.get("NETMON_BENCH_GC_CENSUS") == "1":
+        install_gc_census(threshold)
     sys.argv[0] = "netmon"
     runpy.run_module("netmon", run_name="__main__", alter_sys=True)
 

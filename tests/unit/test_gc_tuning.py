@@ -130,3 +130,17 @@ def test_a_long_collection_is_logged_with_what_it_found_outside_the_collector(
     assert found[0]["seconds"] >= 0.0
     assert isinstance(found[0]["collected"], int)
     assert found[0]["thread"] == "MainThread"
+
+
+def test_delivered_work_freezes_the_young_generation(thawed: None) -> None:
+    """A poll frees about as many old objects as it makes: the youngest generation's count
+    stays low while its list grows, so freezes follow the samples delivered."""
+    tuning = GcTuning(CollectorRegistry())
+    gc.freeze()
+    kept = [(str(i), float(i)) for i in range(3_000)]  # young, alive: what a poll keeps
+    assert len(gc.get_objects(0)) >= len(kept)
+    tuning.delivered(gc_tuning.FREEZE_SAMPLES - gc_tuning.POLL_WEIGHT - 1)
+    assert len(gc.get_objects(0)) >= len(kept)  # not yet: one sample short
+    tuning.delivered(1)
+    assert len(gc.get_objects(0)) < 100  # frozen: a pass would walk none of them
+    assert gc.get_freeze_count() >= len(kept)

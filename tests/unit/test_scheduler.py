@@ -332,3 +332,39 @@ async def test_a_job_whose_cancel_was_swallowed_stops_polling_anyway() -> None:
     assert task.done()
     await stopping
     assert runs == [1]
+
+
+async def test_a_plan_made_ahead_decides_the_sync_as_comparing_there_would() -> None:
+    """A reload compares its jobs with the running ones ahead (in turns of the loop); the
+    sync then keeps, restarts, starts and stops exactly what a sync of the jobs would."""
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+
+    async def noop() -> None:
+        return None
+
+    scheduler.sync([job("same", 3600, noop, None, "s1"), job("gone", 3600, noop, None, "g")])
+    before = scheduler._tasks["snmp:site/same"][1]
+    wanted = [job("same", 3600, noop, None, "s1"), job("new", 3600, noop, None, "n")]
+    plan = await scheduler.plan(wanted)
+    assert {k: v[1] for k, v in plan.verdicts.items()} == {"snmp:site/same": True}
+    started, stopped = scheduler.sync(plan)
+    assert (started, stopped) == (["snmp:site/new"], ["snmp:site/gone"])
+    assert scheduler._tasks["snmp:site/same"][1] is before  # its loop kept
+    await scheduler.stop()
+
+
+async def test_a_plans_verdict_on_a_job_replaced_since_is_not_trusted() -> None:
+    scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+
+    async def noop() -> None:
+        return None
+
+    scheduler.sync([job("rtr", 3600, noop, None, "old")])
+    plan = await scheduler.plan([job("rtr", 3600, noop, None, "new")])
+    assert plan.verdicts["snmp:site/rtr"][1] is False  # against the job running then
+    scheduler.sync([job("rtr", 3600, noop, None, "new")])  # replaced meanwhile
+    running = scheduler._tasks["snmp:site/rtr"][1]
+    started, stopped = scheduler.sync(plan)
+    assert (started, stopped) == ([], [])  # compared again: the same settings now
+    assert scheduler._tasks["snmp:site/rtr"][1] is running
+    await scheduler.stop()
