@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Callable, Generator, Iterable
+from typing import TypeVar, cast
 
 import structlog
 
@@ -58,3 +58,27 @@ async def in_turns(items: Iterable[T], work: Callable[[T], R], turn: float = TUR
             await asyncio.sleep(0)
             began = time.perf_counter()
     return out
+
+
+#: work done in steps: a generator that yields where the event loop may have a turn, and
+#: returns its result
+Steps = Generator[None, None, R]
+
+
+def finish(steps: Steps[R]) -> R:
+    """Run ``steps`` to the end in one go (tools, tests, small inventories)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return cast(R, done.value)
+
+
+async def in_steps(steps: Steps[R]) -> R:
+    """Run ``steps``, giving the event loop a turn wherever they yield."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return cast(R, done.value)
+        await asyncio.sleep(0)

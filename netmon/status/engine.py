@@ -17,12 +17,14 @@ before it is published.
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from netmon.inventory import Inventory
 from netmon.status.evidence import Evidence, Kinds, Own
 from netmon.store import Store, TargetEntry
+from netmon.tasks import TURN, Steps, finish
 
 FAILED = frozenset({"down", "unreachable"})
 
@@ -38,6 +40,10 @@ class SiteState:
     @property
     def failed(self) -> bool:
         return self.status in FAILED
+
+
+#: a published change: (site, before, after)
+Change = tuple[str, SiteState, SiteState]
 
 
 @dataclass(slots=True)
@@ -117,7 +123,11 @@ class StatusEngine:
         self._computed = {}
         self._full = True
 
-    def evaluate(self, now: float) -> list[tuple[str, SiteState, SiteState]]:
+    def evaluate(self, now: float) -> list[Change]:
+        """``steps`` at once: the whole evaluation in one step."""
+        return finish(self.steps(now, turn=None))
+
+    def steps(self, now: float, turn: float | None = TURN) -> Steps[list[Change]]:
         """Recompute the sites whose evidence changed since the last evaluation, and what
         follows from them; returns the published changes (site, before, after).
 
@@ -137,16 +147,24 @@ class StatusEngine:
             for sid in touched:
                 seeds.update(self._children.get(sid, ()))
             todo = sorted((s for s in seeds if s in self._rank), key=self._rank.__getitem__)
-        return self._run(todo, now)
+        return (yield from self._run(todo, now, turn))
 
-    def _run(self, todo: list[str], now: float) -> list[tuple[str, SiteState, SiteState]]:
+    def _run(self, todo: list[str], now: float, turn: float | None) -> Steps[list[Change]]:
         """Compute ``todo`` parents first, adding the children of each site whose state
-        changed (a heap by rank keeps the order as sites are added)."""
+        changed (a heap by rank keeps the order as sites are added). Yields after each
+        ``turn`` seconds of it (after a reload all 10,000 sites are computed: 0.1-0.16 s);
+        a reload while it waits ends it there, the new inventory judged in full next."""
         heap = [(self._rank[sid], sid) for sid in todo]  # sorted: already a heap
         queued = set(todo)
-        changes = []
+        changes: list[Change] = []
         computed = self._computed
+        began = time.perf_counter()
         while heap:
+            if turn is not None and time.perf_counter() - began > turn:
+                yield
+                began = time.perf_counter()
+                if self._computed is not computed:  # set_inventory came in meanwhile
+                    return [c for c in changes if c[0] in self.inventory.sites]
             _, sid = heapq.heappop(heap)
             state = self._compute(sid, computed, now)
             old = computed.get(sid)

@@ -21,6 +21,7 @@ from netmon.status.engine import StatusEngine
 from netmon.status.evidence import Kinds
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
+from netmon.tasks import TURN, Steps, finish, in_steps
 
 log = nlog.get("netmon.status")
 
@@ -156,10 +157,14 @@ class StatusLoop:
 
     def evaluate(self, now: float | None = None) -> None:
         """Recompute site states; log, persist and re-render what changed."""
+        finish(self._evaluate(now, None))
+
+    def _evaluate(self, now: float | None, turn: float | None) -> Steps[None]:
+        """``evaluate`` in steps of ``turn`` seconds (None: one step)."""
         assert self.engine is not None
         now = time.time() if now is None else now
         self.engine.silenced = self.silences.sites(now)
-        changes = self.engine.evaluate(now)
+        changes = yield from self.engine.steps(now, turn)
         for site, before, after in changes:
             fields = {"site": site, "status": after.status, "was": before.status}
             if after.status in ("down", "unreachable"):
@@ -191,4 +196,4 @@ class StatusLoop:
                     await self._changed.wait()
                 await asyncio.sleep(debounce)  # a burst of polls finishing: one evaluation
             self._changed.clear()
-            self.evaluate()
+            await in_steps(self._evaluate(None, TURN))

@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import random
 
+from netmon.inventory import Site
 from netmon.status.engine import StatusEngine
+from netmon.tasks import finish
 from tests.unit.test_status import KINDS, World, inventory, site
+
+
+def province(villages: int = 40) -> list[Site]:
+    """A NOC, four POPs, villages (every seventh with two uplinks)."""
+    sites = [site("noc")]
+    pops = [f"pop-{i}" for i in range(4)]
+    sites += [site(p, ("noc",)) for p in pops]
+    for i in range(villages):
+        first = pops[i % 4]
+        uplinks = (first, pops[(i + 1) % 4]) if i % 7 == 0 else (first,)
+        sites.append(site(f"desa-{i}", uplinks))
+    return sites
 
 
 def test_incremental_and_full_evaluation_agree_step_by_step() -> None:
     rng = random.Random(16)
-    sites = [site("noc")]
     pops = [f"pop-{i}" for i in range(4)]
-    sites += [site(p, ("noc",)) for p in pops]
-    villages = []
-    for i in range(40):
-        first = pops[i % 4]
-        uplinks = (first, pops[(i + 1) % 4]) if i % 7 == 0 else (first,)
-        villages.append(f"desa-{i}")
-        sites.append(site(f"desa-{i}", uplinks))
-    inv = inventory(*sites)
+    inv = inventory(*province())
     world = World(inv)
     full = StatusEngine(inv, world.store, hold=0.0, kinds=KINDS)
     evaluated = 0
@@ -46,3 +52,52 @@ def test_incremental_and_full_evaluation_agree_step_by_step() -> None:
     statuses = {s.status for s in full.published.values()}
     assert {"up", "down", "unreachable"} <= statuses  # the walk reached the cases
     assert evaluated > 300
+
+
+def test_an_evaluation_in_steps_publishes_what_one_in_one_step_does() -> None:
+    """The status loop gives the event loop a turn inside a long evaluation (after a
+    reload every site is judged); judged a site a step, the states are the same."""
+    rng = random.Random(7)
+    inv = inventory(*province())
+    world = World(inv)
+    whole = StatusEngine(inv, world.store, hold=0.0, kinds=KINDS)
+    steps_seen = 0
+    for step in range(60):
+        for s in rng.sample(list(inv.sites.values()), rng.randint(1, 8)):
+            world.poll(f"rtr-{s.id}", s.id, up=rng.random() > 0.4)
+        world.now += 5.0
+        stepped = world.engine.steps(world.now, turn=0.0)  # yields after every site
+        while True:
+            try:
+                next(stepped)
+                steps_seen += 1
+            except StopIteration as done:
+                changes = done.value
+                break
+        whole._full = True  # the same store: it judges every site (as above)
+        assert changes == whole.evaluate(world.now), f"step {step}"
+        assert world.engine.published == whole.published, f"step {step}"
+    assert steps_seen > 60  # it did yield inside evaluations
+
+
+def test_a_reload_between_steps_ends_the_evaluation_and_the_next_judges_all() -> None:
+    inv = inventory(*province())
+    world = World(inv)
+    for s in inv.sites.values():
+        world.poll(f"rtr-{s.id}", s.id, up=not s.id.startswith("desa-1"))
+    stepped = world.engine.steps(world.now, turn=0.0)
+    for _ in range(5):
+        next(stepped)  # five sites judged, the rest waiting
+    smaller = inventory(*province(villages=20))  # desa-20.. are gone
+    world.engine.set_inventory(smaller, {})
+    try:
+        while True:
+            next(stepped)
+    except StopIteration as done:
+        ended = done.value
+    assert all(sid in smaller.sites for sid, _, _ in ended)
+    finish(world.engine.steps(world.now, turn=None))
+    fresh = StatusEngine(smaller, world.store, hold=0.0, kinds=KINDS)
+    fresh.evaluate(world.now)
+    assert world.engine.published == fresh.published
+    assert set(world.engine.published) == set(smaller.sites)
