@@ -42,6 +42,7 @@ from netmon.render_loop import RenderLoop
 from netmon.scheduler import Job, Plan, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
 from netmon.status import view as status_view
+from netmon.status.engine import topology
 from netmon.status.loop import StatusLoop
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
@@ -149,6 +150,7 @@ class Daemon:
         raise_gen0_threshold()  # a province's config is ~200k YAML nodes: 4.6 s -> 2.6 s
         config = self._load()
         self._swap(config)
+        streams_follow(self.streams, self.store)
         return config
 
     async def reload(self) -> tuple[bool, list[str]]:
@@ -183,6 +185,8 @@ class Daemon:
                 # undone if one fails; then the in-memory swap
                 configure_streams(self.streams, config, self.config)
                 self._swap(config, loaded_in, prepared)
+                await asyncio.sleep(0)  # the trap index (~20 ms at 10,000 devices) a turn later
+                streams_follow(self.streams, self.store)
             except StartError as exc:
                 return self._reload_failed(f"{self.config_path}: {exc}")
             except Exception as exc:  # a netmon bug in the swap: counted and logged all the same
@@ -206,7 +210,11 @@ class Daemon:
         devices = config.inventory.devices.values()
         polls = [p for ps in await in_turns(devices, polls_of) for p in ps]
         jobs = await in_turns(polls, self._job)
-        return Prepared(polls, await self.scheduler.plan(jobs) if self._started else None)
+        plan: Plan | list[Job] = await self.scheduler.plan(jobs) if self._started else jobs
+        running = self.config.inventory.devices.values() if self.config else ()
+        old = [p for ps in await in_turns(running, polls_of) for p in ps]
+        await asyncio.sleep(0)
+        return Prepared.of(polls, plan, old, topology(config.inventory))
 
     def _swap(
         self, config: LoadedConfig, loaded_in: float = 0.0, prepared: Prepared | None = None
@@ -219,22 +227,17 @@ class Daemon:
         inv = config.inventory
         if prepared is None:
             polls = [p for device in inv.devices.values() for p in polls_of(device)]
-            plan: Plan | list[Job] | None = [self._job(p) for p in polls]
-        else:
-            polls, plan = prepared
+            running = previous.inventory.devices.values() if previous else ()
+            old = [p for device in running for p in polls_of(device)]
+            prepared = Prepared.of(polls, [self._job(p) for p in polls], old)
+        polls, plan, gone, shape = prepared
         self.config = config
         limit = config.main.scheduler.max_concurrency
         self.scheduler.set_concurrency(None if limit == "auto" else limit)
-        started, stopped = (
-            self.scheduler.sync(plan) if self._started and plan is not None else ([], [])
-        )
-        wanted = {target.key for target, _, _ in polls}
-        if previous is not None:
-            for device in previous.inventory.devices.values():
-                for target, _, _ in polls_of(device):
-                    if target.key not in wanted:
-                        self.store.remove(target.key)
-                        self.pollers[target.collector].forget(target)
+        started, stopped = self.scheduler.sync(plan) if self._started else ([], [])
+        for target in gone:
+            self.store.remove(target.key)
+            self.pollers[target.collector].forget(target)
         for target, _, device in polls:
             self.store.ensure(target, device.interval)
         # a shard polls its sites' ancestors for their status; their owners export them
@@ -244,8 +247,7 @@ class Daemon:
         self.silences.configure(
             config.main.status.silences, {sid: s.kabupaten for sid, s in inv.sites.items()}
         )
-        streams_follow(self.streams, self.store)
-        self.status_loop.configure(config)
+        self.status_loop.configure(config, shape)
         self.metrics.reloads.labels("success").inc()
         self.metrics.config_errors.set(0)
         self.metrics.last_reload.set(time.time())

@@ -14,6 +14,7 @@ from netmon import logging as nlog
 from netmon.api import PollingCollector, Snapshot, TargetRef
 from netmon.inventory import Device
 from netmon.scheduler import Job, Plan
+from netmon.status.engine import Topology
 from netmon.store import Change
 
 log = nlog.get("netmon.daemon")
@@ -23,11 +24,27 @@ Poll = tuple[TargetRef, Any, Device]
 
 
 class Prepared(NamedTuple):
-    """A reload's polls, and its jobs compared with the running ones (None before the
-    daemon started: nothing runs yet)."""
+    """A load's polls, its jobs (compared with the running ones ahead: a plan), the
+    running config's targets it no longer has, and its sites' topology."""
 
     polls: list[Poll]
-    plan: Plan | None
+    plan: Plan | list[Job]
+    gone: list[TargetRef]
+    #: the sites' topology for the status engine (None: worked out in the swap)
+    shape: Topology | None = None
+
+    @classmethod
+    def of(
+        cls,
+        polls: list[Poll],
+        plan: Plan | list[Job],
+        old: list[Poll],
+        shape: Topology | None = None,
+    ) -> Prepared:
+        """``old``: the running config's polls."""
+        wanted = {target.key for target, _, _ in polls}
+        gone = [target for target, _, _ in old if target.key not in wanted]
+        return cls(polls, plan, gone, shape)
 
 
 def polls_of(device: Device) -> list[Poll]:

@@ -32,11 +32,20 @@ def describe(handle: asyncio.Handle) -> str:
     return str(getattr(callback, "__qualname__", callback))
 
 
-def install(threshold: float) -> None:
+def install(threshold: float, late_timers: bool = False) -> None:
+    """Log callbacks longer than ``threshold``; with ``late_timers`` also each timer that
+    ran later than ``threshold`` after its time ("late timer": when, how late)."""
     run = asyncio.Handle._run
 
     def timed(self: asyncio.Handle) -> None:
         began = time.perf_counter()
+        if late_timers:
+            when = getattr(self, "_when", None)
+            now = time.monotonic()  # the loop's clock
+            if when is not None and now - when > threshold:
+                late = round(now - when, 4)
+                line = {"event": "late timer", "late": late, "at": time.time()}
+                print(json.dumps(line), file=sys.stderr, flush=True)
         run(self)
         took = time.perf_counter() - began
         if took > threshold:
@@ -82,9 +91,48 @@ def install_gc_census(threshold: float) -> None:
     gc.callbacks.insert(0, callback)
 
 
+def install_reload_phases() -> None:
+    """Log when each phase of a reload began and ended ("reload phase")."""
+    from netmon.daemon import Daemon
+
+    def say(phase: str, began: float) -> None:
+        line = {"event": "reload phase", "phase": phase, "began": began, "ended": time.time()}
+        print(json.dumps(line), file=sys.stderr, flush=True)
+
+    def timed_async(name: str) -> None:
+        original = getattr(Daemon, name)
+
+        async def wrapper(self: Daemon, *args: Any) -> Any:
+            began = time.time()
+            try:
+                return await original(self, *args)
+            finally:
+                say(name, began)
+
+        setattr(Daemon, name, wrapper)
+
+    def timed_sync(name: str) -> None:
+        original = getattr(Daemon, name)
+
+        def wrapper(self: Daemon, *args: Any) -> Any:
+            began = time.time()
+            try:
+                return original(self, *args)
+            finally:
+                say(name, began)
+
+        setattr(Daemon, name, wrapper)
+
+    for name in ("reload", "_reload_load", "_prepare"):
+        timed_async(name)
+    timed_sync("_swap")
+
+
 def main() -> None:
     threshold = float(sys.argv.pop(1))
-    install(threshold)
+    install(threshold, os.environ.get("NETMON_BENCH_LATE_TIMERS") == "1")
+    if os.environ.get("NETMON_BENCH_RELOAD_PHASES") == "1":
+        install_reload_phases()
     if os.environ.get("NETMON_BENCH_GC_CENSUS") == "1":
         install_gc_census(threshold)
     sys.argv[0] = "netmon"

@@ -58,6 +58,20 @@ def _differs(a: SiteState, b: SiteState) -> bool:
     return (a.status, a.upstream) != (b.status, b.upstream)
 
 
+#: sites parents first, each site's place in that order, each site's children
+Topology = tuple[list[str], dict[str, int], dict[str, list[str]]]
+
+
+def topology(inventory: Inventory) -> Topology:
+    """The order sites are judged in (parents first), and who depends on whom."""
+    order = parents_first(inventory)
+    children: dict[str, list[str]] = {}
+    for sid in order:
+        for parent in inventory.sites[sid].uplinks:
+            children.setdefault(parent, []).append(sid)
+    return order, {sid: i for i, sid in enumerate(order)}, children
+
+
 def parents_first(inventory: Inventory) -> list[str]:
     """Sites ordered so that every site comes after all of its uplinks."""
     order: list[str] = []
@@ -106,14 +120,16 @@ class StatusEngine:
         self._full = True
         self.set_inventory(inventory, restored or {})
 
-    def set_inventory(self, inventory: Inventory, restored: dict[str, SiteState]) -> None:
+    def set_inventory(
+        self,
+        inventory: Inventory,
+        restored: dict[str, SiteState],
+        shape: Topology | None = None,
+    ) -> None:
+        """A new inventory; ``shape``: its topology, worked out ahead (a reload does, in
+        turns of the loop: ~15 ms at 10,000 sites), else here."""
         self.inventory = inventory
-        self.order = parents_first(inventory)
-        self._rank = {sid: i for i, sid in enumerate(self.order)}
-        self._children: dict[str, list[str]] = {}
-        for sid in self.order:
-            for parent in inventory.sites[sid].uplinks:
-                self._children.setdefault(parent, []).append(sid)
+        self.order, self._rank, self._children = shape or topology(inventory)
         self.evidence.set_inventory(inventory)
         #: sites with declared power cuts (the series show when one is on)
         self.power_cut_sites = [sid for sid, s in inventory.sites.items() if s.power_cuts]
@@ -136,10 +152,15 @@ class StatusEngine:
         Sites awaiting their ancestors' fresher results, and changes still being held
         (flap damping), are looked at every time. So one evaluation costs what changed,
         not the province: at 10,000 devices one runs after every few poll results."""
-        changed = None if self._full else self.store.take_changes()
-        touched = self.evidence.observe(self.store, now, changed)
+        # taken first: what arrives while the steps wait is judged at the next evaluation
+        changed = self.store.take_changes()
+        computed = self._computed
+        touched = yield from self.evidence.observe_steps(
+            self.store, now, None if self._full else changed, turn
+        )
+        if self._computed is not computed:  # set_inventory came in meanwhile
+            return []
         if self._full or touched is None:
-            self.store.take_changes()
             self._full = False
             todo = list(self.order)
         else:

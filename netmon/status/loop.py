@@ -17,7 +17,7 @@ from netmon.config.contracts import Contract
 from netmon.exposition import join_families, render_samples
 from netmon.status import journal, persist
 from netmon.status import view as status_view
-from netmon.status.engine import StatusEngine
+from netmon.status.engine import StatusEngine, Topology
 from netmon.status.evidence import Kinds
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
@@ -64,7 +64,7 @@ class StatusLoop:
         #: sites a reload left to re-render (run() does it in slices)
         self._stale: list[str] = []
 
-    def configure(self, config: LoadedConfig) -> None:
+    def configure(self, config: LoadedConfig, shape: Topology | None = None) -> None:
         """A config was loaded: the first builds the engine (with the states a restart
         left in the state file), the next ones give it the new inventory."""
         inv = config.inventory
@@ -85,7 +85,7 @@ class StatusLoop:
             self._render(time.time())
         else:
             self.engine.hold = config.main.status.hold
-            self.engine.set_inventory(inv, {})
+            self.engine.set_inventory(inv, {}, shape)
             self._rerender_later(time.time())
         self._config = render_samples(status_view.config_samples(self.engine, self.contracts))
 

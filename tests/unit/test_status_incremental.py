@@ -101,3 +101,20 @@ def test_a_reload_between_steps_ends_the_evaluation_and_the_next_judges_all() ->
     fresh.evaluate(world.now)
     assert world.engine.published == fresh.published
     assert set(world.engine.published) == set(smaller.sites)
+
+
+def test_a_full_look_at_the_evidence_in_steps_shows_readers_the_old_indexes() -> None:
+    inv = inventory(*province())
+    world = World(inv)
+    for s in inv.sites.values():
+        world.poll(f"rtr-{s.id}", s.id, up=True)
+    world.engine.evaluate(world.now)
+    old = world.engine.evidence.devices
+    assert len(old) == len(inv.sites)
+    world.engine.set_inventory(inv, {})  # a reload: every target looked at again
+    stepped = world.engine.steps(world.now, turn=0.0)
+    next(stepped)
+    assert world.engine.evidence.devices is old  # half built aside, not shown
+    finish(stepped)
+    assert world.engine.evidence.devices is not old
+    assert world.engine.evidence.devices == old
