@@ -214,7 +214,11 @@ class Daemon:
         running = self.config.inventory.devices.values() if self.config else ()
         old = [p for ps in await in_turns(running, polls_of) for p in ps]
         await asyncio.sleep(0)
-        return Prepared.of(polls, plan, old, topology(config.inventory))
+        shape = topology(config.inventory)
+        await asyncio.sleep(0)
+        prepared = Prepared.of(polls, plan, old, shape)
+        await asyncio.sleep(0)  # the swap comes next, in one step
+        return prepared
 
     def _swap(
         self, config: LoadedConfig, loaded_in: float = 0.0, prepared: Prepared | None = None
