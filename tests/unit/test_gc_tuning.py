@@ -8,6 +8,8 @@ import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog.testing
@@ -144,3 +146,35 @@ def test_delivered_work_freezes_the_young_generation(thawed: None) -> None:
     tuning.delivered(1)
     assert len(gc.get_objects(0)) < 100  # frozen: a pass would walk none of them
     assert gc.get_freeze_count() >= len(kept)
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_the_start_up_load_runs_without_collections_and_leaves_the_collector_on(
+    tmp_path: Path, broken: bool
+) -> None:
+    """load_initial keeps the collector off while a province loads (each full collection
+    walked the growing heap); on, whatever the load's outcome."""
+    from netmon.config import ConfigErrors
+    from netmon.daemon import Daemon
+    from tests.helpers import write_config
+
+    config = write_config(tmp_path, 161, {"rtr-a": ("public", ["system"])})
+    if broken:
+        (tmp_path / "sites" / "broken.yaml").write_text("kabupaten: K\nsites: [{id: ")
+    seen: list[bool] = []
+    daemon = Daemon(config, REGISTRY)
+    load = daemon._load
+
+    def watched() -> Any:
+        seen.append(gc.isenabled())
+        return load()
+
+    daemon._load = watched  # type: ignore[method-assign]
+    assert gc.isenabled()
+    if broken:
+        with pytest.raises(ConfigErrors):
+            daemon.load_initial()
+    else:
+        daemon.load_initial()
+    assert seen == [False]
+    assert gc.isenabled()
