@@ -251,8 +251,11 @@ class Daemon:
         for target in gone:
             self.store.remove(target.key)
             self.pollers[target.collector].forget(target)
+        # a job kept running keeps its store entry as it was (the same target and interval)
+        fresh = set(started) if self._started else None
         for target, _, device in polls:
-            self.store.ensure(target, device.interval)
+            if fresh is None or target.key in fresh:
+                self.store.ensure(target, device.interval)
         # a shard polls its sites' ancestors for their status; their owners export them
         self.store.hide_sites(frozenset(s for s in inv.sites if not inv.exported(s)))
         self.metrics.shard.info({"shard": inv.shard or "all"})

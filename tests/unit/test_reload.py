@@ -251,3 +251,24 @@ async def test_site_series_a_reload_leaves_for_later_are_current_in_any_answer(
         await async_wait_for(caught_up, 5, "the status loop re-rendering every site")
         shown = "".join(t for f in daemon.status_loop.families for t in f.values())
         assert 'name="Desa Lama"' in shown
+
+
+async def test_a_reload_gives_new_and_changed_targets_their_entries_and_keeps_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poller = FakePoller({})
+    config = write_config(tmp_path, 161, {"rtr-a": DEVICES["rtr-a"]}, interval="1h")
+    async with running_daemon(config, poller, monkeypatch) as (daemon, _):
+        kept = daemon.store.entries()[KEY_A]
+        write_config(tmp_path, 161, DEVICES, interval="1h")  # rtr-b is new
+        assert await daemon.reload() == (True, [])
+        entries = daemon.store.entries()
+        assert entries[KEY_A] is kept  # unchanged settings: the same entry, state and all
+        assert entries[KEY_B].interval == 3600.0
+        write_config(tmp_path, 161, DEVICES, interval="30m")  # both changed
+        assert await daemon.reload() == (True, [])
+        entries = daemon.store.entries()
+        assert (entries[KEY_A].interval, entries[KEY_B].interval) == (1800.0, 1800.0)
+        write_config(tmp_path, 161, {"rtr-b": DEVICES["rtr-b"]}, interval="30m")
+        assert await daemon.reload() == (True, [])
+        assert set(daemon.store.entries()) == {KEY_B}
