@@ -82,6 +82,7 @@ class Daemon:
         self.render_loop = RenderLoop(self.store)
         self.loop_lag = LoopLag(self.metrics.registry)
         self.gc = GcTuning(self.metrics.registry)
+        self.store.on_applied = self.gc.delivered  # polls' and streams' results alike
         self.scheduler.on_timer_late = self.loop_lag.observe
         #: the /metrics answer, kept ready (netmon.metrics_answer)
         self.answers = Answers(
@@ -293,7 +294,6 @@ class Daemon:
     def _deliver(self, snapshot: Snapshot, device: Device) -> None:
         log_change(self.store.apply(snapshot, device.interval))
         self.status_loop.notify()
-        self.gc.delivered(sum(len(part.samples) for part in snapshot.parts))
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:

@@ -124,8 +124,8 @@ class GcTuning:
             self._installed = False
 
     def delivered(self, samples: int) -> None:
-        """A poll's result was kept with ``samples`` samples: freeze what is alive once
-        FREEZE_SAMPLES of them came in since the last freeze (see FREEZE_SAMPLES)."""
+        """A poll's (or a stream's) result was kept with ``samples`` samples: freeze what
+        is alive once FREEZE_SAMPLES of them came in since the last freeze."""
         self._delivered += samples + POLL_WEIGHT
         if self._delivered >= FREEZE_SAMPLES:
             self._delivered = 0

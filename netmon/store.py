@@ -132,6 +132,9 @@ class Store:
         self.generation = 0
         #: told when a target has something new to render (the render loop's wake-up)
         self.on_dirty: Callable[[], None] | None = None
+        #: told how many samples each applied snapshot kept, polled or streamed (the
+        #: daemon's garbage-collector tuning freezes by work done: GcTuning.delivered)
+        self.on_applied: Callable[[int], None] | None = None
         #: targets applied or removed since the status engine last asked (take_changes)
         self._changes: set[str] = set()
 
@@ -243,9 +246,13 @@ class Store:
                 entry.errors["partial"] += 1
         if replace:
             entry.parts.clear()
+        kept = 0
         for part in snapshot.parts:
             if part.ok:
                 entry.parts[part.name] = _Kept.of(part.samples, now)
+                kept += len(part.samples)
+        if self.on_applied is not None:
+            self.on_applied(kept)
         entry.version += 1
         self._changes.add(snapshot.target.key)
         self._mark(snapshot.target.key)

@@ -140,3 +140,22 @@ def test_any_device_string_survives_cleaning_escaping_and_parsing(raw: str) -> N
     text = "".join(render_samples([Sample("netmon_x", (("ifname", value),), 1.0)]).values())
     parsed = parse_exposition(text)
     assert parsed == {("netmon_x", frozenset({("ifname", value)})): 1.0}
+
+
+def test_each_applied_snapshot_says_how_many_samples_it_kept() -> None:
+    """The daemon's collector tuning freezes by work done, polled or streamed."""
+    store = Store(META)
+    told: list[int] = []
+    store.on_applied = told.append
+    store.apply(snap([part("a", "netmon_x", 1), part("b", "netmon_y", 2)]), 60, now=1000)
+    store.apply(snap([part("a", "netmon_x", 1), part("b", "netmon_y", 0, ok=False)]), 60)
+    store.apply(snap([], error="timeout"), 60, now=1120)
+    assert told == [2, 1, 0]
+
+
+def test_the_daemon_freezes_by_what_its_store_applied() -> None:
+    from collectors import REGISTRY
+    from netmon.daemon import Daemon
+
+    daemon = Daemon("unused.yaml", REGISTRY)
+    assert daemon.store.on_applied == daemon.gc.delivered
