@@ -125,7 +125,10 @@ class GcTuning:
 
     def delivered(self, samples: int) -> None:
         """A poll's (or a stream's) result was kept with ``samples`` samples: freeze what
-        is alive once FREEZE_SAMPLES of them came in since the last freeze."""
+        is alive once FREEZE_SAMPLES of them came in since the last freeze. Only once
+        installed (a daemon started; not a tool or a test that applies results)."""
+        if not self._installed:
+            return
         self._delivered += samples + POLL_WEIGHT
         if self._delivered >= FREEZE_SAMPLES:
             self._delivered = 0

@@ -139,13 +139,20 @@ def test_delivered_work_freezes_the_young_generation(thawed: None) -> None:
     stays low while its list grows, so freezes follow the samples delivered."""
     tuning = GcTuning(CollectorRegistry())
     gc.freeze()
+    gc.disable()  # no collection moves them on meanwhile: this is about freezes
     kept = [(str(i), float(i)) for i in range(3_000)]  # young, alive: what a poll keeps
-    assert len(gc.get_objects(0)) >= len(kept)
-    tuning.delivered(gc_tuning.FREEZE_SAMPLES - gc_tuning.POLL_WEIGHT - 1)
-    assert len(gc.get_objects(0)) >= len(kept)  # not yet: one sample short
-    tuning.delivered(1)
-    assert len(gc.get_objects(0)) < 100  # frozen: a pass would walk none of them
-    assert gc.get_freeze_count() >= len(kept)
+    tuning.delivered(gc_tuning.FREEZE_SAMPLES)
+    assert len(gc.get_objects(0)) >= len(kept)  # not installed (a tool, a test): no freeze
+    tuning.install()
+    try:
+        tuning.delivered(gc_tuning.FREEZE_SAMPLES - gc_tuning.POLL_WEIGHT - 1)
+        assert len(gc.get_objects(0)) >= len(kept)  # not yet: one sample short
+        tuning.delivered(1)
+        assert len(gc.get_objects(0)) < 100  # frozen: a pass would walk none of them
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        tuning.uninstall()
+        gc.enable()
 
 
 @pytest.mark.parametrize("broken", [False, True])
