@@ -1,8 +1,10 @@
 """Run netmon, logging each event-loop callback that held the loop longer than a threshold:
 which task or callback it was, where it was, and for how long (a JSON line on stderr,
-"slow callback"). ``netmon_event_loop_lag_seconds`` says that the loop was late; this
-says what held it. For benchmarks only (``python -m bench.scale --slow-callbacks 0.05``):
-every callback pays a clock read.
+"slow callback", with the loop thread's CPU time over the same span: far less than the
+seconds means it waited, for the interpreter lock or a core).
+``netmon_event_loop_lag_seconds`` says that the loop was late; this says what held it.
+For benchmarks only (``python -m bench.scale --slow-callbacks 0.05``): every callback
+pays a clock read.
 
     python -m bench.scale.slow_callbacks 0.05 --log-format json run -c netmon.yaml
 """
@@ -46,10 +48,14 @@ def install(threshold: float, late_timers: bool = False) -> None:
                 late = round(now - when, 4)
                 line = {"event": "late timer", "late": late, "at": time.time()}
                 print(json.dumps(line), file=sys.stderr, flush=True)
+        cpu = time.thread_time()
         run(self)
         took = time.perf_counter() - began
         if took > threshold:
             line = {"event": "slow callback", "seconds": round(took, 4), "at": time.time()}
+            # the loop thread's own CPU meanwhile: much less than the seconds, and it
+            # waited (for the interpreter lock held by another thread, or for a core)
+            line["cpu"] = round(time.thread_time() - cpu, 4)
             line["callback"] = describe(self)
             print(json.dumps(line), file=sys.stderr, flush=True)
 
