@@ -8,6 +8,7 @@ import errno
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -272,3 +273,31 @@ async def test_a_reload_gives_new_and_changed_targets_their_entries_and_keeps_th
         write_config(tmp_path, 161, {"rtr-b": DEVICES["rtr-b"]}, interval="30m")
         assert await daemon.reload() == (True, [])
         assert set(daemon.store.entries()) == {KEY_B}
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_reload_builds_its_jobs_without_collections_and_leaves_the_collector_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    import gc
+
+    poller = FakePoller({})
+    config = write_config(tmp_path, 161, DEVICES, interval="1h")
+    async with running_daemon(config, poller, monkeypatch) as (daemon, _):
+        seen: list[bool] = []
+        prepare = daemon._prepare
+
+        async def watched(loaded: Any) -> Any:
+            seen.append(gc.isenabled())
+            if fails:
+                raise RuntimeError("a bug in the preparation")
+            return await prepare(loaded)
+
+        monkeypatch.setattr(daemon, "_prepare", watched)
+        assert gc.isenabled()
+        ok, errors = await daemon.reload()
+        assert ok is not fails
+        assert seen == [False]
+        assert gc.isenabled()
+        if fails:
+            assert "a bug in the preparation" in errors[0]
