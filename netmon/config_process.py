@@ -36,6 +36,7 @@ from typing import Any
 from netmon.api import Registry
 from netmon.config import ConfigErrors, LoadedConfig, load
 from netmon.config.identity import ConfigIdentity, identify
+from netmon.gc_tuning import collector_off
 
 #: modules the fork server imports once, so a reload's child starts with them loaded
 PRELOAD = ["netmon.config.loader", "netmon.config_process"]
@@ -107,15 +108,10 @@ def _receive(conn: Connection) -> tuple[str, Any]:
     # meanwhile, and they go out of the collector's sight at once (a config holds no
     # cycles; GcTuning's settle, when the frozen objects have grown by a tenth, collects
     # whatever else was frozen with them)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_off():
         # our own child's answer over an anonymous pipe: nothing else can write to it
         answer: tuple[str, Any] = pickle.loads(data)  # noqa: S301
         gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
     return answer
 
 

@@ -32,7 +32,7 @@ from netmon.config.identity import ConfigIdentity
 from netmon.config_process import LoadFailed, load_here, load_in_child, prepare
 from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
-from netmon.gc_tuning import GcTuning, raise_gen0_threshold
+from netmon.gc_tuning import GcTuning, collector_off, raise_gen0_threshold
 from netmon.inventory import Device
 from netmon.jobs import Poll, Prepared, log_change, make_job, polls_of
 from netmon.loop_lag import LoopLag
@@ -152,14 +152,9 @@ class Daemon:
         # and no collection at all while it loads: each full one walked the growing heap
         # (10,000 devices: 2.5-3.0 s -> 1.8 s). A loaded config holds no cycles (tested);
         # what the parse left in cycles goes at start()'s settle, or when this returns.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_off():
             config = self._load()
             self._swap(config)
-        finally:
-            if enabled:
-                gc.enable()
         streams_follow(self.streams, self.store)
         return config
 
@@ -190,26 +185,22 @@ class Daemon:
             # no collection while the new jobs and indexes are built (~100 k objects that
             # live as long as the config): passes over them held the loop 50-60 ms at
             # 10,000 devices; they go out of the collector's sight at once when swapped in
-            enabled = gc.isenabled()
-            gc.disable()
             try:
-                # the jobs built and compared with the running ones in turns of the loop
-                # (at 10,000 devices ~0.3 s of Python): the swap itself is one step
-                prepared = await self._prepare(config)
-                # first the parts that can fail (a streaming collector's port or secret),
-                # undone if one fails; then the in-memory swap
-                configure_streams(self.streams, config, self.config)
-                self._swap(config, loaded_in, prepared)
-                await asyncio.sleep(0)  # the trap index (~20 ms at 10,000 devices) a turn later
-                streams_follow(self.streams, self.store)
-                gc.freeze()
+                with collector_off():
+                    # the jobs built and compared with the running ones in turns of the loop
+                    # (at 10,000 devices ~0.3 s of Python): the swap itself is one step
+                    prepared = await self._prepare(config)
+                    # first the parts that can fail (a streaming collector's port or secret),
+                    # undone if one fails; then the in-memory swap
+                    configure_streams(self.streams, config, self.config)
+                    self._swap(config, loaded_in, prepared)
+                    await asyncio.sleep(0)  # the trap index (~20 ms at 10,000 devices) a turn later
+                    streams_follow(self.streams, self.store)
+                    gc.freeze()
             except StartError as exc:
                 return self._reload_failed(f"{self.config_path}: {exc}")
             except Exception as exc:  # a netmon bug in the swap: counted and logged all the same
                 return self._reload_failed(f"{self.config_path}: cannot apply: {exc!r}"[:500])
-            finally:
-                if enabled:
-                    gc.enable()
             # polls the reload cancelled have ended (or were logged as stuck) on return
             await self.scheduler.settle()
             # the new config out of the collector's sight; the old one is freed by reference

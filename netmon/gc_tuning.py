@@ -32,9 +32,11 @@ pause for nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import threading
 import time
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
@@ -68,6 +70,19 @@ GROWTH = 1.10
 #: young objects between collections of the youngest generation (CPython's default: 700);
 #: a poll of a village router allocates thousands
 GEN0 = 10_000
+
+
+@contextlib.contextmanager
+def collector_off() -> Iterator[None]:
+    """No collection inside (a load, a reload's new jobs: long-lived objects being built,
+    whose collections walk them for nothing); the collector as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def raise_gen0_threshold() -> None:
