@@ -34,7 +34,7 @@ from netmon.daemon_metrics import DaemonMetrics
 from netmon.directory import InventoryDirectory
 from netmon.gc_tuning import GcTuning, collector_off, raise_gen0_threshold
 from netmon.inventory import Device
-from netmon.jobs import Poll, Prepared, log_change, make_job, polls_of
+from netmon.jobs import Poll, Prepared, log_change, make_job, polls_of, scheduled
 from netmon.loop_lag import LoopLag
 from netmon.metrics_answer import Answers
 from netmon.registry_text import render_registry
@@ -42,12 +42,11 @@ from netmon.render_loop import RenderLoop
 from netmon.scheduler import Job, Plan, Scheduler, SchedulerMetrics
 from netmon.status import StatusEngine
 from netmon.status import view as status_view
-from netmon.status.engine import topology
 from netmon.status.loop import StatusLoop
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
 from netmon.streams import StartError, configure_streams, streams_follow
-from netmon.tasks import cancel_and_wait, in_turns
+from netmon.tasks import Pace, Steps, cancel_and_wait, finish, in_steps
 
 #: inventories this big reload in a child process (10,000 devices: 7-8 s in a thread
 #: beside a busy event loop, 3-4 s in a child); smaller ones in a thread (1,000: 0.2 s)
@@ -189,7 +188,7 @@ class Daemon:
                 with collector_off():
                     # the jobs built and compared with the running ones in turns of the loop
                     # (at 10,000 devices ~0.3 s of Python): the swap itself is one step
-                    prepared = await self._prepare(config)
+                    prepared = await in_steps(self._prepare(config, Pace()))
                     # first the parts that can fail (a streaming collector's port or secret),
                     # undone if one fails; then the in-memory swap
                     configure_streams(self.streams, config, self.config)
@@ -215,20 +214,11 @@ class Daemon:
         log.error("reload failed; keeping the running config", error=line)
         return False, [line]
 
-    async def _prepare(self, config: LoadedConfig) -> Prepared:
-        """A load's polls and jobs, compared with the running jobs, in turns of the loop."""
-        devices = config.inventory.devices.values()
-        polls = [p for ps in await in_turns(devices, polls_of) for p in ps]
-        jobs = await in_turns(polls, self._job)
-        plan: Plan | list[Job] = await self.scheduler.plan(jobs) if self._started else jobs
-        running = self.config.inventory.devices.values() if self.config else ()
-        old = [p for ps in await in_turns(running, polls_of) for p in ps]
-        await asyncio.sleep(0)
-        shape = topology(config.inventory)
-        await asyncio.sleep(0)
-        prepared = Prepared.of(polls, plan, old, shape)
-        await asyncio.sleep(0)  # the swap comes next, in one step
-        return prepared
+    def _prepare(self, config: LoadedConfig, pace: Pace) -> Steps[Prepared]:
+        """A load's polls and jobs, compared with the running jobs once polling started."""
+        running = self.config.inventory if self.config is not None else None
+        plan = self.scheduler.plan if self._started else None
+        return scheduled(config.inventory, running, self._job, plan, pace)
 
     def _swap(
         self, config: LoadedConfig, loaded_in: float = 0.0, prepared: Prepared | None = None
@@ -240,10 +230,7 @@ class Daemon:
         self._loads += 1
         inv = config.inventory
         if prepared is None:
-            polls = [p for device in inv.devices.values() for p in polls_of(device)]
-            running = previous.inventory.devices.values() if previous else ()
-            old = [p for device in running for p in polls_of(device)]
-            prepared = Prepared.of(polls, [self._job(p) for p in polls], old)
+            prepared = finish(self._prepare(config, Pace(None)))
         polls, plan, gone, shape = prepared
         self.config = config
         limit = config.main.scheduler.max_concurrency
@@ -253,12 +240,16 @@ class Daemon:
             self.store.remove(target.key)
             self.pollers[target.collector].forget(target)
         # a job kept running keeps its store entry as it was (the same target and interval)
-        fresh = set(started) if self._started else None
-        for target, _, device in polls:
-            if fresh is None or target.key in fresh:
+        if isinstance(plan, Plan):
+            for key in started:
+                job = plan.wanted[key]
+                self.store.ensure(job.target, job.interval)
+        else:
+            for target, _, device in polls:
                 self.store.ensure(target, device.interval)
         # a shard polls its sites' ancestors for their status; their owners export them
-        self.store.hide_sites(frozenset(s for s in inv.sites if not inv.exported(s)))
+        owned = inv.owned
+        self.store.hide_sites(frozenset() if owned is None else frozenset(inv.sites.keys() - owned))
         self.metrics.shard.info({"shard": inv.shard or "all"})
         self.directory.set_inventory(inv)
         self.silences.configure(

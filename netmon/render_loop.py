@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from netmon.exposition import render_samples
 from netmon.store import Store
+from netmon.tasks import TURN
 
 #: a target with more samples than this is rendered in a worker thread (~1 us a sample)
 BIG = 20_000
@@ -27,7 +28,7 @@ class RenderLoop:
         self,
         store: Store,
         min_gap: float = 1.0,
-        slice_seconds: float = 0.01,
+        slice_seconds: float = TURN,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store

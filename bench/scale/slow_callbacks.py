@@ -129,8 +129,21 @@ def install_reload_phases() -> None:
 
         setattr(Daemon, name, wrapper)
 
-    for name in ("reload", "_reload_load", "_prepare"):
+    def timed_steps(name: str) -> None:
+        original = getattr(Daemon, name)
+
+        def wrapper(self: Daemon, *args: Any) -> Any:
+            began = time.time()
+            try:
+                return (yield from original(self, *args))
+            finally:
+                say(name, began)
+
+        setattr(Daemon, name, wrapper)
+
+    for name in ("reload", "_reload_load"):
         timed_async(name)
+    timed_steps("_prepare")
     timed_sync("_swap")
 
 

@@ -203,8 +203,10 @@ class TrapCollector:
 
     def sites_changed(self) -> None:
         """Devices gone from the inventory lose their trap series at once; traps are
-        mapped to the devices of the new inventory."""
-        self._index = TrapIndex(self.directory)
+        mapped to the devices of the new inventory, by an index built at the first trap
+        (10,000 devices: 10-25 ms, which a reload's swap need not pay when no trap
+        comes)."""
+        self._index = None
         for key in list(self._published):
             target = self._published[key]
             if not self.directory.device_exists(target.site, target.device):
@@ -235,7 +237,7 @@ class TrapCollector:
             self.received.labels("malformed").inc()
             return
         address = str(binds[TRAP_ADDRESS].prettyPrint()) if TRAP_ADDRESS in binds else source
-        if self._index is None:  # before the first sites_changed (a tool, a test)
+        if self._index is None:  # the first trap since the inventory changed
             self._index = TrapIndex(self.directory)
         target = self._index.device_for(address, engine_hex)
         if target is None:

@@ -9,15 +9,14 @@ silent is a power outage, not a link cut; its telemetry is gone by then).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netmon.api import POWER_BATTERY, POWER_ON_GRID, PROBE_LOSS, Registry, Role
-from netmon.inventory import Inventory, Site
-from netmon.status.links import NearEnd, Uplink, uplinks
+from netmon.inventory import Site
+from netmon.status.links import NearEnd, Uplink
 from netmon.store import Store, TargetEntry
-from netmon.tasks import Steps, finish
+from netmon.tasks import Pace, Steps, finish
 
 #: (site -> streaming targets, site -> alive-judging targets, (site, device) -> targets)
 Index = tuple[
@@ -97,35 +96,29 @@ class Evidence:
         self.targets: dict[str, dict[str, TargetEntry]] = {}
         #: (site, device) -> every target of the device (its uplink's near end), by key
         self.devices: dict[tuple[str, str], dict[str, TargetEntry]] = {}
-        #: site -> its uplink link and the parent's end of it (set_inventory)
+        #: site -> its uplink link and the parent's end of it (the engine's topology)
         self.uplinks: dict[str, Uplink] = {}
-
-    def set_inventory(self, inventory: Inventory) -> None:
-        self.uplinks = uplinks(inventory)
 
     def observe(self, store: Store, now: float, changed: set[str] | None = None) -> set[str] | None:
         """``observe_steps`` in one step."""
-        return finish(self.observe_steps(store, now, changed, None))
+        return finish(self.observe_steps(store, now, changed, Pace(None)))
 
     def observe_steps(
-        self, store: Store, now: float, changed: set[str] | None, turn: float | None
+        self, store: Store, now: float, changed: set[str] | None, pace: Pace
     ) -> Steps[set[str] | None]:
         """Track failure starts and power readings from the store's current state: of the
         ``changed`` targets only (None: all). Returns the sites of the targets looked at
         (None: all of them, after a target went and the indexes were rebuilt). Looking at
-        all yields after each ``turn`` seconds (10,000 targets: ~20 ms); the indexes are
+        all yields when ``pace`` says (10,000 targets: ~20 ms); the indexes are
         built aside and put in place at the end, so a reader between steps sees the old."""
         entries = store.entries()
         if changed is None or any(key not in entries for key in changed):
             index: Index = ({}, {}, {})
             self.first_fail = {k: v for k, v in self.first_fail.items() if k in entries}
             self._power_read = {k: v for k, v in self._power_read.items() if k in entries}
-            began = time.perf_counter()
             for key, entry in list(entries.items()):
                 self._observe(store, key, entry, now, index)
-                if turn is not None and time.perf_counter() - began > turn:
-                    yield
-                    began = time.perf_counter()
+                yield from pace.give()
             self.streams, self.targets, self.devices = index
             return None
         sites: set[str] = set()

@@ -15,6 +15,7 @@ from typing import Any
 from netmon.api import INTERFACE_OPER_UP, LINK_EVENT_UP, OPTICAL_RX_POWER
 from netmon.inventory import Inventory, LinkEnd
 from netmon.store import Store, TargetEntry
+from netmon.tasks import Pace, Steps, finish
 
 #: receive power below this is no light at all: below the sensitivity of every module
 #: in use (GPON class C+ is -32 dBm); modules report about -40 dBm on loss of signal
@@ -54,14 +55,21 @@ def uplinks(inventory: Inventory) -> dict[str, Uplink]:
 
     Depends on the inventory only: computed once per load, not per site and evaluation.
     """
+    return finish(uplinks_steps(inventory, Pace(None)))
+
+
+def uplinks_steps(inventory: Inventory, pace: Pace) -> Steps[dict[str, Uplink]]:
+    """``uplinks`` in steps of ``pace`` (a reload works it out ahead of its swap)."""
     by_pair: dict[tuple[str, str], Uplink] = {}
     for link in inventory.links.values():
         by_pair.setdefault((link.b.site, link.a.site), Uplink(link.id, link.kind, link.a))
         by_pair.setdefault((link.a.site, link.b.site), Uplink(link.id, link.kind, link.b))
+        yield from pace.give()
     out: dict[str, Uplink] = {}
     for sid, site in inventory.sites.items():
         if site.uplinks and (sid, site.uplinks[0]) in by_pair:
             out[sid] = by_pair[(sid, site.uplinks[0])]
+        yield from pace.give()
     return out
 
 

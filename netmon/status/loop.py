@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from netmon import logging as nlog
@@ -21,12 +21,9 @@ from netmon.status.engine import StatusEngine, Topology
 from netmon.status.evidence import Kinds
 from netmon.status.silences import SilenceWatcher
 from netmon.store import Store
-from netmon.tasks import TURN, Steps, finish, in_steps
+from netmon.tasks import TURN, Pace, Steps, finish, in_steps
 
 log = nlog.get("netmon.status")
-
-#: sites re-rendered per turn of the event loop after a reload (~20 us each)
-SLICE = 500
 
 
 class StatusLoop:
@@ -107,7 +104,7 @@ class StatusLoop:
             self._render(time.time(), stale)
 
     async def caught_up(self) -> None:
-        """Render what a reload left to re-render before a scrape's answer: a slice a
+        """Render what a reload left to re-render before a scrape's answer: a step a
         turn of the loop (10,000 sites at once held it for 0.1-0.2 s), so the scrape
         waits for them and the polls do not."""
         while self._stale:
@@ -116,9 +113,16 @@ class StatusLoop:
                 await asyncio.sleep(0)
 
     def _catch_up(self) -> None:
-        """One slice of what a reload left to re-render."""
-        part, self._stale = self._stale[:SLICE], self._stale[SLICE:]
-        self._render(time.time(), part)
+        """One step (tasks.TURN seconds) of what a reload left to re-render."""
+        pace, stale = Pace(), self._stale
+
+        def part() -> Iterator[str]:
+            while stale:
+                yield stale.pop()
+                if pace.due():
+                    return
+
+        self._render(time.time(), part())
 
     @property
     def families(self) -> list[dict[str, str]]:
@@ -186,7 +190,7 @@ class StatusLoop:
         """Evaluate after every poll result (batched over ``debounce``), and at least every
         status.interval (telemetry, traps and the clock move states too)."""
         while True:
-            if self._stale:  # a slice a turn, between evaluations too
+            if self._stale:  # a step a turn, between evaluations too
                 self._catch_up()
                 await asyncio.sleep(0)
                 if not self._changed.is_set():

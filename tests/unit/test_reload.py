@@ -227,12 +227,13 @@ def test_an_alias_into_itself_is_named_at_its_line(tmp_path: Path) -> None:
 async def test_site_series_a_reload_leaves_for_later_are_current_in_any_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After a reload the sites' series are re-rendered a slice a turn; the status loop
+    """After a reload the sites' series are re-rendered a step a turn; the status loop
     catches up by itself, and a scrape's answer before it has them current."""
     from netmon.metrics_answer import Variant
     from netmon.status import loop as status_loop
+    from netmon.tasks import Pace
 
-    monkeypatch.setattr(status_loop, "SLICE", 1)
+    monkeypatch.setattr(status_loop, "Pace", lambda: Pace(0.0))  # a site a step
     config = write_config(tmp_path, 161, DEVICES, interval="1h")
     sites = tmp_path / "sites" / "test.yaml"
     async with running_daemon(config, FakePoller({}), monkeypatch) as (daemon, _):
@@ -287,11 +288,11 @@ async def test_a_reload_builds_its_jobs_without_collections_and_leaves_the_colle
         seen: list[bool] = []
         prepare = daemon._prepare
 
-        async def watched(loaded: Any) -> Any:
+        def watched(loaded: Any, pace: Any) -> Any:
             seen.append(gc.isenabled())
             if fails:
                 raise RuntimeError("a bug in the preparation")
-            return await prepare(loaded)
+            return prepare(loaded, pace)
 
         monkeypatch.setattr(daemon, "_prepare", watched)
         assert gc.isenabled()

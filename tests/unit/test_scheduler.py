@@ -8,11 +8,14 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from netmon.api import Snapshot, TargetRef
 from netmon.scheduler import Job, Scheduler, SchedulerMetrics, jitter_offset
+from netmon.tasks import Pace, finish, in_steps
 from tests.helpers import async_wait_for
 
 
@@ -345,7 +348,7 @@ async def test_a_plan_made_ahead_decides_the_sync_as_comparing_there_would() -> 
     scheduler.sync([job("same", 3600, noop, None, "s1"), job("gone", 3600, noop, None, "g")])
     before = scheduler._tasks["snmp:site/same"][1]
     wanted = [job("same", 3600, noop, None, "s1"), job("new", 3600, noop, None, "n")]
-    plan = await scheduler.plan(wanted)
+    plan = await in_steps(scheduler.plan(wanted, Pace(0.0)))  # a turn after each
     assert {k: v[1] for k, v in plan.verdicts.items()} == {"snmp:site/same": True}
     started, stopped = scheduler.sync(plan)
     assert (started, stopped) == (["snmp:site/new"], ["snmp:site/gone"])
@@ -360,7 +363,7 @@ async def test_a_plans_verdict_on_a_job_replaced_since_is_not_trusted() -> None:
         return None
 
     scheduler.sync([job("rtr", 3600, noop, None, "old")])
-    plan = await scheduler.plan([job("rtr", 3600, noop, None, "new")])
+    plan = finish(scheduler.plan([job("rtr", 3600, noop, None, "new")], Pace(None)))
     assert plan.verdicts["snmp:site/rtr"][1] is False  # against the job running then
     scheduler.sync([job("rtr", 3600, noop, None, "new")])  # replaced meanwhile
     running = scheduler._tasks["snmp:site/rtr"][1]
@@ -368,3 +371,36 @@ async def test_a_plans_verdict_on_a_job_replaced_since_is_not_trusted() -> None:
     assert (started, stopped) == ([], [])  # compared again: the same settings now
     assert scheduler._tasks["snmp:site/rtr"][1] is running
     await scheduler.stop()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from(["s1", "s2"]), max_size=8),
+    st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from(["s1", "s2"]), max_size=8),
+)
+def test_a_sync_by_a_plan_does_what_a_sync_comparing_there_does(
+    running: dict[str, str], wanted: dict[str, str]
+) -> None:
+    """The plan's own lists of what to stop and start (used while nothing changed since it
+    was made) against a sync that compares there, on a twin scheduler."""
+
+    async def noop() -> None:
+        return None
+
+    async def outcome(ahead: bool) -> tuple[list[str], list[str], set[str]]:
+        scheduler = Scheduler(4, SchedulerMetrics(CollectorRegistry()))
+        scheduler.sync([job(k, 3600, noop, None, v) for k, v in running.items()])
+        before = {k: task for k, (_, task) in scheduler._tasks.items()}
+        jobs = [job(k, 3600, noop, None, v) for k, v in wanted.items()]
+        started, stopped = scheduler.sync(
+            finish(scheduler.plan(jobs, Pace(None))) if ahead else jobs
+        )
+        kept = {k for k, (_, task) in scheduler._tasks.items() if before.get(k) is task}
+        assert set(scheduler._tasks) == {f"snmp:site/{k}" for k in wanted}
+        await scheduler.stop()
+        return started, stopped, kept
+
+    async def both() -> None:
+        assert await outcome(True) == await outcome(False)
+
+    asyncio.run(both())
