@@ -105,6 +105,8 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         #: start() ran: loads from now on (re)schedule polls at once
         self._started = False
+        #: the jobs of the config loaded before start(), which schedules them
+        self._unstarted: list[Job] = []
 
     @property
     def status(self) -> StatusEngine | None:
@@ -235,7 +237,12 @@ class Daemon:
         self.config = config
         limit = config.main.scheduler.max_concurrency
         self.scheduler.set_concurrency(None if limit == "auto" else limit)
-        started, stopped = self.scheduler.sync(plan) if self._started else ([], [])
+        started: list[str] = []
+        stopped: list[str] = []
+        if self._started:
+            started, stopped = self.scheduler.sync(plan)
+        elif not isinstance(plan, Plan):
+            self._unstarted = plan  # start() schedules them
         for target in gone:
             self.store.remove(target.key)
             self.pollers[target.collector].forget(target)
@@ -297,8 +304,11 @@ class Daemon:
         configure_streams(self.streams, self.config, None)
         streams_follow(self.streams, self.store)
         self._started = True
+        # the jobs load_initial built (a start after a stop builds them again)
         devices = self.config.inventory.devices.values()
-        self.scheduler.sync(self._job(p) for d in devices for p in polls_of(d))
+        jobs = self._unstarted or [self._job(p) for d in devices for p in polls_of(d)]
+        self.scheduler.sync(jobs)
+        self._unstarted = []
         self.ready = True
         self.gc.install()
         self.gc.settle()
