@@ -195,8 +195,12 @@ class Daemon:
                     # undone if one fails; then the in-memory swap
                     configure_streams(self.streams, config, self.config)
                     self._swap(config, loaded_in, prepared)
-                    await asyncio.sleep(0)  # the trap index (~20 ms at 10,000 devices) a turn later
+                    await asyncio.sleep(0)  # the streams follow the new inventory a turn later
                     streams_follow(self.streams, self.store)
+                    # the new config out of the collector's sight before it runs again;
+                    # the old one is freed by reference counting (a config holds no
+                    # cycles; a full settle now would walk the whole heap on the loop:
+                    # seconds at 10,000 devices). GcTuning.run settles later.
                     gc.freeze()
             except StartError as exc:
                 return self._reload_failed(f"{self.config_path}: {exc}")
@@ -204,10 +208,6 @@ class Daemon:
                 return self._reload_failed(f"{self.config_path}: cannot apply: {exc!r}"[:500])
             # polls the reload cancelled have ended (or were logged as stuck) on return
             await self.scheduler.settle()
-            # the new config out of the collector's sight; the old one is freed by reference
-            # counting (a config holds no cycles; a full settle now would walk the whole
-            # heap on the loop: seconds at 10,000 devices). GcTuning.run settles later.
-            gc.freeze()
             return True, []
 
     def _reload_failed(self, line: str) -> tuple[bool, list[str]]:
@@ -237,23 +237,19 @@ class Daemon:
         self.config = config
         limit = config.main.scheduler.max_concurrency
         self.scheduler.set_concurrency(None if limit == "auto" else limit)
-        started: list[str] = []
-        stopped: list[str] = []
-        if self._started:
+        if isinstance(plan, Plan):  # polling runs (start() was called)
             started, stopped = self.scheduler.sync(plan)
-        elif not isinstance(plan, Plan):
-            self._unstarted = plan  # start() schedules them
+            # a job kept running keeps its store entry as it was (same target, interval)
+            fresh = [(plan.wanted[key].target, plan.wanted[key].interval) for key in started]
+        else:  # start() schedules them
+            started, stopped = [], []
+            self._unstarted = plan
+            fresh = [(target, device.interval) for target, _, device in polls]
         for target in gone:
             self.store.remove(target.key)
             self.pollers[target.collector].forget(target)
-        # a job kept running keeps its store entry as it was (the same target and interval)
-        if isinstance(plan, Plan):
-            for key in started:
-                job = plan.wanted[key]
-                self.store.ensure(job.target, job.interval)
-        else:
-            for target, _, device in polls:
-                self.store.ensure(target, device.interval)
+        for target, interval in fresh:
+            self.store.ensure(target, interval)
         # a shard polls its sites' ancestors for their status; their owners export them
         owned = inv.owned
         self.store.hide_sites(frozenset() if owned is None else frozenset(inv.sites.keys() - owned))

@@ -7,7 +7,7 @@ leaves a device's settings alone leaves its poll loop and counter state alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any, NamedTuple
 
 from netmon import logging as nlog
@@ -54,10 +54,14 @@ def scheduled(
         jobs.append(job(poll))
         yield from pace.give()
     compared: Plan | list[Job] = jobs if plan is None else (yield from plan(jobs, pace))
-    wanted: set[str] = set()
-    for target, _, _ in polls:
-        wanted.add(target.key)
-        yield from pace.give()
+    wanted: Container[str]
+    if isinstance(compared, Plan):
+        wanted = compared.wanted  # the plan's jobs by target key
+    else:
+        wanted = set()
+        for target, _, _ in polls:
+            wanted.add(target.key)
+            yield from pace.give()
     gone: list[TargetRef] = []
     for device in running.devices.values() if running is not None else ():
         gone.extend(t for t, _, _ in polls_of(device) if t.key not in wanted)

@@ -229,11 +229,12 @@ class Scheduler:
         verdicts: dict[str, tuple[Job, bool]] = {}
         changed: list[str] = []
         for key, (job, _) in running.items():
-            kept = key in wanted and same(wanted[key], job, memo)
-            if key in wanted:
-                verdicts[key] = (job, kept)
-            if not kept:
+            if key not in wanted:  # gone
                 changed.append(key)
+            else:
+                verdicts[key] = (job, same(wanted[key], job, memo))
+                if not verdicts[key][1]:  # its settings changed
+                    changed.append(key)
             yield from pace.give()
         started: list[str] = []
         for key in wanted:

@@ -15,7 +15,7 @@ from typing import Any
 from netmon.api import INTERFACE_OPER_UP, LINK_EVENT_UP, OPTICAL_RX_POWER
 from netmon.inventory import Inventory, LinkEnd
 from netmon.store import Store, TargetEntry
-from netmon.tasks import Pace, Steps, finish
+from netmon.tasks import Pace, Steps
 
 #: receive power below this is no light at all: below the sensitivity of every module
 #: in use (GPON class C+ is -32 dBm); modules report about -40 dBm on loss of signal
@@ -50,16 +50,10 @@ class Reading:
         return self.oper_up is False or dark
 
 
-def uplinks(inventory: Inventory) -> dict[str, Uplink]:
-    """site -> its link to its primary uplink, where one is declared.
-
-    Depends on the inventory only: computed once per load, not per site and evaluation.
-    """
-    return finish(uplinks_steps(inventory, Pace(None)))
-
-
 def uplinks_steps(inventory: Inventory, pace: Pace) -> Steps[dict[str, Uplink]]:
-    """``uplinks`` in steps of ``pace`` (a reload works it out ahead of its swap)."""
+    """site -> its link to its primary uplink, where one is declared, in steps of
+    ``pace``. Depends on the inventory only: worked out once per load, with the
+    topology (a reload's ahead of its swap), not per site and evaluation."""
     by_pair: dict[tuple[str, str], Uplink] = {}
     for link in inventory.links.values():
         by_pair.setdefault((link.b.site, link.a.site), Uplink(link.id, link.kind, link.a))
