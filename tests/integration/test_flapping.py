@@ -44,7 +44,7 @@ POLLS, CYCLE, DARK = 200, 20, range(14, 18)  # dark 4 polls in every 20: 20% fai
 REBOOTS = (95, 155)  # polls at which the agent reboots, both inside a dark window
 SEED = 20261
 FAULTS = Faults(loss=0.1, delay=0.1, max_delay=0.05, duplicate=0.05)
-INTERVAL, TIMEOUT, DEADLINE = 1.0, 0.2, 3.0
+INTERVAL, TIMEOUT, DEADLINE = 1.0, 0.1, 3.0
 
 Key = tuple[str, frozenset[tuple[str, str]]]
 Scrape = dict[Key, float]
