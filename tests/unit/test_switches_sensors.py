@@ -109,4 +109,8 @@ def test_profiles_without_a_real_recording_say_so() -> None:
     assert "not verified on a device" not in lines["tplink"]  # jetstream_excerpt (CPU)
     assert "not verified on a device" not in lines["cisco"]  # ios_2960x_excerpt
     assert "not verified on a device" not in lines["dlink"]
+    # values checked against real recordings in tests/unit/test_recording_values*.py
+    for name in ("system", "if_mib", "mikrotik", "huawei_olt"):
+        assert "not verified on a device" not in lines[name], name
+    assert "not verified on a device" in lines["apc"]  # no public APC recording found
     assert re.search(r"dlink_des\.snmprec", " ".join(builtin_profiles()["dlink"].verified))
