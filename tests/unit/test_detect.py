@@ -40,6 +40,8 @@ EXPECTED: dict[str, list[str]] = {
     "routeros": ["system", "if_mib", "host_resources", "mikrotik"],
     # SwOS (14988.2): MIKROTIK-MIB health and optical, no HOST-RESOURCES
     "swos": ["system", "if_mib", "mikrotik"],
+    # a CCR2004 on RouterOS 7.24 (14988.1): its health only in mtxrGaugeTable
+    "routeros_ccr2004-7.24": ["system", "if_mib", "host_resources", "mikrotik"],
     # Ubiquiti (airMAX, airFiber): airOS 8 LiteBeam, Rocket Prism; airOS 5/6 NanoStations
     # and the AF-11 all say 10002.1 + "Linux ...": both Ubiquiti profiles, the radio's
     # own MIB answers (the other walks an empty subtree)

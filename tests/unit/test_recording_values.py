@@ -36,6 +36,8 @@ PROFILES: dict[str, list[str]] = {
     "linux": ["system", "host_resources"],
     # tests/recordings; a SwOS switch gets what a user would apply to it: mikrotik
     "swos": ["system", "if_mib", "mikrotik"],
+    # RouterOS 7.24 on a CCR2004 (LibreNMS): health in mtxrGaugeTable, a copper SFP+ module
+    "routeros_ccr2004-7.24": ["system", "if_mib", "mikrotik", "host_resources"],
     "airos": ["system", "if_mib", "airos"],
     "airos6_nanostation_m5_built": ["system", "if_mib", "airos"],
     "airos5_nanostation_loco_m5_built": ["system", "if_mib", "airos"],

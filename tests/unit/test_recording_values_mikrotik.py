@@ -51,15 +51,21 @@ def optical_expected(rec: Recording) -> Expected:
         if vcc is None or vcc.number in (0, NO_READING):
             continue  # no module in the cage: a powered SFP reads about 3.3 V (SFF-8472)
         name = f"{label[i]}#{i}" if seen[label[i]] > 1 else label[i]
+        wavelength, bias = rec.get(f"{OPT}.5.{i}"), rec.get(f"{OPT}.8.{i}")
+        # no wavelength and no bias current: a module without a laser (copper S+RJ10), whose
+        # power columns read 0, i.e. 1 mW: not a reading
+        laser = any(v is not None and v.number != 0 for v in (wavelength, bias))
         for metric, (column, scale) in OPTICAL.items():
             var = rec.get(f"{OPT}.{column}.{i}")
             if var is None or var.number == NO_READING or (column == 5 and var.number == 0):
                 continue  # absent, "no reading", or no wavelength: no sample
+            if column in (8, 9, 10) and not laser:
+                continue
             out[(metric, name)] = var.number * scale
     return out
 
 
-@pytest.mark.parametrize("name", ["routeros", "swos"])
+@pytest.mark.parametrize("name", ["routeros", "swos", "routeros_ccr2004-7.24"])
 def test_mikrotik_optical_values(name: str) -> None:
     rec = load(name)
     got = collect(Device(name).poll(rec), set(OPTICAL), ("ifname",))
@@ -141,3 +147,64 @@ def test_routeros_wireless_values() -> None:
     samples = Device("routeros").poll(rec)
     got = collect(samples, {m for m, _ in want}, ("ifname", "stat"))
     check(got, want)
+
+
+def test_a_copper_module_has_temperature_and_supply_but_no_optical_power() -> None:
+    """CCR2004, RouterOS 7.24: sfp-sfpplus1 holds an S+RJ10 (10G-baseT copper): wavelength 0,
+    bias 0 mA, tx and rx power 0 (0 dBm would be 1 mW of light it has no laser to make)."""
+    rec = load("routeros_ccr2004-7.24")
+    row = {c: rec[f"{OPT}.{c}.2"].value for c in (5, 6, 7, 8, 9, 10)}
+    assert row == {5: 0, 6: 54, 7: 3352, 8: 0, 9: 0, 10: 0}
+    assert rec[f"{OPT}.14.2"].text == "S+RJ10"
+    samples = Device("routeros_ccr2004-7.24").poll(rec)
+    got = collect(samples, set(OPTICAL), ("ifname",))
+    assert got == {
+        ("netmon_optical_temperature_celsius", "sfp-sfpplus1-uplink1"): 54.0,
+        ("netmon_optical_supply_voltage_volts", "sfp-sfpplus1-uplink1"): 3.352,
+    }
+
+
+#: MIKROTIK-MIB mtxrGaugeUnit -> (metric, factor): celsius(1), rpm(2), dV(3), dA(4), dW(5)
+GAUGE_UNITS = {
+    1: ("netmon_device_sensor_temperature_celsius", 1.0),
+    2: ("netmon_device_fan_speed_rpm", 1.0),
+    3: ("netmon_device_sensor_voltage_volts", 0.1),
+    4: ("netmon_device_sensor_current_amperes", 0.1),
+    5: ("netmon_device_sensor_power_watts", 0.1),
+}
+GAUGE = "1.3.6.1.4.1.14988.1.1.3.100.1"  # mtxrGaugeTable: 2 name, 3 value, 4 unit
+HEALTH = "1.3.6.1.4.1.14988.1.1.3"  # mtxrHealth: 8.0 mtxrHlVoltage, 10.0 mtxrHlTemperature
+
+
+def test_routeros7_gauge_table_values() -> None:
+    """RouterOS 7 on a CCR2004 has none of the mtxrHl health scalars: its temperatures and
+    fans are rows of mtxrGaugeTable, each with its unit; status(6) rows are not readings."""
+    rec = load("routeros_ccr2004-7.24")
+    assert f"{HEALTH}.10.0" not in rec
+    assert f"{HEALTH}.8.0" not in rec
+    names, units = rec.texts(f"{GAUGE}.2"), rec.numbers(f"{GAUGE}.4")
+    want: Expected = {}
+    for index, value in rec.numbers(f"{GAUGE}.3").items():
+        if units[index] in GAUGE_UNITS:
+            metric, factor = GAUGE_UNITS[units[index]]
+            want[(metric, names[index])] = value * factor
+    assert len(want) == 7  # 5 temperatures, 2 fans; fan-state and psu1/2-state are status
+    samples = Device("routeros_ccr2004-7.24").poll(rec)
+    got = collect(samples, {m for m, _ in GAUGE_UNITS.values()}, ("sensor",))
+    check(got, want)
+
+
+def test_gauge_voltages_and_currents_are_deci_units() -> None:
+    """dV, dA and dW rows (a hAP's `voltage`, a PSU's current and power) are tenths."""
+    rec = load("routeros_ccr2004-7.24")
+    rows = {"7201": ("voltage", 3, 243), "7301": ("psu1-current", 4, 17), "7501": ("power", 5, 305)}
+    changes: dict[str, Var] = {}
+    for index, (name, unit, value) in rows.items():
+        for column, var_value, tag in ((2, name.encode(), "4"), (3, value, "2"), (4, unit, "2")):
+            oid = f"{GAUGE}.{column}.{index}"
+            changes[oid] = Var(oid, tag, var_value)
+    samples = Device("routeros_ccr2004-7.24").poll(rec.replaced(changes))
+    got = collect(samples, {m for m, _ in GAUGE_UNITS.values()}, ("sensor",))
+    assert got[("netmon_device_sensor_voltage_volts", "voltage")] == pytest.approx(24.3)
+    assert got[("netmon_device_sensor_current_amperes", "psu1-current")] == pytest.approx(1.7)
+    assert got[("netmon_device_sensor_power_watts", "power")] == pytest.approx(30.5)

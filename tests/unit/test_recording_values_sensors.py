@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from tests.snmprec_reader import Recording
+from tests.snmprec_reader import Recording, Var
 from tests.unit.test_recording_values import (
     Device,
     Expected,
@@ -177,4 +177,50 @@ def test_dlink_ports_without_a_module_give_no_optical_series_and_no_decode_error
     device = Device("dlink_des3200_ddm_excerpt")
     samples = device.poll(rec)
     assert [s for s in samples if s.name.startswith("netmon_optical_")] == []
+    assert device.dropped["decode"] == 0
+
+
+#: DDM-MGMT-MIB swDdmPowerInfoTable and swDdmPowerUnit.0 (mw(1), dbm(2); DEFVAL mw)
+DDM, POWER_UNIT = "1.3.6.1.4.1.171.12.72.2.1.1.1", "1.3.6.1.4.1.171.12.72.1.3.0"
+#: one module as a DES-3200 shows it (Observium's D-Link DDM walk): column -> text, per unit
+MODULE = {
+    "mw": {2: "45.2305", 3: "3.2477", 4: "31.584", 5: "0.0583", 6: "0.0932"},
+    "dbm": {2: "45.2305", 3: "3.2477", 4: "31.584", 5: "-12.3807", 6: "-10.2826"},
+}
+
+
+@pytest.mark.parametrize(
+    ("unit", "readings"),
+    [(1, "mw"), (2, "dbm"), (None, "mw")],  # None: firmware without swDdmPowerUnit (mW)
+)
+def test_dlink_module_power_is_dbm_whatever_the_switch_reports_it_in(
+    unit: int | None, readings: str
+) -> None:
+    """The real DES-3200-18 table with port 1 holding a module: power text is in the unit of
+    swDdmPowerUnit.0, mW unless it says dbm(2); netmon exports dBm either way."""
+    rec = load("dlink_des3200_ddm_excerpt")
+    assert POWER_UNIT not in rec  # this firmware has no swDdmPowerUnit
+    module = MODULE[readings]
+    changes = {f"{DDM}.{c}.1": Var(f"{DDM}.{c}.1", "4", t.encode()) for c, t in module.items()}
+    if unit is not None:
+        changes[POWER_UNIT] = Var(POWER_UNIT, "2", unit)
+    device = Device("dlink_des3200_ddm_excerpt")
+    samples = device.poll(rec.replaced(changes))
+    got = {s.name: s.value for s in samples if s.name.startswith("netmon_optical_")}
+
+    def dbm(column: int) -> float:
+        number = float(module[column])
+        return number if readings == "dbm" else 10 * math.log10(number)  # mW -> dBm
+
+    assert got == pytest.approx(
+        {
+            "netmon_optical_tx_power_dbm": dbm(5),
+            "netmon_optical_rx_power_dbm": dbm(6),
+            "netmon_optical_temperature_celsius": 45.2305,
+            "netmon_optical_supply_voltage_volts": 3.2477,
+            "netmon_optical_bias_current_amperes": 0.031584,
+        }
+    )
+    # the same module read in mW and in dBm agrees to the 4 decimals the switch prints
+    assert dbm(6) == pytest.approx(-10.2826 if readings == "dbm" else -10.3058, abs=1e-4)
     assert device.dropped["decode"] == 0
