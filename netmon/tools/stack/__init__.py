@@ -66,8 +66,13 @@ def _scaled_rules(
 
 
 def scaled_alert_rules(target: Path, factor: float) -> Path:
-    """netmon-alerts.yml with every `for:` and `keep_firing_for:` times ``factor``."""
-    return _scaled_rules("netmon-alerts.yml", target, factor, (), ("for", "keep_firing_for"))
+    """netmon-alerts.yml with every `for:`, `keep_firing_for:` and group ``interval:``
+    times ``factor`` (its 5m groups record the history DeviceValuesLost and OnBatteryLong
+    read, and the Site dashboard's "Values per poll" shows: unscaled, their first run came
+    up to 5 real minutes after the start)."""
+    return _scaled_rules(
+        "netmon-alerts.yml", target, factor, ("interval",), ("for", "keep_firing_for")
+    )
 
 
 def scaled_recording_rules(target: Path, factor: float) -> Path:
