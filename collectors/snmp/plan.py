@@ -44,6 +44,8 @@ def to_text(value: Value) -> str:
     """Label text. An OCTET STRING that is not text (a MAC address, LLDP's chassis id) is
     shown as colon-separated hex: it is not UTF-8, or a third or more of it is control
     bytes (00:11:22:33:44:55). A text with a stray control character stays text (cleaned).
+    NULs after the text are a C buffer's padding, not part of it: "eth0" padded to 16
+    bytes (a Delta UPS card's ifDescr) is "eth0", not 65:74:68:30:00:...; all NULs is "".
     """
     if value is None:
         return ""
@@ -52,9 +54,11 @@ def to_text(value: Value) -> str:
             value.decode("utf-8")
         except UnicodeDecodeError:
             return value.hex(":")
-        control = len(value) - len(value.translate(None, _CONTROL_BYTES))
-        if control and control * 3 >= len(value):
+        body = value.rstrip(b"\x00")
+        control = len(body) - len(body.translate(None, _CONTROL_BYTES))
+        if control and control * 3 >= len(body):
             return value.hex(":")
+        value = body
     if isinstance(value, bytes | str):
         return clean_label_value(value)
     return str(value)
