@@ -232,6 +232,12 @@ def test_apc_on_battery_with_capacity_runtime_and_input() -> None:
         ("1.3.6.1.4.1.8072.3.2.8", "FreeBSD pfsense 11.2", ["host_resources", "ucd_snmp"]),
         ("1.3.6.1.4.1.5491.304", "Netman 204", ["ups_mib"]),  # riello recording
         ("1.3.6.1.2.1.33", '"CS121 v 5.14.50"', ["ups_mib"]),  # librenms generex-ups stub
+        ("1.3.6.1.4.1.2254.2.4", "UPS SNMP Agent", ["ups_mib"]),  # librenms deltaups
+        (  # librenms abbups_abbups: Net-SNMP on an ABB PowerScale card, UPS-MIB values
+            "1.3.6.1.4.1.8072.3.2.10",
+            "Linux ABB-acd364-201f0a 6.6.0-qno #1 Fri Dec 20 10:36:54 UTC 2024 armv5tejl",
+            ["host_resources", "ucd_snmp", "ups_mib"],
+        ),
         ("1.3.6.1.4.1.318.1.3.2.12", "APC Web/SNMP Management Card", ["apc"]),  # Smart-UPS
         ("1.3.6.1.4.1.318.1.3.8.4", "APC Web/SNMP Management Card", []),  # librenms apc: NetBotz
         ("1.3.6.1.4.1.14988.1", "RouterOS RB4011", ["host_resources", "mikrotik"]),  # no UCD
