@@ -41,6 +41,8 @@ LOCAL_RECORDINGS = {
     # Ubiquiti airFiber 5XHD on LTU firmware: UBNT-AFLTU-MIB, and Net-SNMP's host tables
     "airos-af-ltu": ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"],
     "airos-af-ltu_1.4.0": ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"],
+    # RouterOS 7.24 on a CCR2004: health in mtxrGaugeTable, a copper SFP+ module
+    "routeros_ccr2004-7.24": ["system", "if_mib", "host_resources", "mikrotik"],
 }
 PROFILES = RECORDINGS | LOCAL_RECORDINGS
 VOLATILE = re.compile(
