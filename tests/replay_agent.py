@@ -49,6 +49,7 @@ from tests.snmp_ber import (
     INTEGER,
     IPADDRESS,
     NO_SUCH_INSTANCE,
+    NULL,
     OCTETS,
     OID,
     RESPONSE,
@@ -69,6 +70,8 @@ _TAGS = {
     "4x": OCTETS,
     "6": OID,
     "64": IPADDRESS,
+    "64x": IPADDRESS,
+    "5": NULL,
     "65": COUNTER32,
     "66": GAUGE32,
     "67": TIMETICKS,
@@ -101,8 +104,10 @@ def rate(o: Oid, tag: int) -> float:
     return 0.0
 
 
-def to_var(tag: str, value: int | bytes | str) -> Var:
+def to_var(tag: str, value: int | bytes | str | None) -> Var:
     ber = _TAGS[tag]
+    if ber == NULL:
+        return Var(NULL)
     if ber == OID:
         assert isinstance(value, str)
         return Var(OID, oid(value))

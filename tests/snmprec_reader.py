@@ -6,9 +6,9 @@ decoding cannot hide in both the expectation and the result.
 
 Format (snmpsim): one variable per line, ``OID|TYPE|VALUE``, sorted by OID.
 TYPE is the ASN.1 tag: ``2`` Integer32, ``4`` OCTET STRING, ``4x`` OCTET
-STRING in hex, ``6`` OBJECT IDENTIFIER, ``64`` IpAddress, ``65`` Counter32,
-``66`` Gauge32, ``67`` TimeTicks, ``70`` Counter64. Anything else (snmpsim
-variation modules, other tags) is refused with the file and line.
+STRING in hex, ``6`` OBJECT IDENTIFIER, ``64`` IpAddress (``64x``: in hex), ``65``
+Counter32, ``66`` Gauge32, ``67`` TimeTicks, ``70`` Counter64, ``5`` NULL (no value).
+Anything else (snmpsim variation modules, other tags) is refused with the file and line.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ INTEGERS: dict[str, tuple[str, int, int]] = {
     "67": ("TimeTicks", 0, 2**32 - 1),
     "70": ("Counter64", 0, 2**64 - 1),
 }
-TAGS = frozenset({*INTEGERS, "4", "4x", "6", "64"})
+TAGS = frozenset({*INTEGERS, "4", "4x", "6", "64", "64x", "5"})
 _OID = re.compile(r"^\d+(\.\d+)+$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 #: what an SNMP client hands over for one variable: ints, octets, OIDs as dotted text
-Wire = int | bytes | str
+Wire = int | bytes | str | None
 
 
 class RecordingError(ValueError):
@@ -97,6 +97,13 @@ def parse_line(line: str, where: str) -> Var:
             msg = f"{where}: OBJECT IDENTIFIER {raw!r} is not numeric"
             raise RecordingError(msg)
         value = raw
+    elif tag == "5":
+        value = None  # NULL: what a client gets for an object the agent has no value of
+    elif tag == "64x":
+        if not re.fullmatch(r"[0-9a-fA-F]{8}", raw):
+            msg = f"{where}: hex IpAddress {raw!r} is not 4 octets"
+            raise RecordingError(msg)
+        value = ".".join(str(b) for b in bytes.fromhex(raw))
     else:
         if not _IPV4.match(raw):
             msg = f"{where}: IpAddress {raw!r} is not a dotted quad"

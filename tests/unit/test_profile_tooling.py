@@ -282,3 +282,28 @@ def test_every_mib_snippet_passes_the_check_with_the_builtin_profiles(tmp_path: 
     (tmp_path / "everything.yaml").write_text(made.text)
     result = check(tmp_path, "p")
     assert [str(p) for p in result.problems] == []
+
+
+#: lines as LibreNMS recordings hold them: an AF60's IpAddress in hex (airos-af60_v3.4) and a
+#: Delta UPS card's NULL upsBatteryCurrent (deltaups)
+SNMPSIM_TAGS = (
+    "1.3.6.1.2.1.33.1.2.6.0|5|\n"
+    "1.3.6.1.4.1.41112.1.11.1.1.5.1|64x|0afa000a\n"
+    "1.3.6.1.4.1.41112.1.11.1.1.6.1|64|10.250.0.1\n"
+)
+
+
+def test_null_and_hex_ip_lines_read_as_a_client_hands_them_over(tmp_path: Path) -> None:
+    path = tmp_path / "tags.snmprec"
+    path.write_text(SNMPSIM_TAGS)
+    want = {
+        "1.3.6.1.2.1.33.1.2.6.0": None,  # NULL: no value (was b"", a decode error)
+        "1.3.6.1.4.1.41112.1.11.1.1.5.1": "10.250.0.10",  # 0a.fa.00.0a
+        "1.3.6.1.4.1.41112.1.11.1.1.6.1": "10.250.0.1",
+    }
+    assert read_values(path) == want
+    # the tests' own reader agrees
+    assert dict(Recording.read(path).wire()) == want
+    (tmp_path / "bad.snmprec").write_text("1.3.6.1.2.1.4.20.1.1.1|64x|0afa00\n")
+    with pytest.raises(RecordingError):
+        read_values(tmp_path / "bad.snmprec")

@@ -58,6 +58,17 @@ def _snmprec(text: str, where: str) -> dict[str, Value]:
                 raise RecordingError(msg) from None
         elif tag in ("6", "64"):
             out[oid] = raw.lstrip(".")
+        elif tag == "64x":  # IpAddress as hex (snmpsim): 0afa000a is 10.250.0.10
+            try:
+                octets = bytes.fromhex(raw)
+            except ValueError:
+                octets = b""
+            if len(octets) != 4:
+                msg = f"{where}:{number}:{len(oid) + len(tag) + 3}: not 4 hex octets: {raw!r}"
+                raise RecordingError(msg)
+            out[oid] = ".".join(str(b) for b in octets)
+        elif tag == "5":  # NULL: the agent has no value, as an SNMP client hands it over
+            out[oid] = None
         else:
             out[oid] = raw.encode()
     return out
