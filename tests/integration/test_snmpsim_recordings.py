@@ -43,6 +43,8 @@ LOCAL_RECORDINGS = {
     "airos-af-ltu_1.4.0": ["system", "if_mib", "host_resources", "ltu", "ucd_snmp"],
     # RouterOS 7.24 on a CCR2004: health in mtxrGaugeTable, a copper SFP+ module
     "routeros_ccr2004-7.24": ["system", "if_mib", "host_resources", "mikrotik"],
+    # an ABB PowerScale UPS card: Net-SNMP on Linux, RFC 1628 UPS-MIB
+    "abbups_abbups": ["system", "if_mib", "host_resources", "ucd_snmp", "ups_mib"],
 }
 PROFILES = RECORDINGS | LOCAL_RECORDINGS
 VOLATILE = re.compile(

@@ -80,6 +80,8 @@ EXPECTED: dict[str, list[str]] = {
 EXPECTED["linux"] = ["system", "if_mib", "host_resources", "ucd_snmp"]
 EXPECTED["openwrt"] = ["system", "if_mib", "host_resources", "ucd_snmp"]
 EXPECTED["riello"] = ["system", "if_mib", "ups_mib"]
+# an ABB PowerScale UPS card: Net-SNMP (8072) on "Linux ABB-...", RFC 1628 UPS-MIB values
+EXPECTED["abbups_abbups"] = ["system", "if_mib", "host_resources", "ucd_snmp", "ups_mib"]
 # Ubiquiti LTU (issue 14): an airFiber 5XHD on LTU firmware 1.1.1-BETA2 and 1.4.0 answers
 # with Net-SNMP's Linux OID (8072.3.2.10), like any Linux host, but its kernel is a
 # real-time ARM one ("SMP PREEMPT RT ... armv7l"); LibreNMS tells it apart by a GET of

@@ -31,6 +31,7 @@ from tests.unit.test_status import World, all_up, province
 
 OPENWRT = ROOT / "tests/recordings/openwrt.snmprec"
 RIELLO = ROOT / "tests/recordings/riello.snmprec"
+ABB = ROOT / "tests/recordings/abbups_abbups.snmprec"
 GOLDEN = ROOT / "tests/golden"
 LA_LOAD_INT = "1.3.6.1.4.1.2021.10.1.5"
 HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"
@@ -157,13 +158,42 @@ def test_riello_ups_values_by_rfc_1628() -> None:
         assert values(text, name) == pytest.approx({"": want}), name
     lines = {f'line="{i}"' for i in rec.numbers(f"{UPS}.3.3.1.3")}
     volts = {f'line="{i}"': float(v) for i, v in rec.numbers(f"{UPS}.3.3.1.3").items()}
-    hertz = {f'line="{i}"': v / 10 for i, v in rec.numbers(f"{UPS}.3.3.1.2").items()}
+    # upsInputFrequency 0 is no reading (lines 2 and 3 of this single-phase unit read 0 V,
+    # 0 Hz; Observium takes a frequency only when > 0)
+    hertz = {f'line="{i}"': v / 10 for i, v in rec.numbers(f"{UPS}.3.3.1.2").items() if v}
     load = {f'line="{i}"': v / 100 for i, v in rec.numbers(f"{UPS}.4.4.1.5").items()}
     assert set(volts) == lines == {'line="1"', 'line="2"', 'line="3"'}
+    assert set(hertz) == {'line="1"'}
     assert values(text, "netmon_ups_input_voltage_volts") == volts
     assert values(text, "netmon_ups_input_frequency_hertz") == pytest.approx(hertz)
     assert values(text, "netmon_ups_output_load_ratio") == pytest.approx(load)
     assert (volts['line="1"'], hertz['line="1"'], load['line="1"']) == (242.0, 50.1, 0.08)
+
+
+def test_abb_three_phase_ups_values_by_rfc_1628() -> None:
+    """An ABB PowerScale card (Net-SNMP on Linux, LibreNMS abbups_abbups): three input and
+    output lines, all live, read with the profiles detection gives it."""
+    rec = Recording.read(ABB)
+    text = exposition(ABB, "system", "host_resources", "ucd_snmp", "ups_mib")
+    assert rec[f"{UPS}.4.1.0"].number == 3  # upsOutputSource normal(3): on the mains
+    scalars = {
+        "netmon_power_on_grid": 1.0,
+        "netmon_power_battery_ratio": rec[f"{UPS}.2.4.0"].number / 100,  # percent
+        "netmon_ups_runtime_remaining_seconds": rec[f"{UPS}.2.3.0"].number * 60.0,  # minutes
+        "netmon_power_battery_voltage_volts": rec[f"{UPS}.2.5.0"].number / 10,  # 0.1 V DC
+    }
+    for name, want in scalars.items():
+        assert values(text, name) == pytest.approx({"": want}), name
+    assert scalars["netmon_power_battery_voltage_volts"] == pytest.approx(434.8)
+    assert rec[f"{UPS}.2.7.0"].number == 0  # upsBatteryTemperature: this card has no sensor
+    assert values(text, "netmon_ups_battery_temperature_celsius") == {}
+    volts = {f'line="{i}"': float(v) for i, v in rec.numbers(f"{UPS}.3.3.1.3").items()}
+    hertz = {f'line="{i}"': v / 10 for i, v in rec.numbers(f"{UPS}.3.3.1.2").items()}
+    load = {f'line="{i}"': v / 100 for i, v in rec.numbers(f"{UPS}.4.4.1.5").items()}
+    assert volts == {'line="1"': 239.0, 'line="2"': 239.0, 'line="3"': 238.0}
+    assert values(text, "netmon_ups_input_voltage_volts") == volts
+    assert values(text, "netmon_ups_input_frequency_hertz") == pytest.approx(hertz)
+    assert values(text, "netmon_ups_output_load_ratio") == pytest.approx(load)
 
 
 @pytest.mark.parametrize(
@@ -233,6 +263,7 @@ def test_apc_on_battery_with_capacity_runtime_and_input() -> None:
         ("1.3.6.1.4.1.5491.304", "Netman 204", ["ups_mib"]),  # riello recording
         ("1.3.6.1.2.1.33", '"CS121 v 5.14.50"', ["ups_mib"]),  # librenms generex-ups stub
         ("1.3.6.1.4.1.2254.2.4", "UPS SNMP Agent", ["ups_mib"]),  # librenms deltaups
+        ("1.3.6.1.4.1.24681", "Linux hostname 4.2.2", ["host_resources"]),  # librenms qnap
         (  # librenms abbups_abbups: Net-SNMP on an ABB PowerScale card, UPS-MIB values
             "1.3.6.1.4.1.8072.3.2.10",
             "Linux ABB-acd364-201f0a 6.6.0-qno #1 Fri Dec 20 10:36:54 UTC 2024 armv5tejl",
