@@ -214,13 +214,16 @@ def radio_panels(g: Grid) -> None:
             ("netmon_device_temperature_celsius", "board", ""),
             ("netmon_device_cpu_temperature_celsius", "cpu", ""),
             ("netmon_board_temperature_celsius", "card $1", "slot"),
+            # per named sensor: RouterOS 7's gauge table, D-Link's chassis sensors
+            ("netmon_device_sensor_temperature_celsius", "$1", "sensor"),
         )
     )
     g.add(
         timeseries(
             "Device temperature",
             "Board, processor and line card temperatures the devices report (an OLT "
-            "reports one per line card, by slot).",
+            "reports one per line card, by slot; RouterOS 7 and D-Link switches by sensor "
+            "name).",
             [target(sensors, "{{device}} {{sensor}} {{frame}}")],
             unit="celsius",
             steps=thresholds((GREEN, None), (ORANGE, 60), (RED, 75)),
