@@ -130,6 +130,28 @@ def test_airfiber_af11_values_from_the_recording() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("tx", "rx", "want_tx", "want_rx"),
+    [
+        (11485000, 10995000, 11.485e9, 10.995e9),  # the AF-11 recording: kHz
+        (24100, 24150, 24.1e9, 24.15e9),  # what UBNT-AirFIBER-MIB says: MHz (an AF24)
+        (5800, 5300, 5.8e9, 5.3e9),  # an AF-5 sending MHz
+        (60480000, 60480000, 60.48e9, 60.48e9),  # 60 GHz in kHz
+    ],
+)
+def test_airfiber_frequency_in_mhz_or_khz(tx: int, rx: int, want_tx: float, want_rx: float) -> None:
+    """The MIB says txFrequency/rxFrequency are MHz; the AF-11 firmware sends kHz. Either
+    reads right: no airFiber band is at 100 GHz (6 digits of MHz) or under 100 MHz (5 of kHz)."""
+    got = poll("airos-af", ["airfiber"], {f"{AF}.1.1.5.1": tx, f"{AF}.1.1.6.1": rx})
+    one = ("radio", "1")
+    assert series(got, "netmon_wireless_frequency_hertz") == pytest.approx(
+        {
+            frozenset({one, ("direction", "tx")}): want_tx,
+            frozenset({one, ("direction", "rx")}): want_rx,
+        }
+    )
+
+
 def test_airfiber_by_hand() -> None:
     got = poll("airos-af", ["airfiber"])
     assert series(got, "netmon_wireless_distance_meters") == {frozenset({("radio", "1")}): 11450}
