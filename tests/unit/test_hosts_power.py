@@ -224,6 +224,22 @@ def test_ups_mib_output_source_says_mains_or_battery(source: int, on_grid: float
     assert only(samples, "netmon_power_on_grid") == ({} if on_grid is None else {(): on_grid})
 
 
+@pytest.mark.parametrize(
+    ("raw", "hertz"),
+    [
+        (501, 50.1),  # UPS-MIB upsInputFrequency: 0.1 Hertz (Riello, ABB)
+        (599, 59.9),
+        (50, 50.0),  # an SNR ERD-4 sends whole hertz (Observium: "50 (incorrect) vs 500")
+        (60, 60.0),
+        (0, None),  # no reading (RouterOS serving a USB UPS, beside 220 V)
+    ],
+)
+def test_ups_input_frequency_in_tenths_or_whole_hertz(raw: int, hertz: float | None) -> None:
+    samples = mapped({f"{UPS}.3.3.1.2.1": raw, f"{UPS}.3.3.1.3.1": 220}, "ups_mib")
+    got = only(samples, "netmon_ups_input_frequency_hertz")
+    assert got == ({} if hertz is None else {(("line", "1"),): pytest.approx(hertz)})
+
+
 def test_apc_on_battery_with_capacity_runtime_and_input() -> None:
     wire: dict[str, Value] = {
         f"{APC}.2.1.1.0": 3,  # upsBasicBatteryStatus batteryLow
