@@ -232,8 +232,9 @@ class Scheduler:
             if key not in wanted:  # gone
                 changed.append(key)
             else:
-                verdicts[key] = (job, same(wanted[key], job, memo))
-                if not verdicts[key][1]:  # its settings changed
+                kept = same(wanted[key], job, memo)
+                verdicts[key] = (job, kept)
+                if not kept:  # its settings changed
                     changed.append(key)
             yield from pace.give()
         started: list[str] = []
