@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +155,45 @@ async def test_dom_port_names_hold_on_later_polls(local_snmpsim: SnmpSim, record
     assert seen[0] == seen[1] == seen[2]
     assert len(seen[0]) >= 10
     assert not [n for _, n, _ in seen[0] if n.startswith("ifindex-")]
+
+
+#: DDM-MGMT-MIB: swDdmPowerInfoTable rx (6) and tx (5) power, as text, and swDdmPowerUnit.0
+DDM, POWER_UNIT = "1.3.6.1.4.1.171.12.72.2.1.1.1", "1.3.6.1.4.1.171.12.72.1.3.0"
+
+
+@pytest.mark.parametrize(
+    ("unit", "tx", "rx"), [(1, "0.0583", "0.0932"), (2, "-12.3807", "-10.2826")]
+)
+async def test_dlink_power_unit_through_snmpsim(
+    tmp_path: Path, unit: int, tx: str, rx: str
+) -> None:
+    """The real DES-3200-18 excerpt with port 1 holding a module (Observium's readings of one
+    module in mW, then in dBm), swDdmPowerUnit mw(1) or dbm(2), polled through snmpsim:
+    dBm either way (mW -> 10 log10)."""
+    lines = (LOCAL / "dlink_des3200_ddm_excerpt.snmprec").read_text().splitlines()
+    module = {f"{DDM}.5.1": tx, f"{DDM}.6.1": rx, f"{DDM}.3.1": "3.2477", f"{DDM}.4.1": "31.584"}
+    out = [
+        f"{o}|4|{module[o]}" if (o := line.split("|", 1)[0]) in module else line for line in lines
+    ]
+    out.append(f"{POWER_UNIT}|2|{unit}")
+    out.sort(key=lambda line: tuple(int(a) for a in line.split("|", 1)[0].split(".")))
+    path = tmp_path / "dlink_unit.snmprec"
+    path.write_text("\n".join(out) + "\n")
+    with start_snmpsim(files=[path], quiet=True) as sim:
+        _, text = await poll_once(
+            "127.0.0.1",
+            sim.port,
+            ["system", "if_mib", "dlink"],
+            "dlink_unit",
+            device="dlink_unit",
+            timeout=5.0,
+            registry=REGISTRY,
+        )
+    got = {k[0]: v for k, v in parse_exposition(text).items() if k[0].endswith("_power_dbm")}
+
+    def dbm(reading: str) -> float:
+        return float(reading) if unit == 2 else 10 * math.log10(float(reading))
+
+    assert got == pytest.approx(
+        {"netmon_optical_tx_power_dbm": dbm(tx), "netmon_optical_rx_power_dbm": dbm(rx)}
+    )
